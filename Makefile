@@ -1,0 +1,55 @@
+# 企业服务走访 CRM — `make run` to try it, `make test` to check it. Needs only Python ≥ 3.11.
+
+PYTHON ?= python3
+PORT ?= 5000
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app crm
+INSTALLED := $(VENV)/.installed
+BABEL_EXTRACT := -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".* .venv" --no-location --sort-output --omit-header --no-wrap
+
+.PHONY: run test setup database translations messages lint format
+
+run: setup
+	@echo "企业服务走访 CRM: http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: setup
+	$(BIN)/pytest
+
+setup: $(INSTALLED) translations instance/secret_key database
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python ≥ 3.11 is required ($(PYTHON) is $$($(PYTHON) --version))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# The compiled catalogues (.mo) are build output; the .po files are the source.
+translations: $(INSTALLED)
+	$(BIN)/pybabel --quiet compile -d crm/translations
+
+# A random key for this checkout, used when CRM_SECRET_KEY is not set (see README).
+instance/secret_key:
+	@mkdir -p instance
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+# Migrate the default SQLite database (or CRM_DATABASE_URL) and add demo data when it is empty.
+database: $(INSTALLED) instance/secret_key
+	$(FLASK) db upgrade
+	$(FLASK) crm demo --if-empty
+
+# After changing UI text: extract the messages, then translate the new entries in zh_Hans_CN.
+messages: $(INSTALLED)
+	$(BIN)/pybabel extract $(BABEL_EXTRACT) -o crm/translations/messages.pot .
+	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-wrap --omit-header
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

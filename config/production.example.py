@@ -1,0 +1,18 @@
+# Production settings for 企业服务走访 CRM. Copy this file (for example to /etc/crm/production.py)
+# and point CRM_CONFIG at it. Secrets stay in the environment, not in this file:
+#   CRM_SECRET_KEY    random, e.g. from: python3 -c 'import secrets; print(secrets.token_hex(32))'
+#   CRM_DATABASE_URL  postgresql+psycopg://crm:PASSWORD@127.0.0.1:5432/crm
+
+# The bureau's name on the login page.
+BUREAU_NAME = "洛阳市科学技术局"
+
+# Served over HTTPS behind one reverse proxy (nginx) that sets X-Forwarded-For/-Proto.
+PROXY_FIX_HOPS = 1
+SESSION_COOKIE_SECURE = True
+HSTS_SECONDS = 31536000
+
+# Login throttling shared by every gunicorn worker and app server.
+RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379/0"
+
+# Connection pool per worker process.
+SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 5}

@@ -1,0 +1,94 @@
+"""企业服务走访 CRM: the application factory."""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from crm.config import configure
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type | Mapping | None = None) -> Flask:
+    """Create the app: settings, extensions, blueprints, error handlers, commands."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    configure(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from crm import auth, i18n, security
+    from crm.extensions import api, csrf, db, limiter, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        _configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    auth.init_app(app)
+    api.init_app(app)
+
+
+def _configure_engine(engine: sa.Engine) -> None:
+    """SQLite: WAL, a busy timeout and enforced foreign keys on every connection."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def set_sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from crm import health
+    from crm.audit import views as audit_views
+    from crm.auth import api as auth_api
+    from crm.auth import user_views
+    from crm.auth import views as auth_views
+    from crm.auth.permissions import login_required, public
+    from crm.dashboard import views as dashboard_views
+    from crm.extensions import api
+    from crm.regions import api as regions_api
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(user_views.bp)
+    app.register_blueprint(audit_views.bp)
+    app.register_blueprint(dashboard_views.bp)
+    for blueprint in (auth_api.blp, regions_api.blp):
+        api.register_blueprint(blueprint, url_prefix="/api/v1")
+    # Views the framework adds: static files are public, the OpenAPI document needs a login.
+    app.view_functions["static"] = public(app.view_functions["static"])
+    openapi = "api-docs.openapi_json"
+    app.view_functions[openapi] = login_required(app.view_functions[openapi])
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from crm import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from crm import cli
+
+    cli.init_app(app)

@@ -1,0 +1,41 @@
+"""The list envelope of the API: {"items": [...], "total": N, "page": 1, "per_page": 50}."""
+
+from functools import cache
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+
+from crm.extensions import db
+
+MAX_PER_PAGE = 200
+
+
+class PageArgsSchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
+    per_page = ma.fields.Integer(
+        load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE)
+    )
+
+
+@cache
+def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The envelope schema listing items of `item_schema`."""
+    return ma.Schema.from_dict(
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+            "total": ma.fields.Integer(required=True),
+            "page": ma.fields.Integer(required=True),
+            "per_page": ma.fields.Integer(required=True),
+        },
+        name=f"{item_schema.__name__.removesuffix('Schema')}PageSchema",
+    )
+
+
+def paginate(stmt: sa.Select[Any], args: dict[str, Any]) -> dict[str, Any]:
+    """Run `stmt` for one page and wrap the rows in the envelope."""
+    page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
+    return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}

@@ -1,0 +1,244 @@
+"""Every write to users, their sessions and their API tokens. Nothing here commits."""
+
+import enum
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from crm.audit.labels import register_labels
+from crm.audit.operations import apply_changes, record_audit
+from crm.auth.models import ApiToken, Role, User
+from crm.auth.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problems,
+    spend_verification_time,
+    token_digest,
+    verify_password,
+)
+from crm.auth.scope import in_scope
+from crm.auth.tokens import TOKEN_PREFIX
+from crm.db import utcnow
+from crm.errors import Forbidden, ValidationFailed, invalid
+from crm.extensions import db
+from crm.regions.models import Region, RegionLevel
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
+EDITABLE_FIELDS = ("display_name", "phone", "role", "unit", "region_code")
+
+
+register_labels(
+    {
+        "login": _l("Logged in"),
+        "login.failed": _l("Failed login"),
+        "login.inactive": _l("Login refused (deactivated)"),
+        "logout": _l("Logged out"),
+        "user.create": _l("Created user"),
+        "user.update": _l("Changed user"),
+        "user.deactivate": _l("Deactivated user"),
+        "user.reactivate": _l("Reactivated user"),
+        "user.reset_password": _l("Reset password"),
+        "user.change_password": _l("Changed own password"),
+        "user.logout_everywhere": _l("Logged out on every device"),
+        "api_token.create": _l("Created API token"),
+        "api_token.revoke": _l("Revoked API token"),
+    },
+    {
+        "username": _l("Username"),
+        "display_name": _l("Name"),
+        "phone": _l("Phone"),
+        "role": _l("Role"),
+        "unit": _l("Unit"),
+        "region_code": _l("Region scope"),
+        "active": _l("Active"),
+        "token": _l("Token"),
+    },
+    {"users": _l("User")},
+)
+
+
+class LoginOutcome(enum.Enum):
+    OK = "ok"
+    BAD_CREDENTIALS = "bad_credentials"
+    INACTIVE = "inactive"
+
+
+@dataclass
+class LoginResult:
+    outcome: LoginOutcome
+    user: User | None = None
+
+
+def normalize_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def _check_password(password: str, field: str = "password") -> None:
+    if problems := password_problems(password):
+        raise ValidationFailed(problems[0], {field: problems})
+
+
+def _check_region(actor: User | None, region_code: str) -> None:
+    region = db.session.get(Region, region_code)
+    if region is None or region.level == RegionLevel.TOWNSHIP:
+        raise invalid("region_code", _("Choose the city or one county/district."))
+    if actor is not None and not in_scope(actor, region_code):
+        raise invalid("region_code", _("You may only choose a region within your own scope."))
+
+
+def create_user(
+    actor: User | None,
+    *,
+    username: str,
+    display_name: str,
+    role: Role,
+    region_code: str,
+    password: str,
+    unit: str = "",
+    phone: str = "",
+    must_change_password: bool = True,
+) -> User:
+    """Create a user; `actor` is None for the command line."""
+    username = normalize_username(username)
+    if not USERNAME_PATTERN.match(username):
+        raise invalid(
+            "username",
+            _(
+                "2–32 characters: lower-case letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit."
+            ),
+        )
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise invalid("username", _("This username is already taken."))
+    _check_region(actor, region_code)
+    _check_password(password)
+    user = User(
+        username=username,
+        display_name=display_name.strip(),
+        role=Role(role),
+        region_code=region_code,
+        password_hash=hash_password(password),
+        unit=unit.strip(),
+        phone=phone.strip(),
+        must_change_password=must_change_password,
+    )
+    db.session.add(user)
+    db.session.flush()
+    record_audit(
+        "user.create",
+        user,
+        actor=actor,
+        changes={f: [None, str(getattr(user, f))] for f in ("username", *EDITABLE_FIELDS)},
+    )
+    return user
+
+
+def update_user(actor: User, user: User, values: dict[str, Any]) -> None:
+    """Change a user's profile, role or region."""
+    values = {key: values[key] for key in EDITABLE_FIELDS if key in values}
+    if "role" in values:
+        values["role"] = Role(values["role"])
+        if user.id == actor.id and values["role"] != user.role:
+            raise invalid("role", _("You cannot change your own role."))
+    if "region_code" in values and values["region_code"] != user.region_code:
+        _check_region(actor, values["region_code"])
+    if changes := apply_changes(user, values):
+        db.session.flush()
+        record_audit("user.update", user, changes=changes, actor=actor)
+
+
+def deactivate_user(actor: User, user: User) -> None:
+    """Stop a user from logging in and end all of their sessions; their records stay."""
+    if user.id == actor.id:
+        raise Forbidden(_("You cannot deactivate your own account."))
+    if user.active:
+        user.active = False
+        user.session_version += 1
+        record_audit("user.deactivate", user, actor=actor, changes={"active": [True, False]})
+
+
+def reactivate_user(actor: User, user: User) -> None:
+    if not user.active:
+        user.active = True
+        record_audit("user.reactivate", user, actor=actor, changes={"active": [False, True]})
+
+
+def reset_password(actor: User, user: User, password: str) -> None:
+    """Set a temporary password: the user's sessions end and a new password is due at login."""
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    user.session_version += 1
+    record_audit("user.reset_password", user, actor=actor)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user's own password change; every other session of theirs ends."""
+    if not verify_password(user.password_hash, current):
+        raise invalid("current_password", _("The current password is not correct."))
+    if new == current:
+        raise invalid("new_password", _("Choose a password different from the current one."))
+    _check_password(new, "new_password")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.session_version += 1
+    record_audit("user.change_password", user, actor=user)
+
+
+def end_all_sessions(user: User) -> None:
+    """Log the user out on every device."""
+    user.session_version += 1
+    record_audit("user.logout_everywhere", user, actor=user)
+
+
+def authenticate(username: str, password: str) -> LoginResult:
+    """Check a login attempt and record it; a wrong username or password are not told apart."""
+    username = normalize_username(username)
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        spend_verification_time(password)
+        record_audit("login.failed", changes={"username": [None, username[:32]]})
+        return LoginResult(LoginOutcome.BAD_CREDENTIALS)
+    if not verify_password(user.password_hash, password):
+        record_audit("login.failed", user, actor=user)
+        return LoginResult(LoginOutcome.BAD_CREDENTIALS)
+    if not user.active:
+        record_audit("login.inactive", user, actor=user)
+        return LoginResult(LoginOutcome.INACTIVE)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    record_audit("login", user, actor=user)
+    return LoginResult(LoginOutcome.OK, user)
+
+
+def record_logout(user: User) -> None:
+    record_audit("logout", user, actor=user)
+
+
+def issue_api_token(actor: User | None, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create an API token for `user`; the token itself is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise invalid("name", _("Give the token a name, e.g. the system that will use it."))
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = ApiToken(
+        user_id=user.id, name=name[:64], token_hash=token_digest(token), prefix=token[:12]
+    )
+    db.session.add(record)
+    db.session.flush()
+    record_audit("api_token.create", user, actor=actor, changes={"token": [None, record.prefix]})
+    return record, token
+
+
+def revoke_api_token(actor: User, record: ApiToken) -> None:
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        record_audit(
+            "api_token.revoke", record.user, actor=actor, changes={"token": [record.prefix, None]}
+        )

@@ -1,0 +1,104 @@
+"""Who may do what: access decorators for views, named predicates, and the request guard.
+
+Every view states its access with exactly one decorator: `public`, `login_required` or
+`role_required(...)`. The guard refuses any endpoint that states nothing, so a new route is
+closed until someone decides who may use it.
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, current_app, g, redirect, request, url_for
+from flask_login import current_user
+
+from crm.auth.models import Role, User
+from crm.auth.scope import in_scope
+from crm.extensions import csrf, login_manager
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Pages a user who must change the password may still open.
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "auth.language"})
+
+
+def _mark(view: Callable[..., Any], access: str | frozenset[Role]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if isinstance(access, frozenset) and current_user.role not in access:
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.access = access  # type: ignore[attr-defined]
+    return wrapped
+
+
+def public(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Open to anyone, logged in or not."""
+    return _mark(view, PUBLIC)
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Open to every logged-in user (session or API token)."""
+    return _mark(view, AUTHENTICATED)
+
+
+def role_required(*roles: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Open to logged-in users holding one of `roles`; others get 403."""
+    return lambda view: _mark(view, frozenset(roles))
+
+
+def access_of(view: Callable[..., Any] | None) -> str | frozenset[Role] | None:
+    """The access a view declared, or None when it declared nothing."""
+    return getattr(view, "access", None)
+
+
+# Named predicates, used alike by views, the API and templates.
+
+
+def can_manage_users(user: User) -> bool:
+    return user.role == Role.ADMIN
+
+
+def can_edit_user(user: User, target: User) -> bool:
+    return can_manage_users(user) and in_scope(user, target.region_code)
+
+
+def can_view_audit(user: User) -> bool:
+    return user.role in (Role.ADMIN, Role.CHIEF)
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _needs_csrf_check() -> bool:
+    """Browser writes need the token; Bearer-token API calls cannot be forged by a page."""
+    return (
+        current_app.config["WTF_CSRF_ENABLED"]
+        and request.method not in SAFE_METHODS
+        and not g.get("token_auth")
+    )
+
+
+def guard_request() -> Any:
+    """Before every request: declared access, login, forced password change, CSRF."""
+    if request.endpoint is None:
+        return None  # routing failed: the 404/405 handler answers
+    access = access_of(current_app.view_functions.get(request.endpoint))
+    if access is None:
+        current_app.logger.error("endpoint %s declares no access; refused", request.endpoint)
+        abort(403)
+    if access != PUBLIC:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if (
+            current_user.must_change_password
+            and not is_api_request()
+            and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
+        ):
+            return redirect(url_for("auth.change_password"))
+    if _needs_csrf_check():
+        csrf.protect()
+    return None

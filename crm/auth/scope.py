@@ -1,0 +1,66 @@
+"""Region scope: the one way to read scoped records.
+
+A scoped model names its region column in `__scope_column__`; models with a `deleted_at` column
+are soft-deleted. `scoped(select(Model), user)` keeps the live rows inside the user's region;
+`get_scoped_or_404` loads one record the same way and answers 404 for anything outside it.
+"""
+
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user
+
+from crm.extensions import db
+from crm.regions.models import Region
+
+T = TypeVar("T")
+
+
+def region_codes_within(code: str) -> sa.Select[tuple[str]]:
+    """The codes of a region and of every region below it (the tree is three levels deep)."""
+    children = sa.select(Region.code).where(Region.parent_code == code)
+    return sa.select(Region.code).where(
+        sa.or_(
+            Region.code == code,
+            Region.parent_code == code,
+            Region.parent_code.in_(children.scalar_subquery()),
+        )
+    )
+
+
+def region_filter(column: Any, user: Any) -> sa.ColumnElement[bool]:
+    """A condition keeping rows whose region `column` lies within the user's scope."""
+    if user is None or not user.is_authenticated:
+        raise PermissionError("a scoped read needs an authenticated user")
+    if user.region.is_root:
+        return sa.true()
+    return column.in_(region_codes_within(user.region_code).scalar_subquery())
+
+
+def scoped(stmt: sa.Select[Any], user: Any = None) -> sa.Select[Any]:
+    """Restrict a select of a scoped model to the user's region and to rows not deleted."""
+    user = user if user is not None else current_user
+    model = stmt.column_descriptions[0]["entity"]
+    stmt = stmt.where(region_filter(getattr(model, model.__scope_column__), user))
+    if hasattr(model, "deleted_at"):
+        stmt = stmt.where(model.deleted_at.is_(None))
+    return stmt
+
+
+def get_scoped_or_404(model: type[T], ident: Any, user: Any = None) -> T:
+    """Load one record by id within the user's scope, or 404 (never 403, which would leak)."""
+    record = db.session.scalars(scoped(sa.select(model).where(model.id == ident), user)).first()
+    if record is None:
+        abort(404)
+    return record
+
+
+def in_scope(user: Any, region_code: str | None) -> bool:
+    """True when a record in `region_code` lies within the user's scope."""
+    if user.region.is_root:
+        return True
+    if region_code is None:
+        return False
+    codes = db.session.scalars(region_codes_within(user.region_code))
+    return region_code in set(codes)

@@ -1,0 +1,94 @@
+"""Browser login sessions, tracked server-side.
+
+The signed cookie holds a random session id; the database holds its digest with the user's
+session version at login. A session ends on logout, after the idle or absolute limit, and when
+the user's session version moves on — so a copied cookie is useless after any of them.
+"""
+
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, g, request, session
+from flask_login import login_user, logout_user
+
+from crm.auth.models import User, UserSession
+from crm.auth.passwords import token_digest
+from crm.db import utcnow
+from crm.extensions import db
+
+SESSION_KEY = "crm_sid"
+# last_seen_at is written at most this often, not on every request.
+SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def start_session(user: User) -> UserSession:
+    """Log `user` in on this browser with a fresh session record."""
+    token = secrets.token_urlsafe(32)
+    record = UserSession(
+        user_id=user.id,
+        token_hash=token_digest(token),
+        version=user.session_version,
+        ip=request.remote_addr,
+        user_agent=request.user_agent.string[:255],
+    )
+    db.session.add(record)
+    session.clear()
+    session[SESSION_KEY] = token
+    login_user(user)
+    return record
+
+
+def current_record() -> UserSession | None:
+    """This browser's session record, if the cookie names one."""
+    token = session.get(SESSION_KEY)
+    if not token:
+        return None
+    return db.session.scalar(
+        sa.select(UserSession).where(UserSession.token_hash == token_digest(token))
+    )
+
+
+def end_session() -> None:
+    """Log this browser out and end its session record."""
+    record = current_record()
+    if record is not None and record.ended_at is None:
+        record.ended_at = utcnow()
+    logout_user()
+    session.clear()
+
+
+def _expiry_reason(record: UserSession, user: User) -> str | None:
+    now = utcnow()
+    config = current_app.config
+    if record.ended_at is not None or record.version != user.session_version:
+        return "ended"
+    if not user.active:
+        return "ended"
+    if now - record.created_at > config["SESSION_ABSOLUTE_TIMEOUT"]:
+        return "expired"
+    if now - record.last_seen_at > config["SESSION_IDLE_TIMEOUT"]:
+        return "expired"
+    return None
+
+
+def load_session_user(user_id: str) -> User | None:
+    """Flask-Login's user loader: the user of a live session, or None (and the reason in g)."""
+    record = current_record()
+    if record is None or str(record.user_id) != user_id:
+        return None
+    user = record.user
+    reason = _expiry_reason(record, user)
+    now = utcnow()
+    if reason is not None:
+        if record.ended_at is None:
+            record.ended_at = now
+        g.session_end_reason = reason
+        session.clear()
+    elif now - record.last_seen_at > SEEN_RESOLUTION:
+        record.last_seen_at = now
+    else:
+        return user
+    # Loaded before the view runs: commit this bookkeeping on its own, apart from the view's work.
+    db.session.commit()
+    return user if reason is None else None

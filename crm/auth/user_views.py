@@ -1,0 +1,176 @@
+"""The administrator's user pages: list, create, edit, deactivate, reset password, tokens."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from crm.audit.models import AuditLog
+from crm.auth import operations
+from crm.auth.forms import ResetPasswordForm, UserCreateForm, UserEditForm, UserFilterForm
+from crm.auth.models import ApiToken, Role, User
+from crm.auth.permissions import role_required
+from crm.auth.scope import get_scoped_or_404, scoped
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.forms import attach_errors
+from crm.regions.queries import region_choices
+
+bp = Blueprint("users", __name__, url_prefix="/admin/users")
+PER_PAGE = 30
+
+
+def _filtered_users(form: UserFilterForm) -> sa.Select:
+    stmt = scoped(sa.select(User), current_user)
+    if q := (form.q.data or "").strip():
+        pattern = f"%{q}%"
+        stmt = stmt.where(
+            sa.or_(
+                User.username.ilike(pattern),
+                User.display_name.ilike(pattern),
+                User.unit.ilike(pattern),
+                User.phone.ilike(pattern),
+            )
+        )
+    if form.role.data:
+        stmt = stmt.where(User.role == form.role.data)
+    if form.region.data:
+        stmt = stmt.where(User.region_code == form.region.data)
+    if form.status.data:
+        stmt = stmt.where(User.active.is_(form.status.data == "active"))
+    return stmt.order_by(User.active.desc(), User.region_code, User.role, User.username)
+
+
+@bp.get("/")
+@role_required(Role.ADMIN)
+def index():
+    form = UserFilterForm(formdata=request.args)
+    form.region.choices = [SelectChoice("", _("All regions")), *region_choices(current_user)]
+    stmt = _filtered_users(form) if form.validate() else scoped(sa.select(User)).where(sa.false())
+    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    return render_template("auth/user_list.html", form=form, page=page)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def create():
+    form = UserCreateForm()
+    form.region_code.choices = region_choices(current_user)
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in operations.EDITABLE_FIELDS}
+        try:
+            user = operations.create_user(
+                current_user,
+                username=form.username.data,
+                password=form.password.data,
+                must_change_password=form.must_change_password.data,
+                **values,
+            )
+        except DomainError as error:
+            attach_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("User %(name)s has been created.", name=user.display_name), "success")
+            return redirect(url_for("users.edit", user_id=user.id))
+    return render_template("auth/user_create.html", form=form)
+
+
+@bp.route("/<int:user_id>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def edit(user_id: int):
+    user = get_scoped_or_404(User, user_id)
+    form = _edit_form(user)
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in operations.EDITABLE_FIELDS}
+        try:
+            operations.update_user(current_user, user, values)
+        except DomainError as error:
+            attach_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("users.edit", user_id=user.id))
+    return _user_page(user, form, ResetPasswordForm(formdata=None))
+
+
+def _edit_form(user: User, **kwargs: object) -> UserEditForm:
+    form = UserEditForm(obj=user, **kwargs)
+    form.region_code.choices = region_choices(current_user)
+    return form
+
+
+def _user_page(user: User, form: UserEditForm, reset_form: ResetPasswordForm):
+    tokens = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    history = db.session.scalars(
+        sa.select(AuditLog)
+        .where(AuditLog.entity_type == User.__tablename__, AuditLog.entity_id == str(user.id))
+        .order_by(AuditLog.id.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "auth/user_edit.html",
+        user=user,
+        form=form,
+        reset_form=reset_form,
+        tokens=tokens,
+        history=history,
+    )
+
+
+@bp.post("/<int:user_id>/deactivate")
+@role_required(Role.ADMIN)
+def deactivate(user_id: int):
+    user = get_scoped_or_404(User, user_id)
+    try:
+        operations.deactivate_user(current_user, user)
+    except DomainError as error:
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(_("%(name)s has been deactivated and logged out.", name=user.display_name), "success")
+    return redirect(url_for("users.edit", user_id=user.id))
+
+
+@bp.post("/<int:user_id>/reactivate")
+@role_required(Role.ADMIN)
+def reactivate(user_id: int):
+    user = get_scoped_or_404(User, user_id)
+    operations.reactivate_user(current_user, user)
+    db.session.commit()
+    flash(_("%(name)s can log in again.", name=user.display_name), "success")
+    return redirect(url_for("users.edit", user_id=user.id))
+
+
+@bp.post("/<int:user_id>/password")
+@role_required(Role.ADMIN)
+def reset_password(user_id: int):
+    user = get_scoped_or_404(User, user_id)
+    reset_form = ResetPasswordForm()
+    if reset_form.validate_on_submit():
+        try:
+            operations.reset_password(current_user, user, reset_form.password.data)
+        except DomainError as error:
+            attach_errors(reset_form, error)
+        else:
+            db.session.commit()
+            flash(
+                _("The password has been reset; the user must change it at next login."), "success"
+            )
+            return redirect(url_for("users.edit", user_id=user.id))
+    return _user_page(user, _edit_form(user, formdata=None), reset_form), 422
+
+
+@bp.post("/<int:user_id>/tokens/<int:token_id>/revoke")
+@role_required(Role.ADMIN)
+def revoke_token(user_id: int, token_id: int):
+    user = get_scoped_or_404(User, user_id)
+    record = db.session.get(ApiToken, token_id)
+    if record is None or record.user_id != user.id:
+        abort(404)
+    operations.revoke_api_token(current_user, record)
+    db.session.commit()
+    flash(_("The token has been revoked."), "success")
+    return redirect(url_for("users.edit", user_id=user.id))

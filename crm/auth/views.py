@@ -1,0 +1,185 @@
+"""Login, logout, language, and the user's own account: password, sessions, API tokens."""
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
+from flask_login import current_user
+
+from crm.auth import operations
+from crm.auth.forms import ChangePasswordForm, LoginForm, TokenForm
+from crm.auth.models import ApiToken
+from crm.auth.operations import LoginOutcome
+from crm.auth.permissions import login_required, public
+from crm.auth.sessions import end_session, start_session
+from crm.errors import DomainError
+from crm.extensions import db, limiter
+from crm.forms import attach_errors
+from crm.i18n import LOCALE_KEY
+
+bp = Blueprint("auth", __name__)
+
+LOGIN_REFUSALS = {
+    LoginOutcome.BAD_CREDENTIALS: _l("Wrong username or password."),
+    LoginOutcome.INACTIVE: _l("This account has been deactivated. Contact the administrator."),
+}
+
+
+def _login_username_key() -> str:
+    return "login-user:" + operations.normalize_username(request.form.get("username", ""))
+
+
+def _login_failed(_response: Any) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site, never another host."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],
+    key_func=_login_username_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-username",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-ip",
+)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        result = operations.authenticate(form.username.data, form.password.data)
+        if result.user is not None:
+            start_session(result.user)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+        g.login_failed = True
+        form.form_errors.append(str(LOGIN_REFUSALS[result.outcome]))
+        db.session.commit()
+    return render_template("auth/login.html", form=form)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def login_throttled(_error: RateLimitExceeded):
+    form = LoginForm()
+    form.form_errors.append(_("Too many failed attempts. Wait a few minutes and try again."))
+    return render_template("auth/login.html", form=form), 429
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    operations.record_logout(current_user)
+    end_session()
+    db.session.commit()
+    flash(_("You have logged out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+@public
+def language():
+    locale = request.form.get("locale", "")
+    if locale in current_app.config["LANGUAGES"]:
+        session[LOCALE_KEY] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return _account_page(TokenForm())
+
+
+def _account_page(token_form: TokenForm, new_token: str | None = None):
+    tokens = db.session.scalars(
+        sa.select(ApiToken)
+        .where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
+    ).all()
+    return render_template(
+        "auth/account.html", token_form=token_form, tokens=tokens, new_token=new_token
+    )
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    user = current_user._get_current_object()  # the User itself: it is logged in again below
+    if form.validate_on_submit():
+        try:
+            operations.change_password(user, form.current_password.data, form.new_password.data)
+        except DomainError as error:
+            attach_errors(form, error)
+        else:
+            start_session(user)
+            db.session.commit()
+            flash(
+                _("Your password has been changed. Other devices have been logged out."), "success"
+            )
+            return redirect(url_for("dashboard.index"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.post("/account/logout-everywhere")
+@login_required
+def logout_everywhere():
+    operations.end_all_sessions(current_user)
+    end_session()
+    db.session.commit()
+    flash(_("You have been logged out on every device."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/account/tokens")
+@login_required
+def create_token():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _account_page(form), 422
+    _record, token = operations.issue_api_token(current_user, current_user, form.name.data)
+    db.session.commit()
+    # Rendered, not redirected: the token must not pass through the session cookie.
+    return _account_page(TokenForm(formdata=None), new_token=token)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    record = db.session.get(ApiToken, token_id)
+    if record is None or record.user_id != current_user.id:
+        abort(404)
+    operations.revoke_api_token(current_user, record)
+    db.session.commit()
+    flash(_("The token has been revoked."), "success")
+    return redirect(url_for("auth.account"))

@@ -1,0 +1,107 @@
+"""`flask --app crm crm …`: the commands an IT administrator runs."""
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+
+from crm import demo
+from crm.auth import operations
+from crm.auth.models import Role, User
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.regions.models import Region
+
+crm_cli = AppGroup("crm", help="企业服务走访 CRM administration.")
+
+
+def _refusal(error: DomainError) -> click.ClickException:
+    details = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.fields.items())
+    return click.ClickException(details or error.message)
+
+
+def _root_region_code() -> str:
+    code = db.session.scalar(sa.select(Region.code).where(Region.parent_code.is_(None)))
+    if code is None:
+        raise click.ClickException(_("No regions found; run `flask --app crm db upgrade` first."))
+    return code
+
+
+@crm_cli.command("create-user")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.option("--region", "region_code", help="Region code; the whole city when omitted.")
+@click.option("--display-name", help="Name shown in the app; the username when omitted.")
+@click.option("--unit", default="", help="e.g. 高新技术科")
+@click.option("--password", help="Prompted for when omitted.")
+def create_user_command(
+    username: str,
+    role: str,
+    region_code: str | None,
+    display_name: str | None,
+    unit: str,
+    password: str | None,
+) -> None:
+    """Create a user (for example the first administrator)."""
+    if password is None:
+        password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
+    try:
+        user = operations.create_user(
+            None,
+            username=username,
+            display_name=display_name or username,
+            role=Role(role),
+            region_code=region_code or _root_region_code(),
+            unit=unit,
+            password=password,
+            must_change_password=False,
+        )
+    except DomainError as error:
+        raise _refusal(error) from error
+    db.session.commit()
+    click.echo(
+        _(
+            "Created %(username)s (%(role)s, %(region)s).",
+            username=user.username,
+            role=user.role.label,
+            region=user.region.name,
+        )
+    )
+
+
+@crm_cli.command("create-token")
+@click.option("--username", required=True)
+@click.option("--name", default="command line", help="What the token is for.")
+def create_token_command(username: str, name: str) -> None:
+    """Create an API token for a user and print it once."""
+    user = db.session.scalar(
+        sa.select(User).where(User.username == operations.normalize_username(username))
+    )
+    if user is None or not user.active:
+        raise click.ClickException(_("No active user named %(username)s.", username=username))
+    _record, token = operations.issue_api_token(None, user, name)
+    db.session.commit()
+    click.echo(token)
+
+
+@crm_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
+def demo_command(if_empty: bool) -> None:
+    """Load demo users and data (idempotent), then print the demo logins."""
+    if if_empty and not demo.database_is_empty():
+        click.echo(_("The database already holds data; no demo data was added."))
+    else:
+        created = demo.load_demo_users()
+        db.session.commit()
+        click.echo(_("Demo data loaded: %(n)d new users.", n=len(created)))
+    click.echo(_("Demo logins (password for all: %(password)s):", password=demo.DEMO_PASSWORD))
+    for user in demo.DEMO_USERS:
+        click.echo(
+            f"  {user.username:<10} {user.display_name:<8} {user.role.label} · "
+            f"{db.session.get(Region, user.region_code).name}"
+        )
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(crm_cli)

@@ -1,0 +1,1 @@
+"""The home page: each role's overview (figures and charts come with the monthly metrics)."""

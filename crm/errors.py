@@ -1,0 +1,157 @@
+"""Errors: the exceptions operations raise, and the handlers that answer every failure.
+
+Under /api/ the answer is {"error": {"code", "message", "fields"}}; elsewhere a Chinese page.
+"""
+
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from crm.extensions import db
+
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+MESSAGES = {
+    400: _l("The request could not be understood."),
+    401: _l("Please log in first."),
+    403: _l("You do not have permission to do this."),
+    404: _l("The page does not exist, or you may not see it."),
+    405: _l("This action is not supported here."),
+    409: _l("Someone else changed this record; reload it and try again."),
+    413: _l("The upload is too large."),
+    422: _l("Some fields are not valid."),
+    429: _l("Too many attempts; please wait and try again."),
+    500: _l("Something went wrong on our side. The error has been logged."),
+    503: _l("The service is temporarily unavailable."),
+}
+
+
+class DomainError(Exception):
+    """A rule of the product refused the operation; nothing was changed."""
+
+    status = 400
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class ValidationFailed(DomainError):
+    status = 422
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+def invalid(field: str, message: str) -> ValidationFailed:
+    """A ValidationFailed about one field."""
+    return ValidationFailed(message, {field: [message]})
+
+
+def json_error(
+    status: int, message: str, fields: dict[str, list[str]] | None = None, code: str | None = None
+) -> Response:
+    body: dict[str, Any] = {"code": code or ERROR_CODES.get(status, "error"), "message": message}
+    if fields:
+        body["fields"] = fields
+    response = jsonify(error=body)
+    response.status_code = status
+    return response
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """webargs/marshmallow messages, nested or not, as {"a.0.b": ["..."]}."""
+    if isinstance(messages, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        return {prefix or "_schema": messages}
+    return {prefix or "_schema": [str(messages)]}
+
+
+def _request_fields(error: HTTPException) -> dict[str, list[str]] | None:
+    data = getattr(error, "data", None) or {}
+    messages = data.get("messages") or data.get("errors")
+    if not isinstance(messages, dict):
+        return None
+    # webargs keys the messages by location ("json", "query", ...) first.
+    flat: dict[str, list[str]] = {}
+    for location_messages in messages.values():
+        flat.update(_flatten(location_messages))
+    return flat
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_page(status: int, message: str) -> tuple[str, int]:
+    try:
+        return render_template("errors/error.html", status=status, message=message), status
+    except Exception:  # the page itself failed (e.g. the database is down): answer plainly
+        current_app.logger.exception("error page for %s failed", status)
+        return render_template("errors/plain.html", status=status, message=message), status
+
+
+def handle_http_exception(error: HTTPException) -> Any:
+    status = error.code or 500
+    if isinstance(error, CSRFError):
+        message = str(
+            _l(
+                "The form has expired or its origin could not be verified. "
+                "Reload the page and try again."
+            )
+        )
+        code = "csrf_failed"
+    else:
+        message, code = str(MESSAGES.get(status, error.description)), None
+    if wants_json():
+        response = json_error(status, message, _request_fields(error), code)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    return error_page(status, message)
+
+
+def handle_domain_error(error: DomainError) -> Any:
+    db.session.rollback()
+    if wants_json():
+        return json_error(error.status, error.message, error.fields)
+    return error_page(error.status, error.message)
+
+
+def handle_unexpected_error(error: Exception) -> Any:
+    db.session.rollback()
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    if wants_json():
+        return json_error(500, str(MESSAGES[500]))
+    return error_page(500, str(MESSAGES[500]))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(Exception, handle_unexpected_error)

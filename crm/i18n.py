@@ -1,0 +1,45 @@
+"""Language and timezone: Simplified Chinese by default, English on request."""
+
+from datetime import date, datetime
+
+from flask import Flask, current_app, has_request_context, session
+from flask_babel import format_date, format_datetime
+from flask_login import current_user
+
+from crm.extensions import babel
+
+LOCALE_KEY = "crm_locale"
+
+
+def select_locale() -> str:
+    """The user's saved language, else the one chosen before login, else the default."""
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    user_locale = current_user.locale if current_user and current_user.is_authenticated else None
+    for candidate in (user_locale, session.get(LOCALE_KEY)):
+        if candidate in languages:
+            return candidate
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def date_filter(value: date | datetime | None) -> str:
+    """YYYY-MM-DD, in Asia/Shanghai for datetimes."""
+    return format_date(value, "yyyy-MM-dd") if value is not None else ""
+
+
+def datetime_filter(value: datetime | None) -> str:
+    """YYYY-MM-DD HH:mm in Asia/Shanghai."""
+    return format_datetime(value, "yyyy-MM-dd HH:mm") if value is not None else ""
+
+
+def html_lang() -> str:
+    """The page's `lang` attribute: zh-CN or en."""
+    return select_locale().replace("_", "-")
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(html_lang=html_lang, current_locale=select_locale)
+    app.jinja_env.filters["date"] = date_filter
+    app.jinja_env.filters["datetime"] = datetime_filter

@@ -1,0 +1,1 @@
+"""The region tree: city → county/district → township/street (GB/T 2260 codes)."""

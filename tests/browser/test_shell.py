@@ -1,0 +1,120 @@
+"""The UI shell on a tablet: login, home, navigation by touch, Chinese text, no CSP errors."""
+
+import pytest
+
+from crm.demo import DEMO_PASSWORD
+from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
+
+pytestmark = pytest.mark.browser
+
+# Draws two different Chinese characters in the page's font. Without a CJK font both come out
+# as the same "tofu" box, so equal pixels mean the Chinese text is not readable.
+CHINESE_GLYPHS_DIFFER = """
+() => {
+  const font = getComputedStyle(document.body).fontFamily;
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 64;
+  const ctx = canvas.getContext("2d");
+  const draw = (text) => {
+    ctx.clearRect(0, 0, 64, 64);
+    ctx.font = `48px ${font}`;
+    ctx.fillText(text, 4, 52);
+    return ctx.getImageData(0, 0, 64, 64).data.join(",");
+  };
+  const deng = draw("登"), lu = draw("录"), missing = draw("\\u{10FFFD}");
+  return deng !== lu && deng !== missing && lu !== missing;
+}
+"""
+NO_HORIZONTAL_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
+
+
+def log_in(page, username="admin"):
+    page.open("/login")
+    page.page.fill("#username", username)
+    page.page.fill("#password", DEMO_PASSWORD)
+    page.page.press("#password", "Enter")  # the keyboard works as well as a tap
+    page.page.wait_for_url(page.base_url + "/")
+
+
+@pytest.mark.parametrize(
+    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
+)
+def test_login_page_on_a_tablet(open_page, viewport):
+    page = open_page(viewport)
+    tab = page.open("/login")
+    assert tab.locator("h1").inner_text() == "企业服务走访系统"
+    assert tab.evaluate(CHINESE_GLYPHS_DIFFER)
+    assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+    assert tab.get_by_role("button", name="登录").bounding_box()["height"] >= 44
+    page.screenshot(f"login-{viewport['width']}x{viewport['height']}")
+    assert page.errors == []
+
+
+def test_wrong_password_shows_the_chinese_error(open_page):
+    page = open_page()
+    tab = page.open("/login")
+    tab.fill("#username", "admin")
+    tab.fill("#password", "wrong-password")
+    tab.get_by_role("button", name="登录").tap()
+    assert tab.locator(".alert-danger").inner_text() == "用户名或密码错误。"
+
+
+@pytest.mark.parametrize(
+    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
+)
+def test_home_page_after_login(open_page, viewport):
+    page = open_page(viewport)
+    log_in(page)
+    tab = page.page
+    assert tab.locator("h1").inner_text() == "您好，系统管理员"
+    assert tab.evaluate(CHINESE_GLYPHS_DIFFER)
+    assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+    # At tablet width the navigation is spread out, not behind a menu button.
+    assert tab.locator(".navbar-toggler").is_hidden()
+    assert tab.get_by_role("link", name="用户管理").first.is_visible()
+    assert tab.locator(".user-menu").inner_text().replace("\n", " ").startswith("系统管理员")
+    page.screenshot(f"home-{viewport['width']}x{viewport['height']}")
+    assert page.errors == []
+
+
+def test_navigation_collapses_on_a_phone_and_opens_by_touch(open_page):
+    page = open_page({"width": 390, "height": 844})
+    log_in(page)
+    tab = page.page
+    users_link = tab.locator("#main-nav").get_by_role("link", name="用户管理")
+    assert users_link.is_hidden()
+    tab.tap(".navbar-toggler")
+    users_link.wait_for(state="visible")
+    users_link.tap()
+    tab.wait_for_url("**/admin/users/")
+    assert page.errors == []
+
+
+def test_user_menu_logs_out_by_touch(open_page):
+    page = open_page()
+    log_in(page, "chief")
+    tab = page.page
+    tab.tap(".user-menu")
+    tab.get_by_role("button", name="退出登录").tap()
+    tab.wait_for_url("**/login")
+    assert "您已安全退出。" in tab.locator(".alert").inner_text()
+    assert page.errors == []
+
+
+def test_deactivation_asks_for_confirmation(open_page):
+    page = open_page()
+    log_in(page)
+    tab = page.page
+    tab.goto(page.base_url + "/admin/users/")
+    tab.get_by_role("link", name="孙丽").tap()
+    deactivate = tab.get_by_role("button", name="停用账号")
+    tab.once("dialog", lambda dialog: dialog.dismiss())
+    deactivate.tap()
+    assert tab.locator(".badge", has_text="启用").is_visible()  # nothing happened
+    tab.once("dialog", lambda dialog: dialog.accept())
+    deactivate.tap()
+    tab.locator(".alert-success").wait_for()
+    assert "已停用 孙丽" in tab.locator(".alert-success").inner_text()
+    tab.get_by_role("button", name="重新启用").tap()
+    tab.locator(".alert-success").wait_for()
+    assert page.errors == []

@@ -1,0 +1,173 @@
+"""Fixtures: a migrated database per backend, a fresh app per test, factories for users.
+
+Every test that uses `app` runs on SQLite and, when CRM_TEST_DATABASE_URL is set, on that
+database too. The schema comes from the migrations (run once per backend and session); SQLite
+tests each get a copy of the migrated file, PostgreSQL tests share one database emptied after
+each test (the reference tables stay).
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from crm import create_app
+from crm.config import TestingConfig
+from crm.extensions import db
+
+REFERENCE_TABLES = {"regions", "alembic_version"}
+PASSWORD = "secret123"
+CITY = "410300"
+YIYANG = "410327"
+MENGJIN = "410308"
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get("CRM_TEST_DATABASE_URL") else ["sqlite"]
+
+
+def make_app(database_url: str, **settings: Any) -> Flask:
+    config = {key: getattr(TestingConfig, key) for key in dir(TestingConfig) if key.isupper()}
+    return create_app({**config, "SQLALCHEMY_DATABASE_URI": database_url, **settings})
+
+
+def migrate(database_url: str) -> None:
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def reset_postgresql_schema(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+@dataclass
+class Database:
+    backend: str
+    url: str
+    template: Path | None = None
+
+    def url_for_test(self, tmp_path: Path) -> str:
+        if self.template is None:
+            return self.url
+        copy = tmp_path / "crm.sqlite3"
+        shutil.copyfile(self.template, copy)
+        return f"sqlite:///{copy}"
+
+    def empty(self) -> None:
+        """Remove every row but the reference data (PostgreSQL is shared between tests)."""
+        if self.template is not None:
+            return
+        tables = [t.name for t in db.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
+        engine = sa.create_engine(self.url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=backends())
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Database:
+    if request.param == "sqlite":
+        template = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+        url = f"sqlite:///{template}"
+        migrate(url)
+        return Database("sqlite", url, template)
+    url = os.environ["CRM_TEST_DATABASE_URL"]
+    reset_postgresql_schema(url)
+    migrate(url)
+    return Database("postgresql", url)
+
+
+@pytest.fixture
+def app(database: Database, tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(database.url_for_test(tmp_path))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    database.empty()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@dataclass
+class UserInfo:
+    id: int
+    username: str
+    role: str
+    region_code: str
+    password: str = PASSWORD
+
+
+@pytest.fixture
+def create_user(app: Flask):
+    """Factory: create_user(role="officer", region=CITY, **fields) → UserInfo."""
+    from crm.auth import operations
+    from crm.auth.models import Role
+
+    counter = iter(range(1, 10_000))
+
+    def create(role: str = "officer", region: str = CITY, **fields: Any) -> UserInfo:
+        number = next(counter)
+        values = {
+            "username": f"{role}{number}",
+            "display_name": f"{role} {number}",
+            "password": PASSWORD,
+            "must_change_password": False,
+            **fields,
+        }
+        with app.app_context():
+            user = operations.create_user(None, role=Role(role), region_code=region, **values)
+            db.session.commit()
+            return UserInfo(user.id, user.username, role, region, values["password"])
+
+    return create
+
+
+def log_in(client: FlaskClient, user: UserInfo) -> None:
+    response = client.post("/login", data={"username": user.username, "password": user.password})
+    assert response.status_code == 302, response.text
+
+
+@pytest.fixture
+def login(client: FlaskClient, create_user):
+    """login(role="officer", region=CITY, **fields) → the UserInfo now logged in on `client`."""
+
+    def do_login(role: str = "officer", region: str = CITY, **fields: Any) -> UserInfo:
+        user = create_user(role, region, **fields)
+        log_in(client, user)
+        return user
+
+    return do_login
+
+
+@pytest.fixture
+def create_token(app: Flask):
+    """create_token(user) → a new API token for that user."""
+    from crm.auth import operations
+    from crm.auth.models import User
+
+    def create(user: UserInfo) -> str:
+        with app.app_context():
+            owner = db.session.get(User, user.id)
+            _record, token = operations.issue_api_token(None, owner, "tests")
+            db.session.commit()
+            return token
+
+    return create

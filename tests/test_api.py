@@ -1,0 +1,200 @@
+"""The API skeleton: Bearer tokens, the caller, errors, lists, CSRF for browser sessions."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask import jsonify, request
+
+from crm.auth.models import ApiToken, User
+from crm.auth.permissions import login_required
+from crm.db import utcnow
+from crm.extensions import db
+from tests.conftest import YIYANG
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def probe_write(app):
+    """A write endpoint under /api/ (the real ones come with the features)."""
+
+    def write():
+        return jsonify(received=request.get_json(silent=True)), 201
+
+    app.add_url_rule("/api/v1/_probe", view_func=login_required(write), methods=["POST"])
+
+
+def test_me_with_a_token(client, create_user, create_token):
+    user = create_user("officer", YIYANG, display_name="赵伟", unit="宜阳县科技局")
+    response = client.get("/api/v1/me", headers=bearer(create_token(user)))
+    assert response.status_code == 200
+    assert response.json == {
+        "id": user.id,
+        "username": user.username,
+        "display_name": "赵伟",
+        "role": "officer",
+        "unit": "宜阳县科技局",
+        "region_code": YIYANG,
+        "region_name": "宜阳县",
+    }
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" not in response.headers  # token clients get no session
+
+
+def test_me_with_the_browser_session(client, login):
+    user = login("chief")
+    assert client.get("/api/v1/me").json["username"] == user.username
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer", "Bearer crm_not-a-real-token", "Basic YWRtaW46cGFzcw==", "crm_raw"],
+)
+def test_missing_or_bad_credentials_get_401_json(client, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "unauthorized"
+    assert response.json["error"]["message"] == "请先登录，或提供有效的 API 令牌。"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_revoked_token_and_deactivated_owner_get_401(app, client, create_user, create_token):
+    revoked_owner, inactive_owner = create_user("officer"), create_user("officer")
+    revoked, inactive = create_token(revoked_owner), create_token(inactive_owner)
+    with app.app_context():
+        db.session.scalars(
+            sa.select(ApiToken).where(ApiToken.user_id == revoked_owner.id)
+        ).one().revoked_at = utcnow()
+        db.session.get(User, inactive_owner.id).active = False
+        db.session.commit()
+    assert client.get("/api/v1/me", headers=bearer(revoked)).status_code == 401
+    assert client.get("/api/v1/me", headers=bearer(inactive)).status_code == 401
+
+
+def test_token_is_stored_hashed_and_records_its_use(app, client, create_user, create_token):
+    token = create_token(create_user("officer"))
+    client.get("/api/v1/me", headers=bearer(token))
+    with app.app_context():
+        record = db.session.scalars(sa.select(ApiToken)).one()
+        assert token not in (record.token_hash, record.prefix)
+        assert record.last_used_at is not None
+
+
+def test_token_does_not_open_web_pages(client, create_user, create_token):
+    token = create_token(create_user("admin"))
+    assert client.get("/admin/users/", headers=bearer(token)).status_code == 302
+
+
+def test_token_writes_need_no_csrf_token(app, probe_write, create_user, create_token):
+    app.config["WTF_CSRF_ENABLED"] = True
+    token = create_token(create_user("officer"))
+    response = app.test_client().post("/api/v1/_probe", headers=bearer(token), json={})
+    assert response.status_code == 201
+
+
+def test_session_writes_to_the_api_need_the_csrf_token(app, probe_write, create_user):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    user = create_user("officer")
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text)
+    client.post(
+        "/login", data={"username": user.username, "password": user.password, "csrf_token": csrf[1]}
+    )
+    refused = client.post("/api/v1/_probe", json={})
+    assert refused.status_code == 400
+    assert refused.json["error"]["code"] == "csrf_failed"
+    page = client.get("/").text
+    header_token = re.search(r'"X-CSRFToken": "([^"]+)"', page)[1]
+    accepted = client.post("/api/v1/_probe", json={}, headers={"X-CSRFToken": header_token})
+    assert accepted.status_code == 201
+
+
+def test_oversized_api_body_gets_413_json(app, probe_write, create_user, create_token):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    token = create_token(create_user("officer"))
+    response = app.test_client().post(
+        "/api/v1/_probe", headers=bearer(token), json={"text": "x" * 4096}
+    )
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "payload_too_large"
+
+
+def test_regions_list_envelope_and_filters(client, create_user, create_token):
+    token = create_token(create_user("viewer"))
+    everything = client.get("/api/v1/regions", headers=bearer(token)).json
+    assert set(everything) == {"items", "total", "page", "per_page"}
+    assert everything["total"] == len(everything["items"]) > 15
+    counties = client.get("/api/v1/regions?level=county&per_page=5&page=3", headers=bearer(token))
+    assert counties.json["total"] == 14
+    assert counties.json["page"] == 3 and counties.json["per_page"] == 5
+    assert [item["code"] for item in counties.json["items"]] == [
+        "410326",
+        "410327",
+        "410328",
+        "410329",
+    ]
+    townships = client.get(f"/api/v1/regions?parent={YIYANG}", headers=bearer(token)).json
+    assert all(item["code"].startswith(YIYANG) for item in townships["items"])
+
+
+@pytest.mark.parametrize(
+    ("query", "field"), [("per_page=0", "per_page"), ("page=x", "page"), ("level=town", "level")]
+)
+def test_invalid_query_gets_422_with_the_field(client, create_user, create_token, query, field):
+    token = create_token(create_user("viewer"))
+    response = client.get(f"/api/v1/regions?{query}", headers=bearer(token))
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "validation_error"
+    assert list(response.json["error"]["fields"]) == [field]
+
+
+def test_wrong_method_gets_405_json(client, create_user, create_token):
+    token = create_token(create_user("viewer"))
+    response = client.delete("/api/v1/me", headers=bearer(token))
+    assert response.status_code == 405
+    assert response.json["error"]["code"] == "method_not_allowed"
+
+
+def test_openapi_documents_the_error_envelope_and_security(client, create_user, create_token):
+    token = create_token(create_user("viewer"))
+    spec = client.get("/api/v1/openapi.json", headers=bearer(token)).json
+    error = spec["components"]["schemas"]["Error"]
+    assert error["properties"]["error"]["$ref"].endswith("/ErrorBody")
+    assert {"bearerAuth": []} in spec["security"]
+    regions = spec["paths"]["/api/v1/regions"]["get"]
+    assert {p["name"] for p in regions["parameters"]} >= {"page", "per_page", "level", "parent"}
+
+
+def test_account_page_creates_a_token_shown_once(app, client, login):
+    login("officer")
+    page = client.post("/account/tokens", data={"name": "县区数据对接"})
+    token = re.search(r"(crm_[A-Za-z0-9_-]{40,})", page.text)[1]
+    assert "请立即复制此令牌" in page.text
+    assert app.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert token not in client.get("/account").text
+    with app.app_context():
+        record = db.session.scalars(sa.select(ApiToken)).one()
+    client.post(f"/account/tokens/{record.id}/revoke")
+    assert app.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 401
+
+
+def test_token_without_a_name_is_refused(client, login):
+    login("officer")
+    response = client.post("/account/tokens", data={"name": ""})
+    assert response.status_code == 422
+    assert "该字段是必填字段。" in response.text
+
+
+def test_others_tokens_cannot_be_revoked_from_my_account(
+    app, client, login, create_user, create_token
+):
+    other = create_user("officer")
+    create_token(other)
+    login("officer")
+    with app.app_context():
+        token_id = db.session.scalars(sa.select(ApiToken.id)).one()
+    assert client.post(f"/account/tokens/{token_id}/revoke").status_code == 404

@@ -1,0 +1,85 @@
+"""The audit log: written by operations, browsed by administrators and chiefs in scope."""
+
+import re
+from datetime import UTC, datetime
+
+from crm.audit.models import AuditLog
+from crm.audit.operations import apply_changes, record_audit
+from crm.auth.models import Role, User
+from crm.extensions import db
+from tests.conftest import CITY, MENGJIN, YIYANG
+
+
+def test_apply_changes_returns_only_what_changed(app, create_user):
+    info = create_user("officer", display_name="旧名字")
+    with app.app_context():
+        user = db.session.get(User, info.id)
+        values = {"display_name": "新名字", "role": Role.OFFICER, "unit": "成果转化科"}
+        changes = apply_changes(user, values)
+        assert changes == {"display_name": ["旧名字", "新名字"], "unit": ["", "成果转化科"]}
+        assert user.display_name == "新名字"
+
+
+def test_entries_record_actor_ip_and_region(app, create_user):
+    actor, target = create_user("admin"), create_user("officer", YIYANG)
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "10.1.2.3"}):
+        entry = record_audit(
+            "user.update",
+            db.session.get(User, target.id),
+            actor=db.session.get(User, actor.id),
+            changes={"unit": ["", "x"]},
+        )
+        db.session.commit()
+        assert (entry.actor_id, entry.ip, entry.region_code) == (actor.id, "10.1.2.3", YIYANG)
+        assert (entry.entity_type, entry.entity_id) == ("users", str(target.id))
+
+
+def table_body(html):
+    """The text of the result table's body, without the filter bar."""
+    return re.search(r"<tbody>(.*?)</tbody>", html, re.S)[1]
+
+
+def test_admin_browses_and_filters_the_log(app, client, login, create_user):
+    login("admin", display_name="管理员甲")
+    create_user("officer", YIYANG, display_name="宜阳干部")
+    app.test_client().post("/login", data={"username": "ghost", "password": "nope"})
+    rows = table_body(client.get("/admin/audit/").text)
+    assert "创建用户" in rows and "登录失败" in rows
+    failures = table_body(client.get("/admin/audit/?action=login.failed").text)
+    assert "登录失败" in failures and "创建用户" not in failures
+    by_actor = table_body(client.get("/admin/audit/", query_string={"actor": "管理员甲"}).text)
+    assert "登录" in by_actor and "登录失败" not in by_actor
+
+
+def test_date_filter_uses_the_local_calendar_day(app, client, login):
+    login("admin")
+    with app.app_context():
+        # 2026-03-01 23:30 in Beijing is still 2026-03-01 15:30 UTC.
+        db.session.add(
+            AuditLog(action="probe", created_at=datetime(2026, 3, 1, 15, 30, tzinfo=UTC))
+        )
+        db.session.commit()
+    day = {"date_from": "2026-03-01", "date_to": "2026-03-01"}
+    page = client.get("/admin/audit/", query_string=day).text
+    assert "共 1 条记录" in page and "2026-03-01 23:30" in page
+    next_day = {"date_from": "2026-03-02", "date_to": "2026-03-02"}
+    assert "共 0 条记录" in client.get("/admin/audit/", query_string=next_day).text
+
+
+def test_invalid_filter_shows_an_error_not_a_crash(client, login):
+    login("admin")
+    response = client.get("/admin/audit/", query_string={"date_from": "2026-02-30"})
+    assert response.status_code == 200
+    assert "is-invalid" in response.text
+
+
+def test_county_chief_sees_only_their_countys_entries(app, client, login, create_user):
+    yiyang = create_user("officer", YIYANG)
+    mengjin = create_user("officer", MENGJIN)
+    city = create_user("chief", CITY)
+    app.test_client().post("/login", data={"username": "ghost", "password": "nope"})
+    login("chief", YIYANG)
+    rows = table_body(client.get("/admin/audit/").text)
+    assert f"用户 #{yiyang.id}<" in rows
+    assert f"用户 #{mengjin.id}<" not in rows and f"用户 #{city.id}<" not in rows
+    assert "登录失败" not in rows  # an unknown username belongs to no county

@@ -1,0 +1,112 @@
+"""`flask --app crm crm …` commands."""
+
+import sqlalchemy as sa
+
+from crm.auth.models import Role, User
+from crm.demo import DEMO_PASSWORD
+from crm.extensions import db
+from tests.conftest import CITY, MENGJIN, YIYANG, UserInfo, log_in
+
+
+def users(app):
+    with app.app_context():
+        return {u.username: u for u in db.session.scalars(sa.select(User))}
+
+
+def test_create_user_with_password(app, client):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "crm",
+            "create-user",
+            "--username",
+            "Root",
+            "--role",
+            "admin",
+            "--password",
+            "first1234",
+            "--display-name",
+            "信息中心",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "已创建用户 root" in result.output
+    root = users(app)["root"]
+    assert (root.role, root.region_code, root.must_change_password) == (Role.ADMIN, CITY, False)
+    log_in(client, UserInfo(root.id, "root", "admin", CITY, "first1234"))
+
+
+def test_create_user_prompts_for_the_password(app):
+    result = app.test_cli_runner().invoke(
+        args=["crm", "create-user", "--username", "zhao", "--role", "officer", "--region", YIYANG],
+        input="prompted99\nprompted99\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert users(app)["zhao"].region_code == YIYANG
+
+
+def test_create_user_refuses_bad_input_and_creates_nothing(app):
+    runner = app.test_cli_runner()
+    bad_role = runner.invoke(
+        args=["crm", "create-user", "--username", "a1", "--role", "boss", "--password", "pass12345"]
+    )
+    assert bad_role.exit_code == 2
+    bad_region = runner.invoke(
+        args=[
+            "crm",
+            "create-user",
+            "--username",
+            "a1",
+            "--role",
+            "officer",
+            "--region",
+            "999999",
+            "--password",
+            "pass12345",
+        ]
+    )
+    assert bad_region.exit_code == 1 and "region_code" in bad_region.output
+    weak = runner.invoke(
+        args=["crm", "create-user", "--username", "a1", "--role", "officer", "--password", "weak"]
+    )
+    assert weak.exit_code == 1 and "8" in weak.output
+    assert users(app) == {}
+
+
+def test_create_token_prints_a_working_token(app, client, create_user):
+    user = create_user("officer")
+    result = app.test_cli_runner().invoke(args=["crm", "create-token", "--username", user.username])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.json["username"] == user.username
+
+
+def test_create_token_for_an_unknown_user_fails(app):
+    result = app.test_cli_runner().invoke(args=["crm", "create-token", "--username", "nobody"])
+    assert result.exit_code == 1
+
+
+def test_demo_creates_one_user_per_role_and_the_county_users(app, client):
+    result = app.test_cli_runner().invoke(args=["crm", "demo"])
+    assert result.exit_code == 0, result.output
+    assert f"密码均为 {DEMO_PASSWORD}" in result.output
+    created = users(app)
+    assert {u.role for u in created.values()} == set(Role)
+    assert (created["yiyang"].role, created["yiyang"].region_code) == (Role.OFFICER, YIYANG)
+    assert (created["mengjin"].role, created["mengjin"].region_code) == (Role.VIEWER, MENGJIN)
+    log_in(client, UserInfo(created["admin"].id, "admin", "admin", CITY, DEMO_PASSWORD))
+
+
+def test_demo_is_idempotent(app):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["crm", "demo"])
+    again = runner.invoke(args=["crm", "demo"])
+    assert again.exit_code == 0 and "新建 0 个用户" in again.output
+    assert len(users(app)) == 6
+
+
+def test_demo_if_empty_leaves_a_used_database_alone(app, create_user):
+    create_user("admin")
+    result = app.test_cli_runner().invoke(args=["crm", "demo", "--if-empty"])
+    assert "未载入演示数据" in result.output
+    assert len(users(app)) == 1

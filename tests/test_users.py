@@ -1,0 +1,201 @@
+"""The administrator's user pages and the user operations behind them."""
+
+import re
+
+import sqlalchemy as sa
+
+from crm.audit.models import AuditLog
+from crm.auth.models import ApiToken, Role, User
+from crm.extensions import db
+from tests.conftest import CITY, MENGJIN, YIYANG, log_in
+
+NEW_USER = {
+    "username": "wangfang",
+    "display_name": "王芳",
+    "role": "officer",
+    "region_code": YIYANG,
+    "unit": "宜阳县科技局",
+    "phone": "13800000000",
+    "password": "start1234",
+    "must_change_password": "y",
+}
+
+
+def get_user(app, username):
+    with app.app_context():
+        return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def audit_actions(app, entity_id):
+    with app.app_context():
+        return db.session.scalars(
+            sa.select(AuditLog.action)
+            .where(AuditLog.entity_type == "users", AuditLog.entity_id == str(entity_id))
+            .order_by(AuditLog.id)
+        ).all()
+
+
+def test_admin_creates_a_user_who_must_change_the_password(app, client, login):
+    login("admin")
+    response = client.post("/admin/users/new", data=NEW_USER)
+    assert response.status_code == 302
+    user = get_user(app, "wangfang")
+    assert (user.display_name, user.role, user.region_code) == ("王芳", Role.OFFICER, YIYANG)
+    assert user.must_change_password
+    assert audit_actions(app, user.id) == ["user.create"]
+    page = client.get(response.headers["Location"])
+    assert "已创建用户 王芳。" in page.text
+
+
+def test_invalid_user_form_shows_chinese_errors_and_stores_nothing(app, client, login):
+    login("admin")
+    bad = {**NEW_USER, "username": "Bad Name!", "display_name": "", "password": "123"}
+    response = client.post("/admin/users/new", data=bad)
+    assert response.status_code == 200
+    assert "该字段是必填字段。" in response.text  # display name, beside its field
+    assert get_user(app, "bad name!") is None
+    response = client.post("/admin/users/new", data={**NEW_USER, "username": "Bad Name!"})
+    assert "只能包含小写字母" in response.text
+    response = client.post("/admin/users/new", data={**NEW_USER, "password": "abcdefgh"})
+    assert "须同时包含字母和数字" in response.text
+    assert get_user(app, "wangfang") is None
+
+
+def test_duplicate_username_is_refused(app, client, login):
+    login("admin")
+    client.post("/admin/users/new", data=NEW_USER)
+    response = client.post("/admin/users/new", data={**NEW_USER, "display_name": "另一个"})
+    assert "该用户名已被使用。" in response.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 2
+
+
+def test_township_cannot_be_a_user_scope(client, login):
+    login("admin")
+    response = client.post("/admin/users/new", data={**NEW_USER, "region_code": "410327001"})
+    assert response.status_code == 200
+    assert "is-invalid" in response.text
+
+
+def test_admin_edits_a_user_and_the_change_is_audited(app, client, login, create_user):
+    login("admin")
+    officer = create_user("officer", YIYANG)
+    form = {"display_name": "赵伟", "role": "chief", "region_code": YIYANG, "unit": "", "phone": ""}
+    response = client.post(f"/admin/users/{officer.id}", data=form)
+    assert response.status_code == 302
+    user = get_user(app, officer.username)
+    assert (user.display_name, user.role) == ("赵伟", Role.CHIEF)
+    with app.app_context():
+        entry = db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.action == "user.update")
+        ).one()
+        assert entry.changes["role"] == ["officer", "chief"]
+        assert entry.region_code == YIYANG
+    page = client.get(f"/admin/users/{officer.id}")
+    assert "修改用户" in page.text  # the history on the user's page
+
+
+def test_admin_cannot_change_own_role_or_deactivate_self(app, client, login):
+    admin = login("admin")
+    form = {"display_name": "x", "role": "officer", "region_code": CITY, "unit": "", "phone": ""}
+    response = client.post(f"/admin/users/{admin.id}", data=form)
+    assert "不能修改自己的角色。" in response.text
+    response = client.post(f"/admin/users/{admin.id}/deactivate", follow_redirects=True)
+    assert "不能停用自己的账号。" in response.text
+    assert get_user(app, admin.username).active
+
+
+def test_deactivate_and_reactivate(app, client, login, create_user):
+    login("admin")
+    officer = create_user("officer")
+    client.post(f"/admin/users/{officer.id}/deactivate")
+    assert not get_user(app, officer.username).active
+    client.post(f"/admin/users/{officer.id}/reactivate")
+    assert get_user(app, officer.username).active
+    assert audit_actions(app, officer.id)[-2:] == ["user.deactivate", "user.reactivate"]
+
+
+def test_admin_resets_a_password(app, client, login, create_user):
+    login("admin")
+    officer = create_user("officer")
+    response = client.post(f"/admin/users/{officer.id}/password", data={"password": "temp98765"})
+    assert response.status_code == 302
+    assert get_user(app, officer.username).must_change_password
+    officer.password = "temp98765"
+    other = app.test_client()
+    log_in(other, officer)
+    assert other.get("/").headers["Location"] == "/account/password"
+
+
+def test_weak_reset_password_is_refused(app, client, login, create_user):
+    login("admin")
+    officer = create_user("officer")
+    response = client.post(f"/admin/users/{officer.id}/password", data={"password": "weak"})
+    assert response.status_code == 422
+    assert "密码至少需要 8 位" in response.text
+    assert not get_user(app, officer.username).must_change_password
+
+
+def test_user_list_filters_and_counts(client, login, create_user):
+    login("admin")
+    create_user("officer", YIYANG, display_name="宜阳干部")
+    create_user("viewer", MENGJIN, display_name="孟津查看")
+    page = client.get("/admin/users/", query_string={"region": YIYANG})
+    assert "宜阳干部" in page.text and "孟津查看" not in page.text
+    assert "共 1 个用户" in page.text
+    page = client.get("/admin/users/", query_string={"q": "孟津"})
+    assert "孟津查看" in page.text and "宜阳干部" not in page.text
+    page = client.get("/admin/users/", query_string={"role": "viewer", "status": "active"})
+    assert "孟津查看" in page.text
+
+
+def test_county_admin_sees_and_edits_only_their_county(client, login, create_user):
+    login("admin", YIYANG)
+    mine = create_user("officer", YIYANG, display_name="本县干部")
+    other = create_user("officer", MENGJIN, display_name="外县干部")
+    city = create_user("chief", CITY, display_name="市局科长")
+    page = client.get("/admin/users/").text
+    assert "本县干部" in page and "外县干部" not in page and "市局科长" not in page
+    assert client.get(f"/admin/users/{mine.id}").status_code == 200
+    for target in (other, city):
+        assert client.get(f"/admin/users/{target.id}").status_code == 404
+        assert client.post(f"/admin/users/{target.id}/deactivate").status_code == 404
+        assert (
+            client.post(
+                f"/admin/users/{target.id}/password", data={"password": "x1234567"}
+            ).status_code
+            == 404
+        )
+    # Only their own county is offered, and a forged choice of another region is refused.
+    options = re.findall(r'<option[^>]*value="(\d+)"', client.get("/admin/users/new").text)
+    assert options == [YIYANG]
+    response = client.post("/admin/users/new", data={**NEW_USER, "region_code": MENGJIN})
+    assert response.status_code == 200 and "is-invalid" in response.text
+
+
+def test_admin_revokes_a_users_token(app, client, login, create_user, create_token):
+    login("admin")
+    officer = create_user("officer")
+    token = create_token(officer)
+    with app.app_context():
+        token_id = db.session.scalars(sa.select(ApiToken.id)).one()
+    page = client.get(f"/admin/users/{officer.id}").text
+    assert token[:12] in page and token not in page
+    client.post(f"/admin/users/{officer.id}/tokens/{token_id}/revoke")
+    assert (
+        app.test_client()
+        .get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        .status_code
+        == 401
+    )
+
+
+def test_token_of_another_user_cannot_be_revoked_through_this_user(
+    app, client, login, create_user, create_token
+):
+    login("admin")
+    first, second = create_user("officer"), create_user("officer")
+    create_token(first)
+    with app.app_context():
+        token_id = db.session.scalars(sa.select(ApiToken.id)).one()
+    assert client.post(f"/admin/users/{second.id}/tokens/{token_id}/revoke").status_code == 404
