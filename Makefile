@@ -44,7 +44,7 @@ database: $(INSTALLED) instance/secret_key
 # After changing UI text: extract the messages, then translate the new entries in zh_Hans_CN.
 messages: $(INSTALLED)
 	$(BIN)/pybabel extract $(BABEL_EXTRACT) -o crm/translations/messages.pot .
-	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-wrap --omit-header
+	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-wrap --ignore-obsolete
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

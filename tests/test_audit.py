@@ -83,3 +83,19 @@ def test_county_chief_sees_only_their_countys_entries(app, client, login, create
     assert f"用户 #{yiyang.id}<" in rows
     assert f"用户 #{mengjin.id}<" not in rows and f"用户 #{city.id}<" not in rows
     assert "登录失败" not in rows  # an unknown username belongs to no county
+
+
+def test_changes_are_shown_with_readable_values(app, client, login, create_user):
+    login("admin")
+    officer = create_user("officer", YIYANG)
+    form = {
+        "display_name": "赵伟",
+        "role": "chief",
+        "region_code": MENGJIN,
+        "unit": "",
+        "phone": "",
+    }
+    client.post(f"/admin/users/{officer.id}", data=form)
+    rows = table_body(client.get("/admin/audit/?action=user.update").text)
+    assert "<del>走访干部</del> → 科长" in rows
+    assert "<del>宜阳县</del> → 孟津区" in rows

@@ -384,3 +384,30 @@ def test_throttle_counts_are_shared_through_redis(app, redis_url, create_user, s
         "/login", data={"username": user.username, "password": user.password}
     )
     assert response.status_code == status
+
+
+def test_csrf_token_lasts_a_working_day(app, monkeypatch):
+    """A tablet form opened in the morning can still be sent in the evening."""
+    import time
+
+    from flask_wtf.csrf import generate_csrf, validate_csrf
+    from itsdangerous import TimestampSigner
+
+    app.config["WTF_CSRF_ENABLED"] = True
+    with app.test_request_context():
+        nine_hours_ago = int(time.time()) - 9 * 3600
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: nine_hours_ago)
+        token = generate_csrf()
+        monkeypatch.undo()
+        validate_csrf(token)  # raises when expired
+
+
+def test_language_choice_is_kept_for_the_user_on_other_devices(app, client, create_user):
+    user = create_user("officer")
+    log_in(client, user)
+    client.post("/language", data={"locale": "en", "next": "/"})
+    tablet = app.test_client()
+    log_in(tablet, user)
+    assert "Log out" in tablet.get("/").text
+    with app.app_context():
+        assert db.session.get(User, user.id).locale == "en"

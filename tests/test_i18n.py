@@ -47,6 +47,7 @@ def test_sources_are_found():
 
 def test_every_message_has_a_chinese_translation():
     chinese = catalogue("zh_Hans_CN")
+    assert not chinese.fuzzy, "a catalogue marked fuzzy is not compiled"
     missing = [
         message
         for message in sorted(source_messages())

@@ -199,3 +199,10 @@ def test_token_of_another_user_cannot_be_revoked_through_this_user(
     with app.app_context():
         token_id = db.session.scalars(sa.select(ApiToken.id)).one()
     assert client.post(f"/admin/users/{second.id}/tokens/{token_id}/revoke").status_code == 404
+
+
+def test_search_treats_wildcards_as_text(client, login, create_user):
+    login("admin")
+    create_user("officer", display_name="百分之百")
+    page = client.get("/admin/users/", query_string={"q": "%"})
+    assert "共 0 个用户" in page.text

@@ -41,7 +41,7 @@ def _day_start(day, days: int = 0) -> datetime:
 def _filtered_entries(form: AuditFilterForm) -> sa.Select:
     stmt = scoped(sa.select(AuditLog), current_user)
     if form.actor.data:
-        stmt = stmt.where(AuditLog.actor_name.ilike(f"%{form.actor.data.strip()}%"))
+        stmt = stmt.where(AuditLog.actor_name.icontains(form.actor.data.strip(), autoescape=True))
     if form.action.data:
         stmt = stmt.where(AuditLog.action == form.action.data)
     if form.entity_id.data:

@@ -44,7 +44,7 @@ def unauthorized() -> Any:
 
 
 def init_app(app: Flask) -> None:
-    from crm.audit.labels import action_label, entity_label, field_label
+    from crm.audit.labels import action_label, entity_label, field_label, value_label
     from crm.auth import permissions
     from crm.auth.sessions import load_session_user
 
@@ -61,4 +61,5 @@ def init_app(app: Flask) -> None:
         action_label=action_label,
         field_label=field_label,
         entity_label=entity_label,
+        value_label=value_label,
     )

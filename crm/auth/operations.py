@@ -27,6 +27,7 @@ from crm.db import utcnow
 from crm.errors import Forbidden, ValidationFailed, invalid
 from crm.extensions import db
 from crm.regions.models import Region, RegionLevel
+from crm.regions.queries import region_name
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 EDITABLE_FIELDS = ("display_name", "phone", "role", "unit", "region_code")
@@ -45,6 +46,7 @@ register_labels(
         "user.reset_password": _l("Reset password"),
         "user.change_password": _l("Changed own password"),
         "user.logout_everywhere": _l("Logged out on every device"),
+        "user.language": _l("Changed language"),
         "api_token.create": _l("Created API token"),
         "api_token.revoke": _l("Revoked API token"),
     },
@@ -57,8 +59,10 @@ register_labels(
         "region_code": _l("Region scope"),
         "active": _l("Active"),
         "token": _l("Token"),
+        "locale": _l("Language"),
     },
     {"users": _l("User")},
+    {"role": lambda value: Role(value).label, "region_code": region_name},
 )
 
 
@@ -133,7 +137,11 @@ def create_user(
         "user.create",
         user,
         actor=actor,
-        changes={f: [None, str(getattr(user, f))] for f in ("username", *EDITABLE_FIELDS)},
+        changes={
+            field: [None, str(getattr(user, field))]
+            for field in ("username", *EDITABLE_FIELDS)
+            if getattr(user, field)
+        },
     )
     return user
 
@@ -215,6 +223,12 @@ def authenticate(username: str, password: str) -> LoginResult:
     user.last_login_at = utcnow()
     record_audit("login", user, actor=user)
     return LoginResult(LoginOutcome.OK, user)
+
+
+def set_language(user: User, locale: str) -> None:
+    """Remember the user's interface language on every device."""
+    if changes := apply_changes(user, {"locale": locale}):
+        record_audit("user.language", user, actor=user, changes=changes)
 
 
 def record_logout(user: User) -> None:

@@ -24,15 +24,8 @@ PER_PAGE = 30
 def _filtered_users(form: UserFilterForm) -> sa.Select:
     stmt = scoped(sa.select(User), current_user)
     if q := (form.q.data or "").strip():
-        pattern = f"%{q}%"
-        stmt = stmt.where(
-            sa.or_(
-                User.username.ilike(pattern),
-                User.display_name.ilike(pattern),
-                User.unit.ilike(pattern),
-                User.phone.ilike(pattern),
-            )
-        )
+        columns = (User.username, User.display_name, User.unit, User.phone)
+        stmt = stmt.where(sa.or_(*(column.icontains(q, autoescape=True) for column in columns)))
     if form.role.data:
         stmt = stmt.where(User.role == form.role.data)
     if form.region.data:

@@ -109,7 +109,7 @@ def language():
     if locale in current_app.config["LANGUAGES"]:
         session[LOCALE_KEY] = locale
         if current_user.is_authenticated:
-            current_user.locale = locale
+            operations.set_language(current_user, locale)
             db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
 

@@ -118,3 +118,24 @@ def test_deactivation_asks_for_confirmation(open_page):
     tab.get_by_role("button", name="重新启用").tap()
     tab.locator(".alert-success").wait_for()
     assert page.errors == []
+
+
+ADMIN_PAGES = {
+    "users": "/admin/users/",
+    "user-new": "/admin/users/new",
+    "user-edit": "/admin/users/5",
+    "account": "/account",
+    "password": "/account/password",
+    "audit": "/admin/audit/",
+}
+
+
+@pytest.mark.parametrize("name", ADMIN_PAGES)
+def test_every_page_fits_a_portrait_tablet(open_page, name):
+    page = open_page(TABLET_PORTRAIT)
+    log_in(page)
+    tab = page.open(ADMIN_PAGES[name])
+    assert tab.locator("h1").first.is_visible()
+    assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+    page.screenshot(f"{name}-810x1080")
+    assert page.errors == []
