@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from crm.api import is_api_request
 from crm.extensions import db
 
 ERROR_CODES = {
@@ -56,10 +57,6 @@ class ValidationFailed(DomainError):
     status = 422
 
 
-class Conflict(DomainError):
-    status = 409
-
-
 class Forbidden(DomainError):
     status = 403
 
@@ -104,10 +101,6 @@ def _request_fields(error: HTTPException) -> dict[str, list[str]] | None:
     return flat
 
 
-def wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
 def error_page(status: int, message: str) -> tuple[str, int]:
     try:
         return render_template("errors/error.html", status=status, message=message), status
@@ -128,7 +121,7 @@ def handle_http_exception(error: HTTPException) -> Any:
         code = "csrf_failed"
     else:
         message, code = str(MESSAGES.get(status, error.description)), None
-    if wants_json():
+    if is_api_request():
         response = json_error(status, message, _request_fields(error), code)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
@@ -138,7 +131,7 @@ def handle_http_exception(error: HTTPException) -> Any:
 
 def handle_domain_error(error: DomainError) -> Any:
     db.session.rollback()
-    if wants_json():
+    if is_api_request():
         return json_error(error.status, error.message, error.fields)
     return error_page(error.status, error.message)
 
@@ -146,7 +139,7 @@ def handle_domain_error(error: DomainError) -> Any:
 def handle_unexpected_error(error: Exception) -> Any:
     db.session.rollback()
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
-    if wants_json():
+    if is_api_request():
         return json_error(500, str(MESSAGES[500]))
     return error_page(500, str(MESSAGES[500]))
 

@@ -1,9 +1,10 @@
 """Language and timezone: Simplified Chinese by default, English on request."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_timezone
 from flask_login import current_user
 
 from crm.extensions import babel
@@ -21,6 +22,11 @@ def select_locale() -> str:
         if candidate in languages:
             return candidate
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def day_start(day: date) -> datetime:
+    """Midnight at the start of `day` in the display timezone (Asia/Shanghai), as aware time."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(str(get_timezone())))
 
 
 def date_filter(value: date | datetime | None) -> str:

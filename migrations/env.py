@@ -41,6 +41,13 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def check_sqlite_foreign_keys(connection) -> None:
+    """Batch mode rebuilt tables with the checks off: fail (and roll back) on any violation."""
+    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise RuntimeError(f"foreign key violations after migration: {problems}")
+
+
 def run_migrations_online() -> None:
     options = dict(current_app.extensions["migrate"].configure_args)
     options.setdefault("process_revision_directives", skip_empty_autogenerate)
@@ -50,20 +57,21 @@ def run_migrations_online() -> None:
             # Batch mode rebuilds tables; foreign keys are checked once at the end instead.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()  # end the autobegun transaction so Alembic owns its own
-        context.configure(
-            connection=connection,
-            target_metadata=database.metadata,
-            render_item=render_item,
-            **options,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-        if sqlite:
-            problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-            connection.commit()
-            if problems:
-                raise RuntimeError(f"foreign key violations after migration: {problems}")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=database.metadata,
+                render_item=render_item,
+                **options,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    check_sqlite_foreign_keys(connection)
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -54,14 +54,14 @@ def test_admin_browses_and_filters_the_log(app, client, login, create_user):
 def test_date_filter_uses_the_local_calendar_day(app, client, login):
     login("admin")
     with app.app_context():
-        # 2026-03-01 23:30 in Beijing is still 2026-03-01 15:30 UTC.
+        # 2026-03-01 23:57 in Beijing is still 2026-03-01 15:57 UTC.
         db.session.add(
-            AuditLog(action="probe", created_at=datetime(2026, 3, 1, 15, 30, tzinfo=UTC))
+            AuditLog(action="probe", created_at=datetime(2026, 3, 1, 15, 57, tzinfo=UTC))
         )
         db.session.commit()
     day = {"date_from": "2026-03-01", "date_to": "2026-03-01"}
     page = client.get("/admin/audit/", query_string=day).text
-    assert "共 1 条记录" in page and "2026-03-01 23:30" in page
+    assert "共 1 条记录" in page and "2026-03-01 23:57" in page
     next_day = {"date_from": "2026-03-02", "date_to": "2026-03-02"}
     assert "共 0 条记录" in client.get("/admin/audit/", query_string=next_day).text
 

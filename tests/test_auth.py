@@ -39,14 +39,25 @@ def test_login_then_back_to_requested_page(client, create_user):
     assert response.headers["Location"] == "/admin/users/"
 
 
-def test_login_ignores_next_pointing_elsewhere(client, create_user):
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "/%09/evil.example/",
+        "/%0A/evil.example/",
+        "/%0D/evil.example/",
+        "/%5C/evil.example/",
+        "javascript:alert(1)",
+    ],
+)
+def test_login_ignores_next_pointing_elsewhere(client, create_user, target):
     user = create_user("officer")
-    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
-        response = client.post(
-            f"/login?next={target}", data={"username": user.username, "password": user.password}
-        )
-        assert response.headers["Location"] == "/"
-        client.post("/logout")
+    response = client.post(
+        f"/login?next={target}", data={"username": user.username, "password": user.password}
+    )
+    assert response.headers["Location"] == "/"
 
 
 def test_login_is_case_insensitive_on_username(client, create_user):
@@ -93,6 +104,29 @@ def test_sixth_rapid_failure_is_throttled(client, create_user):
     assert response.status_code == 429
     assert "登录失败次数过多" in response.text
     assert client.get("/").status_code == 302
+
+
+def test_parallel_guesses_cannot_slip_past_the_limit(app, create_user):
+    from concurrent.futures import ThreadPoolExecutor
+
+    user = create_user("officer")
+
+    def guess(_):
+        data = {"username": user.username, "password": "wrong1"}
+        return app.test_client().post("/login", data=data).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(guess, range(20)))
+    assert statuses.count(200) == 5  # checked (and refused): exactly the limit
+    assert statuses.count(429) == 15
+
+
+def test_a_json_login_counts_in_the_same_bucket(client, create_user):
+    user = create_user("officer")
+    for _ in range(5):
+        client.post("/login", data={"username": user.username, "password": "wrong1"})
+    response = client.post("/login", json={"username": user.username, "password": user.password})
+    assert response.status_code == 429
 
 
 def test_throttle_is_per_username(client, create_user):
@@ -411,3 +445,76 @@ def test_language_choice_is_kept_for_the_user_on_other_devices(app, client, crea
     assert "Log out" in tablet.get("/").text
     with app.app_context():
         assert db.session.get(User, user.id).locale == "en"
+
+
+def test_forced_password_change_also_holds_for_the_api(client, create_user):
+    user = create_user("officer", must_change_password=True)
+    log_in(client, user)
+    response = client.get("/api/v1/me")
+    assert response.status_code == 403
+    assert response.json["error"]["message"] == "请先修改密码再使用系统。"
+
+
+def test_session_version_raises_are_never_lost(app, create_user):
+    """Two requests ending sessions at once (say, logout everywhere and a password change)."""
+    from crm.auth import operations
+
+    info = create_user("officer")
+    with app.app_context():
+        stale = db.session.get(User, info.id)
+        assert stale.session_version == 1
+        with app.app_context():  # the other request, in its own database session
+            operations.end_all_sessions(db.session.get(User, info.id))
+            db.session.commit()
+        operations.end_all_sessions(stale)
+        db.session.commit()
+        assert db.session.get(User, info.id).session_version == 3
+
+
+def test_wrong_role_is_refused_before_the_request_is_parsed(app, client, login):
+    """flask-smorest parses arguments in decorators outside ours: the role check comes first."""
+    import functools
+
+    from flask import abort
+
+    from crm.auth.models import Role
+    from crm.auth.permissions import role_required
+
+    def parses_arguments(view):
+        @functools.wraps(view)
+        def parse(*args, **kwargs):
+            abort(422)  # as webargs does for bad input, before the view runs
+
+        return parse
+
+    admin_only = parses_arguments(role_required(Role.ADMIN)(lambda: "secret"))
+    app.add_url_rule("/api/v1/_admin_only", "admin_only", admin_only)
+    login("officer")
+    assert client.get("/api/v1/_admin_only").status_code == 403
+
+
+def test_language_chosen_on_the_login_page_is_kept_after_login_and_logout(client, create_user):
+    user = create_user("officer")
+    client.post("/language", data={"locale": "en", "next": "/login"})
+    log_in(client, user)
+    assert "Log out" in client.get("/").text
+    client.post("/logout")
+    assert "Enterprise Service CRM" in client.get("/login").text
+
+
+def test_account_page_lists_the_signed_in_devices(app, client, create_user):
+    user = create_user("officer")
+    ipad = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Safari/604.1"
+    tablet = app.test_client()
+    tablet.post(
+        "/login",
+        data={"username": user.username, "password": user.password},
+        headers={"User-Agent": ipad},
+        environ_base={"REMOTE_ADDR": "10.8.0.7"},
+    )
+    log_in(client, user)
+    page = client.get("/account").text
+    assert "iPad · Safari" in page and "10.8.0.7" in page
+    assert page.count(">本设备<") == 1
+    tablet.post("/logout")
+    assert "iPad · Safari" not in client.get("/account").text

@@ -97,3 +97,21 @@ def test_scoped_read_needs_a_user(app, probes):
 
     with app.app_context(), pytest.raises(PermissionError):
         scoped(sa.select(Probe), AnonymousUserMixin())
+
+
+def test_every_scoped_model_of_a_join_is_filtered(app, probes, create_user):
+    user_info = create_user("officer", YIYANG)
+    other = sa.orm.aliased(Probe)
+    with app.app_context():
+        user = db.session.get(User, user_info.id)
+        pairs = scoped(sa.select(Probe.id, other.id).join(other, sa.true()), user)
+        assert sorted(db.session.execute(pairs).all()) == [(1, 1), (1, 3), (3, 1), (3, 3)]
+        only_joined = sa.select(User.id).join(Probe, sa.true()).where(User.id == user.id)
+        rows = db.session.scalars(scoped(only_joined, user, joined=(Probe,))).all()
+        assert len(rows) == 2  # the two 宜阳县 probes, not all four live ones
+
+
+def test_scoped_refuses_a_select_of_nothing_scoped(app, create_user):
+    user_info = create_user("officer", YIYANG)
+    with app.app_context(), pytest.raises(TypeError):
+        scoped(sa.select(sa.literal(1)), db.session.get(User, user_info.id))

@@ -206,3 +206,31 @@ def test_search_treats_wildcards_as_text(client, login, create_user):
     create_user("officer", display_name="百分之百")
     page = client.get("/admin/users/", query_string={"q": "%"})
     assert "共 0 个用户" in page.text
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_password_reset_revokes_the_users_api_tokens(app, client, login, create_user, create_token):
+    login("admin")
+    officer = create_user("officer")
+    token = create_token(officer)
+    api = app.test_client()
+    assert api.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    client.post(f"/admin/users/{officer.id}/password", data={"password": "temp98765"})
+    assert api.get("/api/v1/me", headers=bearer(token)).status_code == 401
+
+
+def test_deactivation_revokes_tokens_for_good(app, client, login, create_user, create_token):
+    login("admin")
+    officer = create_user("officer")
+    token = create_token(officer)
+    client.post(f"/admin/users/{officer.id}/deactivate")
+    client.post(f"/admin/users/{officer.id}/reactivate")
+    assert app.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 401
+    with app.app_context():
+        entry = db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.action == "user.deactivate")
+        ).one()
+        assert entry.changes["api_tokens_revoked"] == [None, 1]

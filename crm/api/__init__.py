@@ -3,3 +3,12 @@
 Each feature puts its endpoints in its own `api.py`, calling the same operations as its views;
 token authentication lives in crm.auth.
 """
+
+from flask import request
+
+API_PREFIX = "/api/"
+
+
+def is_api_request() -> bool:
+    """True for requests to the JSON API: they get JSON errors and may use Bearer tokens."""
+    return request.path.startswith(API_PREFIX)

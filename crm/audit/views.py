@@ -1,10 +1,9 @@
 """The audit log, for administrators and chiefs, within their region scope."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template, request
-from flask_babel import get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -17,6 +16,7 @@ from crm.auth.models import Role
 from crm.auth.permissions import role_required
 from crm.auth.scope import scoped
 from crm.extensions import db
+from crm.i18n import day_start
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 PER_PAGE = 50
@@ -33,11 +33,6 @@ class AuditFilterForm(FlaskForm):
     date_to = DateField(_l("To"), validators=[Optional()])
 
 
-def _day_start(day, days: int = 0) -> datetime:
-    """Midnight of `day` (plus `days`) in the display timezone."""
-    return datetime.combine(day + timedelta(days=days), time(), tzinfo=get_timezone())
-
-
 def _filtered_entries(form: AuditFilterForm) -> sa.Select:
     stmt = scoped(sa.select(AuditLog), current_user)
     if form.actor.data:
@@ -47,9 +42,9 @@ def _filtered_entries(form: AuditFilterForm) -> sa.Select:
     if form.entity_id.data:
         stmt = stmt.where(AuditLog.entity_id == form.entity_id.data.strip())
     if form.date_from.data:
-        stmt = stmt.where(AuditLog.created_at >= _day_start(form.date_from.data))
+        stmt = stmt.where(AuditLog.created_at >= day_start(form.date_from.data))
     if form.date_to.data:
-        stmt = stmt.where(AuditLog.created_at < _day_start(form.date_to.data, days=1))
+        stmt = stmt.where(AuditLog.created_at < day_start(form.date_to.data + timedelta(days=1)))
     return stmt.order_by(AuditLog.id.desc())
 
 

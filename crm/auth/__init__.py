@@ -5,6 +5,7 @@ from typing import Any
 from flask import Flask, Response, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
+from crm.api import is_api_request
 from crm.extensions import login_manager
 
 
@@ -12,7 +13,7 @@ def load_token_user(req: Any) -> Any:
     """Flask-Login's request loader: the API accepts `Authorization: Bearer <token>`."""
     from crm.auth.tokens import bearer_token, user_for_token
 
-    if not req.path.startswith("/api/"):
+    if not is_api_request():
         return None
     token = bearer_token(req.headers.get("Authorization"))
     user = user_for_token(token) if token else None
@@ -25,7 +26,7 @@ def unauthorized() -> Any:
     """Not logged in: 401 JSON for the API, the login page (with the reason) for browsers."""
     from crm.errors import json_error
 
-    if request.path.startswith("/api/"):
+    if is_api_request():
         response = json_error(401, _("Log in or send a valid API token."))
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
@@ -56,7 +57,6 @@ def init_app(app: Flask) -> None:
     app.before_request(permissions.guard_request)
     app.jinja_env.globals.update(
         can_manage_users=permissions.can_manage_users,
-        can_edit_user=permissions.can_edit_user,
         can_view_audit=permissions.can_view_audit,
         action_label=action_label,
         field_label=field_label,

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from crm.audit.labels import register_labels
-from crm.audit.operations import apply_changes, record_audit
+from crm.audit.operations import Changes, apply_changes, record_audit
 from crm.auth.models import ApiToken, Role, User
 from crm.auth.passwords import (
     hash_password,
@@ -60,6 +60,7 @@ register_labels(
         "active": _l("Active"),
         "token": _l("Token"),
         "locale": _l("Language"),
+        "api_tokens_revoked": _l("API tokens revoked"),
     },
     {"users": _l("User")},
     {"role": lambda value: Role(value).label, "region_code": region_name},
@@ -160,14 +161,36 @@ def update_user(actor: User, user: User, values: dict[str, Any]) -> None:
         record_audit("user.update", user, changes=changes, actor=actor)
 
 
+def _end_every_session(user: User) -> None:
+    """Raise the session version in SQL, so that concurrent raises are never lost."""
+    user.session_version = User.session_version + 1
+    db.session.flush()
+
+
+def _revoke_every_token(user: User) -> int:
+    revoked = db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return revoked.rowcount
+
+
+def _locked_out(user: User) -> Changes:
+    """End every session and API token of the user; the audit changes that say so."""
+    _end_every_session(user)
+    tokens = _revoke_every_token(user)
+    return {"api_tokens_revoked": [None, tokens]} if tokens else {}
+
+
 def deactivate_user(actor: User, user: User) -> None:
-    """Stop a user from logging in and end all of their sessions; their records stay."""
+    """Stop a user from logging in, end their sessions, revoke their tokens; records stay."""
     if user.id == actor.id:
         raise Forbidden(_("You cannot deactivate your own account."))
     if user.active:
         user.active = False
-        user.session_version += 1
-        record_audit("user.deactivate", user, actor=actor, changes={"active": [True, False]})
+        changes = {"active": [True, False], **_locked_out(user)}
+        record_audit("user.deactivate", user, actor=actor, changes=changes)
 
 
 def reactivate_user(actor: User, user: User) -> None:
@@ -177,12 +200,11 @@ def reactivate_user(actor: User, user: User) -> None:
 
 
 def reset_password(actor: User, user: User, password: str) -> None:
-    """Set a temporary password: the user's sessions end and a new password is due at login."""
+    """Set a temporary password: sessions and API tokens end, a new password is due at login."""
     _check_password(password)
     user.password_hash = hash_password(password)
     user.must_change_password = True
-    user.session_version += 1
-    record_audit("user.reset_password", user, actor=actor)
+    record_audit("user.reset_password", user, actor=actor, changes=_locked_out(user))
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -194,13 +216,13 @@ def change_password(user: User, current: str, new: str) -> None:
     _check_password(new, "new_password")
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    user.session_version += 1
+    _end_every_session(user)
     record_audit("user.change_password", user, actor=user)
 
 
 def end_all_sessions(user: User) -> None:
     """Log the user out on every device."""
-    user.session_version += 1
+    _end_every_session(user)
     record_audit("user.logout_everywhere", user, actor=user)
 
 

@@ -10,10 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import abort, current_app, g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from crm.api import is_api_request
 from crm.auth.models import Role, User
-from crm.auth.scope import in_scope
+from crm.errors import Forbidden
 from crm.extensions import csrf, login_manager
 
 PUBLIC = "public"
@@ -24,10 +26,13 @@ PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "a
 
 
 def _mark(view: Callable[..., Any], access: str | frozenset[Role]) -> Callable[..., Any]:
+    """Record the access on a wrapper (a bound method, like the OpenAPI view, takes no attributes).
+
+    `guard_request` enforces it before anything else of the request runs.
+    """
+
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if isinstance(access, frozenset) and current_user.role not in access:
-            abort(403)
         return view(*args, **kwargs)
 
     wrapped.access = access  # type: ignore[attr-defined]
@@ -61,16 +66,8 @@ def can_manage_users(user: User) -> bool:
     return user.role == Role.ADMIN
 
 
-def can_edit_user(user: User, target: User) -> bool:
-    return can_manage_users(user) and in_scope(user, target.region_code)
-
-
 def can_view_audit(user: User) -> bool:
     return user.role in (Role.ADMIN, Role.CHIEF)
-
-
-def is_api_request() -> bool:
-    return request.path.startswith("/api/")
 
 
 def _needs_csrf_check() -> bool:
@@ -93,12 +90,12 @@ def guard_request() -> Any:
     if access != PUBLIC:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        if (
-            current_user.must_change_password
-            and not is_api_request()
-            and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
-        ):
+        if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            if is_api_request():
+                raise Forbidden(_("Change your password before using the system."))
             return redirect(url_for("auth.change_password"))
+        if isinstance(access, frozenset) and current_user.role not in access:
+            abort(403)
     if _needs_csrf_check():
         csrf.protect()
     return None

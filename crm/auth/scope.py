@@ -38,13 +38,23 @@ def region_filter(column: Any, user: Any) -> sa.ColumnElement[bool]:
     return column.in_(region_codes_within(user.region_code).scalar_subquery())
 
 
-def scoped(stmt: sa.Select[Any], user: Any = None) -> sa.Select[Any]:
-    """Restrict a select of a scoped model to the user's region and to rows not deleted."""
+def scoped(
+    stmt: sa.Select[Any], user: Any = None, *, joined: tuple[type, ...] = ()
+) -> sa.Select[Any]:
+    """Keep the rows of every selected scoped model (and of `joined` ones) in the user's scope.
+
+    Deleted rows are left out too. A scoped model that is joined but not selected must be named
+    in `joined`, or its rows are not filtered.
+    """
     user = user if user is not None else current_user
-    model = stmt.column_descriptions[0]["entity"]
-    stmt = stmt.where(region_filter(getattr(model, model.__scope_column__), user))
-    if hasattr(model, "deleted_at"):
-        stmt = stmt.where(model.deleted_at.is_(None))
+    selected = [column.get("entity") for column in stmt.column_descriptions]
+    models = dict.fromkeys(m for m in (*selected, *joined) if hasattr(m, "__scope_column__"))
+    if not models:
+        raise TypeError("scoped() needs a select of a scoped model")
+    for model in models:
+        stmt = stmt.where(region_filter(getattr(model, model.__scope_column__), user))
+        if hasattr(model, "deleted_at"):
+            stmt = stmt.where(model.deleted_at.is_(None))
     return stmt
 
 

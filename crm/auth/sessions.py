@@ -16,10 +16,19 @@ from crm.auth.models import User, UserSession
 from crm.auth.passwords import token_digest
 from crm.db import utcnow
 from crm.extensions import db
+from crm.i18n import LOCALE_KEY
 
 SESSION_KEY = "crm_sid"
 # last_seen_at is written at most this often, not on every request.
 SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def _clear_session() -> None:
+    """Forget the login, but not the language chosen on this browser."""
+    locale = session.get(LOCALE_KEY)
+    session.clear()
+    if locale:
+        session[LOCALE_KEY] = locale
 
 
 def start_session(user: User) -> UserSession:
@@ -33,7 +42,7 @@ def start_session(user: User) -> UserSession:
         user_agent=request.user_agent.string[:255],
     )
     db.session.add(record)
-    session.clear()
+    _clear_session()
     session[SESSION_KEY] = token
     login_user(user)
     return record
@@ -55,7 +64,7 @@ def end_session() -> None:
     if record is not None and record.ended_at is None:
         record.ended_at = utcnow()
     logout_user()
-    session.clear()
+    _clear_session()
 
 
 def _expiry_reason(record: UserSession, user: User) -> str | None:
@@ -72,6 +81,45 @@ def _expiry_reason(record: UserSession, user: User) -> str | None:
     return None
 
 
+def live_sessions(user: User) -> list[UserSession]:
+    """The user's sessions that are still open, most recently used first."""
+    candidates = db.session.scalars(
+        sa.select(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .order_by(UserSession.last_seen_at.desc())
+    )
+    return [record for record in candidates if _expiry_reason(record, user) is None]
+
+
+def is_this_browser(record: UserSession) -> bool:
+    token = session.get(SESSION_KEY)
+    return bool(token) and record.token_hash == token_digest(token)
+
+
+DEVICES = (
+    ("iPad", "iPad"),
+    ("iPhone", "iPhone"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Macintosh", "Mac"),
+    ("Linux", "Linux"),
+)
+BROWSERS = (
+    ("MicroMessenger", "微信"),
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+
+
+def device_name(user_agent: str) -> str:
+    """A short name for a browser, e.g. "iPad · Safari", from its User-Agent header."""
+    device = next((name for mark, name in DEVICES if mark in user_agent), "")
+    browser = next((name for mark, name in BROWSERS if mark in user_agent), "")
+    return " · ".join(part for part in (device, browser) if part) or "—"
+
+
 def load_session_user(user_id: str) -> User | None:
     """Flask-Login's user loader: the user of a live session, or None (and the reason in g)."""
     record = current_record()
@@ -84,7 +132,7 @@ def load_session_user(user_id: str) -> User | None:
         if record.ended_at is None:
             record.ended_at = now
         g.session_end_reason = reason
-        session.clear()
+        _clear_session()
     elif now - record.last_seen_at > SEEN_RESOLUTION:
         record.last_seen_at = now
     else:

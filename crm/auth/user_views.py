@@ -97,11 +97,11 @@ def _user_page(user: User, form: UserEditForm, reset_form: ResetPasswordForm):
     tokens = db.session.scalars(
         sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
     ).all()
+    about_user = sa.select(AuditLog).where(
+        AuditLog.entity_type == User.__tablename__, AuditLog.entity_id == str(user.id)
+    )
     history = db.session.scalars(
-        sa.select(AuditLog)
-        .where(AuditLog.entity_type == User.__tablename__, AuditLog.entity_id == str(user.id))
-        .order_by(AuditLog.id.desc())
-        .limit(20)
+        scoped(about_user, current_user).order_by(AuditLog.id.desc()).limit(20)
     ).all()
     return render_template(
         "auth/user_edit.html",

@@ -1,6 +1,6 @@
 """Login, logout, language, and the user's own account: password, sessions, API tokens."""
 
-from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import (
@@ -8,7 +8,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -17,17 +16,22 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 
-from crm.auth import operations
+from crm.auth import operations, throttle
 from crm.auth.forms import ChangePasswordForm, LoginForm, TokenForm
 from crm.auth.models import ApiToken
 from crm.auth.operations import LoginOutcome
 from crm.auth.permissions import login_required, public
-from crm.auth.sessions import end_session, start_session
+from crm.auth.sessions import (
+    device_name,
+    end_session,
+    is_this_browser,
+    live_sessions,
+    start_session,
+)
 from crm.errors import DomainError
-from crm.extensions import db, limiter
+from crm.extensions import db
 from crm.forms import attach_errors
 from crm.i18n import LOCALE_KEY
 
@@ -39,57 +43,41 @@ LOGIN_REFUSALS = {
 }
 
 
-def _login_username_key() -> str:
-    return "login-user:" + operations.normalize_username(request.form.get("username", ""))
-
-
-def _login_failed(_response: Any) -> bool:
-    return bool(g.get("login_failed"))
-
-
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site, never another host."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return url_for("dashboard.index")
+    """Only a plain path on this site: no host, no scheme, nothing a browser would reinterpret."""
+    home = url_for("dashboard.index")
+    if not target or not target.startswith("/") or "\\" in target:
+        return home
+    if any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return home
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_USERNAME"],
-    key_func=_login_username_key,
-    methods=["POST"],
-    deduct_when=_login_failed,
-    scope="login-username",
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
-    methods=["POST"],
-    deduct_when=_login_failed,
-    scope="login-ip",
-)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
-    if form.validate_on_submit():
-        result = operations.authenticate(form.username.data, form.password.data)
-        if result.user is not None:
-            start_session(result.user)
-            db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
-        g.login_failed = True
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    username = operations.normalize_username(form.username.data)
+    if not throttle.admit_attempt(username):
+        form.form_errors.append(_("Too many failed attempts. Wait a few minutes and try again."))
+        return render_template("auth/login.html", form=form), 429
+    result = operations.authenticate(username, form.password.data)
+    if result.user is None:
+        throttle.record_failure()
         form.form_errors.append(str(LOGIN_REFUSALS[result.outcome]))
         db.session.commit()
-    return render_template("auth/login.html", form=form)
-
-
-@bp.errorhandler(RateLimitExceeded)
-def login_throttled(_error: RateLimitExceeded):
-    form = LoginForm()
-    form.form_errors.append(_("Too many failed attempts. Wait a few minutes and try again."))
-    return render_template("auth/login.html", form=form), 429
+        return render_template("auth/login.html", form=form)
+    throttle.record_success(username)
+    start_session(result.user)
+    db.session.commit()
+    return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
@@ -127,7 +115,13 @@ def _account_page(token_form: TokenForm, new_token: str | None = None):
         .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())
     ).all()
     return render_template(
-        "auth/account.html", token_form=token_form, tokens=tokens, new_token=new_token
+        "auth/account.html",
+        token_form=token_form,
+        tokens=tokens,
+        new_token=new_token,
+        sessions=live_sessions(current_user),
+        is_this_browser=is_this_browser,
+        device_name=device_name,
     )
 
 
