@@ -66,7 +66,12 @@ def register_blueprints(app: Flask) -> None:
     from crm.auth import views as auth_views
     from crm.auth.permissions import login_required, public
     from crm.dashboard import views as dashboard_views
+    from crm.enterprises import api as enterprises_api
+    from crm.enterprises import import_views
+    from crm.enterprises import views as enterprise_views
     from crm.extensions import api
+    from crm.policies import api as policies_api
+    from crm.policies import views as policy_views
     from crm.regions import api as regions_api
 
     app.register_blueprint(health.bp)
@@ -74,7 +79,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(user_views.bp)
     app.register_blueprint(audit_views.bp)
     app.register_blueprint(dashboard_views.bp)
-    for blueprint in (auth_api.blp, regions_api.blp):
+    app.register_blueprint(enterprise_views.bp)
+    app.register_blueprint(import_views.bp)
+    app.register_blueprint(policy_views.bp)
+    for blueprint in (auth_api.blp, regions_api.blp, enterprises_api.blp, policies_api.blp):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     # Views the framework adds: static files are public, the OpenAPI document needs a login.
     app.view_functions["static"] = public(app.view_functions["static"])

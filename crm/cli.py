@@ -1,5 +1,7 @@
 """`flask --app crm crm …`: the commands an IT administrator runs."""
 
+from pathlib import Path
+
 import click
 import sqlalchemy as sa
 from flask import Flask
@@ -7,8 +9,9 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 
 from crm import demo
-from crm.auth import operations
+from crm.auth import operations as auth_operations
 from crm.auth.models import Role, User
+from crm.enterprises import imports, operations
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.regions.models import Region
@@ -47,7 +50,7 @@ def create_user_command(
     if password is None:
         password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
     try:
-        user = operations.create_user(
+        user = auth_operations.create_user(
             None,
             username=username,
             display_name=display_name or username,
@@ -76,31 +79,71 @@ def create_user_command(
 def create_token_command(username: str, name: str) -> None:
     """Create an API token for a user and print it once."""
     user = db.session.scalar(
-        sa.select(User).where(User.username == operations.normalize_username(username))
+        sa.select(User).where(User.username == auth_operations.normalize_username(username))
     )
     if user is None or not user.active:
         raise click.ClickException(_("No active user named %(username)s.", username=username))
-    _record, token = operations.issue_api_token(None, user, name)
+    _record, token = auth_operations.issue_api_token(None, user, name)
     db.session.commit()
     click.echo(token)
 
 
 @crm_cli.command("demo")
 @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
-def demo_command(if_empty: bool) -> None:
+@click.option("--enterprises", "enterprise_count", default=demo.DEMO_ENTERPRISES, show_default=True)
+@click.option("--seed", default=demo.DEMO_SEED, show_default=True)
+def demo_command(if_empty: bool, enterprise_count: int, seed: int) -> None:
     """Load demo users and data (idempotent), then print the demo logins."""
     if if_empty and not demo.database_is_empty():
         click.echo(_("The database already holds data; no demo data was added."))
     else:
         created = demo.load_demo_users()
+        db.session.flush()
+        enterprises = demo.load_demo_enterprises(enterprise_count, seed)
         db.session.commit()
-        click.echo(_("Demo data loaded: %(n)d new users.", n=len(created)))
+        click.echo(
+            _(
+                "Demo data loaded: %(n)d new users, %(e)d new enterprises.",
+                n=len(created),
+                e=enterprises,
+            )
+        )
     click.echo(_("Demo logins (password for all: %(password)s):", password=demo.DEMO_PASSWORD))
     for user in demo.DEMO_USERS:
         click.echo(
             f"  {user.username:<10} {user.display_name:<8} {user.role.label} · "
             f"{db.session.get(Region, user.region_code).name}"
         )
+
+
+@crm_cli.command("import-enterprises")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; change nothing.")
+@click.option("--good-rows-only", is_flag=True, help="Import the good rows even if others fail.")
+def import_enterprises_command(file: Path, dry_run: bool, good_rows_only: bool) -> None:
+    """Import enterprises from an Excel workbook in the template's layout."""
+    try:
+        plan = imports.plan_import(file, file.name, None)
+    except imports.ImportRefused as refusal:
+        raise click.ClickException(refusal.message) from refusal
+    for row in plan.rows_of(imports.Fate.ERROR, imports.Fate.DUPLICATE):
+        click.echo(_("Row %(n)d: %(reason)s", n=row.number, reason=row.reason))
+    click.echo(
+        _(
+            "Checked %(rows)d rows: %(new)d new, %(update)d updates, %(duplicate)d duplicates, "
+            "%(error)d errors.",
+            rows=len(plan.rows),
+            **plan.counts,
+        )
+    )
+    if dry_run:
+        return
+    try:
+        counts = operations.import_enterprises(None, plan, good_rows_only=good_rows_only)
+    except DomainError as refusal:
+        raise click.ClickException(refusal.message) from refusal
+    db.session.commit()
+    click.echo(_("Imported: %(created)d new, %(updated)d updated, %(skipped)d skipped.", **counts))
 
 
 def init_app(app: Flask) -> None:

@@ -46,6 +46,7 @@ class Config:
     PROXY_FIX_HOPS = 0
     HSTS_SECONDS = 0
     BUREAU_NAME = "洛阳市科学技术局"
+    IMPORT_MAX_BYTES = 10 * 1024 * 1024
     API_TITLE = "企业服务走访 CRM API"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"
@@ -86,6 +87,7 @@ def configure(app: Flask, overrides: type | Mapping | None) -> None:
     instance = Path(app.instance_path)
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance / 'crm.sqlite3'}")
     app.config["SECRET_KEY"] = secret_key(app, instance / "secret_key")
+    app.config.setdefault("IMPORT_FOLDER", str(instance / "imports"))
 
 
 def secret_key(app: Flask, key_file: Path) -> str:

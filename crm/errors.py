@@ -57,6 +57,12 @@ class ValidationFailed(DomainError):
     status = 422
 
 
+class Conflict(DomainError):
+    """The record clashes with another (a code already registered, a stale version)."""
+
+    status = 409
+
+
 class Forbidden(DomainError):
     status = 403
 

@@ -68,13 +68,16 @@ class Database:
         return f"sqlite:///{copy}"
 
     def empty(self) -> None:
-        """Remove every row but the reference data (PostgreSQL is shared between tests)."""
+        """Back to the freshly migrated state (PostgreSQL is shared between tests)."""
+        from crm.policies.reference import seed_policies
+
         if self.template is not None:
             return
         tables = [t.name for t in db.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
         engine = sa.create_engine(self.url)
         with engine.begin() as connection:
             connection.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+            seed_policies(connection)  # reference data that tests may change
         engine.dispose()
 
 
@@ -93,7 +96,7 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture
 def app(database: Database, tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(database.url_for_test(tmp_path))
+    app = make_app(database.url_for_test(tmp_path), IMPORT_FOLDER=str(tmp_path / "imports"))
     yield app
     with app.app_context():
         db.session.remove()
@@ -169,5 +172,56 @@ def create_token(app: Flask):
             _record, token = operations.issue_api_token(None, owner, "tests")
             db.session.commit()
             return token
+
+    return create
+
+
+def code_for(county: str, number: int) -> str:
+    """A valid credit code registered in `county`, distinct for each number."""
+    from crm.enterprises.credit_code import check_character
+
+    first17 = f"91{county}MA{number:07d}"
+    return first17 + check_character(first17)
+
+
+def _qihang_code() -> str:
+    from crm.enterprises.credit_code import check_character
+
+    return "91410327MA9F4K2X3" + check_character("91410327MA9F4K2X3")
+
+
+QIHANG = {"name": "洛阳启航必达科技有限公司", "credit_code": _qihang_code(), "county_code": YIYANG}
+
+
+@dataclass
+class EnterpriseInfo:
+    id: int
+    name: str
+    credit_code: str
+    county_code: str
+
+
+@pytest.fixture
+def create_enterprise(app: Flask):
+    """Factory: create_enterprise(name=..., county_code=YIYANG, **fields) → EnterpriseInfo."""
+    from crm.enterprises import operations
+
+    counter = iter(range(1, 1_000_000))
+
+    def create(**fields: Any) -> EnterpriseInfo:
+        number = next(counter)
+        county = fields.pop("county_code", YIYANG)
+        values = {
+            "name": f"测试企业{number}有限公司",
+            "county_code": county,
+            "credit_code": code_for(county, number),
+            **fields,
+        }
+        with app.app_context():
+            enterprise = operations.create_enterprise(None, values)
+            db.session.commit()
+            return EnterpriseInfo(
+                enterprise.id, enterprise.name, enterprise.credit_code, enterprise.county_code
+            )
 
     return create

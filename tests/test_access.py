@@ -4,20 +4,32 @@ A new route fails `test_every_route_has_an_access_decision` until it is added to
 the roles that may use it.
 """
 
+import io
+import json
+import secrets
+import tempfile
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
 from crm.auth.models import ApiToken
 from crm.auth.permissions import AUTHENTICATED, PUBLIC, access_of
+from crm.enterprises import operations
+from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from tests.conftest import YIYANG, code_for
 
 ROLES = ("admin", "chief", "officer", "viewer")
 EVERYONE = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 ADMIN_CHIEF = frozenset({"admin", "chief"})
+EDITORS = frozenset({"admin", "chief", "officer"})
 
 # endpoint → (method, URL, who may use it). {target} is an officer in scope; {token} is that
-# officer's API token id; {own_token} is a token of the acting user.
+# officer's API token id; {own_token} is a token of the acting user; {enterprise} and {contact}
+# an enterprise in scope and its contact; {upload} an import upload of the acting user.
+# Routes that destroy what later routes use come last.
 ROUTES = {
     "static": ("GET", "/static/css/app.css", PUBLIC),
     "health.healthz": ("GET", "/healthz", PUBLIC),
@@ -38,6 +50,35 @@ ROUTES = {
     "users.reset_password": ("POST", "/admin/users/{target}/password", ADMIN),
     "users.revoke_token": ("POST", "/admin/users/{target}/tokens/{token}/revoke", ADMIN),
     "audit.index": ("GET", "/admin/audit/", ADMIN_CHIEF),
+    "enterprises.index": ("GET", "/enterprises/", EVERYONE),
+    "enterprises.search": ("GET", "/enterprises/search?q=qh", EVERYONE),
+    "enterprises.townships": ("GET", "/enterprises/townships?county_code=410327", EVERYONE),
+    "enterprises.create": ("GET", "/enterprises/new", EDITORS),
+    "enterprises.show": ("GET", "/enterprises/{enterprise}", EVERYONE),
+    "enterprises.edit": ("GET", "/enterprises/{enterprise}/edit", EDITORS),
+    "enterprises.add_contact": ("POST", "/enterprises/{enterprise}/contacts", EDITORS),
+    "enterprises.edit_contact": ("GET", "/enterprises/{enterprise}/contacts/{contact}", EDITORS),
+    "imports.upload_page": ("GET", "/enterprises/import/", ADMIN_CHIEF),
+    "imports.template": ("GET", "/enterprises/import/template.xlsx", ADMIN_CHIEF),
+    "imports.upload": ("POST", "/enterprises/import/", ADMIN_CHIEF),
+    "imports.preview": ("GET", "/enterprises/import/{upload}", ADMIN_CHIEF),
+    "imports.report": ("GET", "/enterprises/import/{upload}/report.xlsx", ADMIN_CHIEF),
+    "imports.run": ("POST", "/enterprises/import/{upload}", ADMIN_CHIEF),
+    "imports.result": ("GET", "/enterprises/import/{upload}/result", ADMIN_CHIEF),
+    "policies.index": ("GET", "/policies/", EVERYONE),
+    "policies.create": ("GET", "/policies/new", ADMIN),
+    "policies.edit": ("GET", "/policies/1/edit", ADMIN),
+    "enterprises_api.enterprises": ("GET", "/api/v1/enterprises?q=qh", EVERYONE),
+    "enterprises_api.enterprise": ("GET", "/api/v1/enterprises/{enterprise}", EVERYONE),
+    "enterprises_api.create_enterprise": ("POST", "/api/v1/enterprises", EDITORS),
+    "enterprises_api.update_enterprise": ("PATCH", "/api/v1/enterprises/{enterprise}", EDITORS),
+    "policies_api.policies": ("GET", "/api/v1/policies", EVERYONE),
+    "enterprises.delete_contact": (
+        "POST",
+        "/enterprises/{enterprise}/contacts/{contact}/delete",
+        EDITORS,
+    ),
+    "enterprises.delete": ("POST", "/enterprises/{enterprise}/delete", ADMIN_CHIEF),
     "api-docs.openapi_json": ("GET", "/api/v1/openapi.json", EVERYONE),
     "auth_api.me": ("GET", "/api/v1/me", EVERYONE),
     "regions_api.regions": ("GET", "/api/v1/regions", EVERYONE),
@@ -75,13 +116,25 @@ def fill(url, ids):
 
 
 @pytest.fixture
-def targets(app, create_user, create_token):
-    """An officer with an API token, as the object of the admin routes."""
+def targets(app, create_user, create_token, create_enterprise):
+    """An officer with an API token; an enterprise with a contact."""
     officer = create_user("officer")
     create_token(officer)
+    enterprise = create_enterprise(name="启航测试有限公司")
     with app.app_context():
         token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == officer.id))
-    return {"target": officer.id, "token": token_id}
+        contact = operations.add_contact(
+            None, db.session.get(Enterprise, enterprise.id), {"name": "王工"}
+        )
+        db.session.commit()
+        contact_id = contact.id
+    return {
+        "target": officer.id,
+        "token": token_id,
+        "enterprise": enterprise.id,
+        "contact": contact_id,
+        "upload": "0" * 32,
+    }
 
 
 @pytest.mark.parametrize("endpoint", [e for e, (_m, _u, a) in ROUTES.items() if a != PUBLIC])
@@ -100,12 +153,49 @@ def test_anonymous_is_sent_to_login_or_gets_401(client, targets, endpoint):
 LOGS_OUT = {"auth.logout", "auth.logout_everywhere"}
 
 
-# What the permitted POST routes are sent, so that they succeed rather than fail validation.
-FORMS = {
-    "auth.language": {"locale": "en", "next": "/"},
-    "auth.create_token": {"name": "对接"},
-    "users.reset_password": {"password": "temp12345"},
+def _workbook():
+    from tests.workbooks import good_row, write_workbook
+
+    return write_workbook(Path(tempfile.mkdtemp()) / "one.xlsx", [good_row(2)]).read_bytes()
+
+
+# What the permitted writes are sent, so that they succeed rather than fail validation.
+REQUESTS = {
+    "auth.language": {"data": {"locale": "en", "next": "/"}},
+    "auth.create_token": {"data": {"name": "对接"}},
+    "users.reset_password": {"data": {"password": "temp12345"}},
+    "enterprises.add_contact": {"data": {"name": "李总"}},
+    "imports.upload": {
+        "data": lambda: {"file": (io.BytesIO(_workbook()), "one.xlsx")},
+        "content_type": "multipart/form-data",
+    },
+    "imports.run": {"data": {"mode": "all"}},
+    "enterprises_api.create_enterprise": {
+        "json": {
+            "name": "洛阳新建科技有限公司",
+            "credit_code": code_for(YIYANG, 77),
+            "county_code": YIYANG,
+        }
+    },
+    "enterprises_api.update_enterprise": {"json": {"staff": 5}},
 }
+
+
+def request_options(endpoint):
+    options = dict(REQUESTS.get(endpoint, {}))
+    if callable(options.get("data")):
+        options["data"] = options["data"]()
+    return options
+
+
+def upload_of(app, user_id):
+    """An import upload (its saved preview) belonging to the given user."""
+    folder = Path(app.config["IMPORT_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
+    state = {"owner_id": user_id, "filename": "one.xlsx", "rows": [[2, "new", "x", "y", ""]]}
+    (folder / f"{token}.json").write_text(json.dumps(state))
+    return token
 
 
 def outcome(endpoint, response):
@@ -130,8 +220,8 @@ def test_role_matrix(app, client, login, create_token, targets, role):
     for endpoint, (method, url, allowed) in ROUTES.items():
         user = login(role)
         create_token(user)
-        ids = {**targets, "own_token": own_token_id(app, user)}
-        response = client.open(fill(url, ids), method=method, data=FORMS.get(endpoint))
+        ids = {**targets, "own_token": own_token_id(app, user), "upload": upload_of(app, user.id)}
+        response = client.open(fill(url, ids), method=method, **request_options(endpoint))
         expected = "served" if allowed == PUBLIC or role in allowed else "refused"
         if outcome(endpoint, response) != expected:
             wrong.append((endpoint, response.status_code))

@@ -2,6 +2,7 @@
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context, request
@@ -13,12 +14,14 @@ from crm.extensions import db
 Changes = dict[str, list[Any]]
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """A JSON-friendly form of a column value."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, date | datetime):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
     return value
 
 
@@ -28,7 +31,7 @@ def apply_changes(obj: object, values: dict[str, Any]) -> Changes:
     for field, new in values.items():
         old = getattr(obj, field)
         if old != new:
-            changes[field] = [_plain(old), _plain(new)]
+            changes[field] = [plain_value(old), plain_value(new)]
             setattr(obj, field, new)
     return changes
 

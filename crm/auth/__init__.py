@@ -58,6 +58,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         can_manage_users=permissions.can_manage_users,
         can_view_audit=permissions.can_view_audit,
+        can_manage_policies=permissions.can_manage_policies,
+        can_create_enterprise=permissions.can_create_enterprise,
+        can_edit_enterprise=permissions.can_edit_enterprise,
+        can_delete_enterprise=permissions.can_delete_enterprise,
+        can_import_enterprises=permissions.can_import_enterprises,
         action_label=action_label,
         field_label=field_label,
         entity_label=entity_label,

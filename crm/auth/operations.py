@@ -26,8 +26,8 @@ from crm.auth.tokens import TOKEN_PREFIX
 from crm.db import utcnow
 from crm.errors import Forbidden, ValidationFailed, invalid
 from crm.extensions import db
-from crm.regions.models import Region, RegionLevel
-from crm.regions.queries import region_name
+from crm.regions.models import RegionLevel
+from crm.regions.queries import region_name, regions
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 EDITABLE_FIELDS = ("display_name", "phone", "role", "unit", "region_code")
@@ -89,7 +89,7 @@ def _check_password(password: str, field: str = "password") -> None:
 
 
 def _check_region(actor: User | None, region_code: str) -> None:
-    region = db.session.get(Region, region_code)
+    region = regions().get(region_code)
     if region is None or region.level == RegionLevel.TOWNSHIP:
         raise invalid("region_code", _("Choose the city or one county/district."))
     if actor is not None and not in_scope(actor, region_code):

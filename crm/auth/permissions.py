@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from crm.api import is_api_request
 from crm.auth.models import Role, User
+from crm.auth.scope import in_scope
 from crm.errors import Forbidden
 from crm.extensions import csrf, login_manager
 
@@ -67,6 +68,30 @@ def can_manage_users(user: User) -> bool:
 
 
 def can_view_audit(user: User) -> bool:
+    return user.role in (Role.ADMIN, Role.CHIEF)
+
+
+def can_manage_policies(user: User) -> bool:
+    return user.role == Role.ADMIN
+
+
+EDITORS = frozenset({Role.ADMIN, Role.CHIEF, Role.OFFICER})
+
+
+def can_create_enterprise(user: User) -> bool:
+    return user.role in EDITORS
+
+
+def can_edit_enterprise(user: User, enterprise: Any) -> bool:
+    """Officers, chiefs and admins, for enterprises of their region (viewers only read)."""
+    return user.role in EDITORS and in_scope(user, enterprise.county_code)
+
+
+def can_delete_enterprise(user: User, enterprise: Any) -> bool:
+    return user.role in (Role.ADMIN, Role.CHIEF) and in_scope(user, enterprise.county_code)
+
+
+def can_import_enterprises(user: User) -> bool:
     return user.role in (Role.ADMIN, Role.CHIEF)
 
 

@@ -8,7 +8,7 @@ are soft-deleted. `scoped(select(Model), user)` keeps the live rows inside the u
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, g
 from flask_login import current_user
 
 from crm.extensions import db
@@ -72,5 +72,7 @@ def in_scope(user: Any, region_code: str | None) -> bool:
         return True
     if region_code is None:
         return False
-    codes = db.session.scalars(region_codes_within(user.region_code))
-    return region_code in set(codes)
+    cache = g.setdefault("scope_codes", {})
+    if user.region_code not in cache:
+        cache[user.region_code] = set(db.session.scalars(region_codes_within(user.region_code)))
+    return region_code in cache[user.region_code]

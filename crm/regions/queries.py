@@ -1,4 +1,6 @@
-"""Reads of the region tree."""
+"""Reads of the region tree (small reference data, read once per request)."""
+
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import g
@@ -9,6 +11,30 @@ from crm.extensions import db
 from crm.regions.models import Region, RegionLevel
 
 
+@dataclass(frozen=True)
+class RegionInfo:
+    code: str
+    name: str
+    level: RegionLevel
+    parent_code: str | None
+
+
+def regions() -> dict[str, RegionInfo]:
+    """Every region by code, read once per request (or command)."""
+    if "regions" not in g:
+        rows = db.session.execute(
+            sa.select(Region.code, Region.name, Region.level, Region.parent_code)
+        ).all()
+        g.regions = {row.code: RegionInfo(*row) for row in rows}
+    return g.regions
+
+
+def region_name(code: str) -> str:
+    """The name of a region, or the code itself when it is not in the tree."""
+    found = regions().get(code)
+    return found.name if found else code
+
+
 def scope_regions(user: object) -> list[Region]:
     """The city and counties a user may assign or filter by: their own region and below."""
     stmt = sa.select(Region).where(Region.level != RegionLevel.TOWNSHIP).order_by(Region.code)
@@ -17,10 +43,3 @@ def scope_regions(user: object) -> list[Region]:
 
 def region_choices(user: object) -> list[SelectChoice]:
     return [SelectChoice(region.code, region.name) for region in scope_regions(user)]
-
-
-def region_name(code: str) -> str:
-    """The name of a region, from a per-request cache of the (small) reference table."""
-    if "region_names" not in g:
-        g.region_names = dict(db.session.execute(sa.select(Region.code, Region.name)).all())
-    return g.region_names.get(code, code)

@@ -8,3 +8,34 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// <form data-busy="…">: long work ahead — disable the buttons and say what is happening.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (event.defaultPrevented || !form.dataset || !form.dataset.busy) {
+    return;
+  }
+  for (const button of form.querySelectorAll("button[type=submit]")) {
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    button.textContent = form.dataset.busy;
+  }
+});
+
+// The enterprise type-ahead: hide the results when the box is emptied or loses focus.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const results = event.detail.target;
+  if (results.id === "typeahead-results") {
+    const box = document.getElementById("q");
+    if (box) {
+      box.setAttribute("aria-expanded", results.innerHTML.trim() ? "true" : "false");
+    }
+  }
+});
+document.addEventListener("focusout", (event) => {
+  const container = event.target.closest && event.target.closest(".typeahead");
+  if (container && !container.contains(event.relatedTarget)) {
+    const results = container.querySelector(".typeahead-results");
+    window.setTimeout(() => { results.innerHTML = ""; }, 150);
+  }
+});

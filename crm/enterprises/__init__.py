@@ -1,0 +1,1 @@
+"""The enterprise registry: enterprises, contacts, credit codes, search, Excel import."""

@@ -1,0 +1,165 @@
+import re
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from crm.auth.models import Role, User
+from crm.auth.scope import scoped
+from crm.enterprises import industries
+from crm.enterprises.models import Scale, SpecializedLevel
+from crm.extensions import db
+from crm.regions.models import Region, RegionLevel
+
+NONE = SelectChoice("", "—")
+TAG_SEPARATORS = re.compile(r"[,，、;；\s]+")
+
+
+def industry_choices() -> list[SelectChoice]:
+    """Sections, each followed by its divisions (grouped under the section's name)."""
+    choices = [NONE]
+    whole = _l("whole section")
+    for section, name in industries.SECTIONS.items():
+        group = f"{section} {name}"
+        choices.append(SelectChoice(section, f"{section} {name}（{whole}）", optgroup=group))
+        for division, (division_name, parent) in industries.DIVISIONS.items():
+            if parent == section:
+                choices.append(
+                    SelectChoice(
+                        f"{section}{division}", f"{division} {division_name}", optgroup=group
+                    )
+                )
+    return choices
+
+
+def county_choices(user: User) -> list[SelectChoice]:
+    stmt = sa.select(Region).where(Region.level == RegionLevel.COUNTY).order_by(Region.code)
+    return [SelectChoice(r.code, r.name) for r in db.session.scalars(scoped(stmt, user))]
+
+
+def township_choices(county_code: str | None) -> list[SelectChoice]:
+    if not county_code:
+        return [NONE]
+    stmt = sa.select(Region).where(Region.parent_code == county_code).order_by(Region.code)
+    return [NONE, *(SelectChoice(r.code, r.name) for r in db.session.scalars(stmt))]
+
+
+def liaison_choices(user: User) -> list[SelectChoice]:
+    """Active officers and chiefs within the user's scope."""
+    stmt = (
+        sa.select(User)
+        .where(User.active.is_(True), User.role.in_([Role.OFFICER, Role.CHIEF]))
+        .order_by(User.region_code, User.display_name)
+    )
+    people = db.session.scalars(scoped(stmt, user))
+    return [
+        NONE,
+        *(SelectChoice(str(u.id), f"{u.display_name}（{u.region.name}）") for u in people),
+    ]
+
+
+def optional_int(value: object) -> int | None:
+    return int(value) if value not in (None, "", "None") else None
+
+
+class EnterpriseForm(FlaskForm):
+    name = StringField(_l("Enterprise name"), validators=[DataRequired(), Length(max=200)])
+    credit_code = StringField(
+        _l("Unified social credit code"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("18 characters, as on the business licence."),
+        render_kw={"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false"},
+    )
+    credit_code_confirmed = BooleanField(_l("Checked against the business licence"))
+    county_code = SelectField(_l("County/district"), validators=[DataRequired()])
+    township_code = SelectField(_l("Township/street"), validators=[Optional()])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
+    legal_representative = StringField(
+        _l("Legal representative"), validators=[Optional(), Length(max=50)]
+    )
+    founded_on = DateField(_l("Founded on"), validators=[Optional()])
+    industry = SelectField(_l("Industry (GB/T 4754-2017)"), validators=[Optional()])
+    scale = SelectField(
+        _l("Scale"),
+        choices=[NONE, *(SelectChoice(s.value, s.label) for s in Scale)],
+        validators=[Optional()],
+    )
+    above_scale = BooleanField(_l("Above designated size (规上)"))
+    staff = IntegerField(_l("Staff"), validators=[Optional(), NumberRange(min=0)])
+    tech_staff = IntegerField(_l("Technical staff"), validators=[Optional(), NumberRange(min=0)])
+    revenue = DecimalField(
+        _l("Revenue last year (10k yuan)"), places=2, validators=[Optional(), NumberRange(min=0)]
+    )
+    rnd_expense = DecimalField(
+        _l("R&D expense (10k yuan)"), places=2, validators=[Optional(), NumberRange(min=0)]
+    )
+    high_tech_revenue = DecimalField(
+        _l("High-tech product revenue (10k yuan)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0)],
+    )
+    ip_class1 = IntegerField(_l("Class I IP"), validators=[Optional(), NumberRange(min=0)])
+    ip_class2 = IntegerField(_l("Class II IP"), validators=[Optional(), NumberRange(min=0)])
+    high_tech = BooleanField(_l("High-tech enterprise"))
+    high_tech_certificate = StringField(
+        _l("Certificate no."), validators=[Optional(), Length(max=32)]
+    )
+    high_tech_valid_until = DateField(_l("Valid until"), validators=[Optional()])
+    tech_sme = BooleanField(_l("Tech-based SME (registered)"))
+    tech_sme_number = StringField(_l("Registration no."), validators=[Optional(), Length(max=32)])
+    tech_sme_year = IntegerField(_l("Registration year"), validators=[Optional()])
+    specialized = SelectField(
+        _l("Specialised SME (专精特新)"),
+        choices=[NONE, *(SelectChoice(s.value, s.label) for s in SpecializedLevel)],
+        validators=[Optional()],
+    )
+    liaison_id = SelectField(_l("Liaison officer (包联)"), validators=[Optional()])
+    tags = StringField(
+        _l("Tags"),
+        validators=[Optional(), Length(max=300)],
+        description=_l("Separated by commas, e.g. 重点培育, 链主企业"),
+    )
+
+    def setup(self, user: User, county_code: str | None) -> None:
+        """Choices that depend on the user and on the chosen county."""
+        self.county_code.choices = county_choices(user)
+        self.township_code.choices = township_choices(county_code or self.county_code.data)
+        self.industry.choices = industry_choices()
+        self.liaison_id.choices = liaison_choices(user)
+
+    def values(self) -> dict[str, object]:
+        """The submitted values, typed for crm.enterprises.operations."""
+        values = {
+            field.name: field.data
+            for field in self
+            if field.name not in ("csrf_token", "credit_code_confirmed", "tags", "liaison_id")
+        }
+        for name in ("township_code", "industry", "scale", "specialized"):
+            values[name] = values[name] or None
+        values["liaison_id"] = optional_int(self.liaison_id.data)
+        values["tags"] = [tag for tag in TAG_SEPARATORS.split(self.tags.data or "") if tag]
+        return values
+
+
+class ContactForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=50)])
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=50)])
+    phone = StringField(
+        _l("Phone"), validators=[Optional(), Length(max=32)], render_kw={"inputmode": "tel"}
+    )
+    primary = BooleanField(_l("Primary contact"))
+
+
+class ImportUploadForm(FlaskForm):
+    file = FileField(_l("Excel file (.xlsx)"), validators=[FileRequired()])

@@ -1,0 +1,470 @@
+"""Importing enterprises from Excel: read the workbook, decide each row's fate, report.
+
+Reading (openpyxl, read-only) and planning change nothing; `apply_plan` in operations writes the
+chosen rows in the caller's single transaction. The same plan serves the web preview, the result
+page, the downloadable report and `flask --app crm crm import-enterprises`.
+"""
+
+import enum
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from io import BytesIO
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import openpyxl
+import sqlalchemy as sa
+import xlsxwriter
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from crm.auth.models import User
+from crm.auth.scope import in_scope
+from crm.enterprises import industries
+from crm.enterprises.models import Enterprise
+from crm.enterprises.rules import clean_contact, clean_values
+from crm.errors import DomainError, ValidationFailed
+from crm.extensions import db
+from crm.regions.models import RegionLevel
+from crm.regions.queries import regions
+
+MAX_ROWS = 200_000
+# A real workbook of 200 000 rows unpacks to well under this; more is a zip bomb.
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+
+
+class ImportRefused(DomainError):
+    """The file as a whole cannot be imported; nothing was changed."""
+
+    status = 422
+
+
+class Fate(enum.StrEnum):
+    NEW = "new"
+    UPDATE = "update"
+    DUPLICATE = "duplicate"
+    ERROR = "error"
+
+    @property
+    def label(self) -> str:
+        return str(FATE_LABELS[self])
+
+    @property
+    def importable(self) -> bool:
+        return self in (Fate.NEW, Fate.UPDATE)
+
+
+FATE_LABELS = {
+    Fate.NEW: _l("New"),
+    Fate.UPDATE: _l("Update existing"),
+    Fate.DUPLICATE: _l("Duplicate"),
+    Fate.ERROR: _l("Error"),
+}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _integer(value: Any) -> int | None:
+    text = _text(value).replace(",", "")
+    if not text:
+        return None
+    number = Decimal(text)  # InvalidOperation for text that is not a number
+    if number != number.to_integral_value():
+        raise ValueError
+    return int(number)
+
+
+def _money(value: Any) -> Decimal | None:
+    text = _text(value).replace(",", "")
+    return Decimal(text) if text else None
+
+
+def _date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = _text(value).replace("/", "-").replace(".", "-")
+    for suffix in ("年", "月"):
+        text = text.replace(suffix, "-")
+    return date.fromisoformat("-".join(part.zfill(2) for part in text.strip("-日").split("-")))
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    field: str
+    parse: Callable[[Any], Any]
+    required: bool = False
+    example: Any = ""
+
+
+COLUMNS = (
+    Column("企业名称", "name", _text, True, "洛阳启航必达科技有限公司"),
+    Column("统一社会信用代码", "credit_code", _text, True, "91410327MA9F4K2X3B"),
+    Column("所属县区", "county", _text, True, "宜阳县"),
+    Column("所属乡镇", "township", _text, example="兴宜街道"),
+    Column("行业门类", "industry", _text, example="C39"),
+    Column("地址", "address", _text, example="宜阳县产业集聚区"),
+    Column("法定代表人", "legal_representative", _text, example="张三"),
+    Column("成立日期", "founded_on", _date, example=date(2018, 5, 20)),
+    Column("职工人数", "staff", _integer, example=120),
+    Column("科技人员数", "tech_staff", _integer, example=25),
+    Column("上年营业收入(万元)", "revenue", _money, example=3560.5),
+    Column("研发费用(万元)", "rnd_expense", _money, example=210),
+    Column("高新技术产品收入(万元)", "high_tech_revenue", _money, example=2400),
+    Column("Ⅰ类知识产权数", "ip_class1", _integer, example=2),
+    Column("Ⅱ类知识产权数", "ip_class2", _integer, example=8),
+    Column("联系人", "contact_name", _text, example="李四"),
+    Column("联系电话", "contact_phone", _text, example="13800000000"),
+)
+REQUIRED_HEADERS = tuple(column.header for column in COLUMNS if column.required)
+
+
+def _header_key(text: Any) -> str:
+    """Headers as people type them: full-width brackets, stray spaces."""
+    return "".join(unicodedata.normalize("NFKC", _text(text)).split())
+
+
+@dataclass
+class RowResult:
+    number: int  # the row's number in the sheet, as Excel shows it
+    fate: Fate
+    reasons: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    contact: dict[str, str] = field(default_factory=dict)
+    existing_id: int | None = None
+
+    @property
+    def reason(self) -> str:
+        return "；".join(self.reasons)
+
+    @property
+    def name(self) -> str:
+        return self.values.get("name") or ""
+
+    @property
+    def code(self) -> str:
+        return self.values.get("credit_code") or ""
+
+
+@dataclass
+class ImportPlan:
+    filename: str
+    rows: list[RowResult] = field(default_factory=list)
+
+    def count(self, fate: Fate) -> int:
+        return sum(1 for row in self.rows if row.fate is fate)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {fate.value: self.count(fate) for fate in Fate}
+
+    @property
+    def problems(self) -> int:
+        return self.count(Fate.ERROR) + self.count(Fate.DUPLICATE)
+
+    def rows_of(self, *fates: Fate) -> list[RowResult]:
+        return [row for row in self.rows if row.fate in fates]
+
+
+def _size(limit: int) -> str:
+    megabytes = limit / (1024 * 1024)
+    return f"{megabytes:g} MB" if megabytes >= 1 else f"{max(1, limit // 1024)} KB"
+
+
+def check_file(path: Path) -> None:
+    """Refuse files that are too large, not xlsx at all, or unpack to far more than they hold."""
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    if not path.is_file():
+        raise ImportRefused(_("The uploaded file is no longer here; upload it again."))
+    if path.stat().st_size > limit:
+        raise ImportRefused(_("The file is larger than %(size)s.", size=_size(limit)))
+    if not zipfile.is_zipfile(path):
+        raise ImportRefused(_("This is not an Excel workbook (.xlsx), whatever its name says."))
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        unpacked = sum(member.file_size for member in archive.infolist())
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
+        raise ImportRefused(_("This is not an Excel workbook (.xlsx), whatever its name says."))
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ImportRefused(_("The workbook unpacks to an implausible size; it was not read."))
+
+
+def _rows(path: Path) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a damaged file
+        raise ImportRefused(_("The workbook could not be read: it may be damaged.")) from error
+    try:
+        sheet = workbook.worksheets[0]
+        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+    finally:
+        workbook.close()
+
+
+def _header_positions(header: tuple[Any, ...]) -> dict[str, int]:
+    by_header = {_header_key(text): position for position, text in enumerate(header)}
+    missing = [h for h in REQUIRED_HEADERS if _header_key(h) not in by_header]
+    if missing:
+        raise ImportRefused(
+            _(
+                "The first row must hold the template's headers; missing: %(names)s.",
+                names="、".join(missing),
+            )
+        )
+    return {
+        column.field: by_header[_header_key(column.header)]
+        for column in COLUMNS
+        if _header_key(column.header) in by_header
+    }
+
+
+class Planner:
+    """Decides the fate of each row against the database and the rows before it."""
+
+    def __init__(self, actor: User | None) -> None:
+        self.actor = actor
+        live = db.session.execute(
+            sa.select(
+                Enterprise.credit_code, Enterprise.id, Enterprise.county_code, Enterprise.name
+            ).where(Enterprise.deleted_at.is_(None))
+        ).all()
+        self.codes = {code: (ident, county) for code, ident, county, _name in live}
+        self.names = {name: code for code, _ident, _county, name in live}
+        self.counties: dict[str, str] = {}
+        self.townships: dict[tuple[str, str], str] = {}
+        for region in regions().values():
+            if region.level == RegionLevel.COUNTY:
+                self.counties[region.name] = self.counties[region.code] = region.code
+            elif region.level == RegionLevel.TOWNSHIP:
+                self.townships[(region.parent_code, region.name)] = region.code
+                self.townships[(region.parent_code, region.code)] = region.code
+        self.seen_codes: dict[str, int] = {}
+        self.seen_names: dict[str, int] = {}
+
+    def _regions(self, raw: dict[str, Any], row: RowResult) -> None:
+        county = self.counties.get(raw.pop("county", ""))
+        township_text = raw.pop("township", "")
+        row.values["county_code"] = county
+        if county is None:
+            row.reasons.append(_row_reason("county", _("Not a county or district of this city.")))
+        elif township_text:
+            township = self.townships.get((county, township_text))
+            if township is None:
+                row.reasons.append(_row_reason("township", _("Not a township of that county.")))
+            row.values["township_code"] = township
+
+    def _industry(self, raw: dict[str, Any], row: RowResult) -> None:
+        text = raw.pop("industry", "")
+        if text:
+            row.values["industry"] = industries.from_text(text)
+            if row.values["industry"] is None:
+                message = _("Not a section or division of GB/T 4754-2017.")
+                row.reasons.append(_row_reason("industry", message))
+
+    def _clean(self, row: RowResult) -> None:
+        try:
+            row.values = clean_values(self.actor, row.values, confirmable=False)
+        except ValidationFailed as error:
+            for name, messages in error.fields.items():
+                row.reasons.extend(_row_reason(name, message) for message in messages)
+
+    def _fate(self, row: RowResult) -> Fate:
+        code, name = row.code, row.name
+        if code in self.seen_codes:
+            row.reasons.append(_("Same credit code as row %(n)d.", n=self.seen_codes[code]))
+            return Fate.ERROR
+        self.seen_codes[code] = row.number
+        if code in self.codes:
+            row.existing_id, county = self.codes[code]
+            if self.actor is not None and not in_scope(self.actor, county):
+                row.reasons.append(
+                    _("The credit code is registered by another county or district.")
+                )
+                return Fate.ERROR
+            row.reasons.append(_("Already registered; the filled-in cells will update it."))
+            return Fate.UPDATE
+        earlier = self.seen_names.setdefault(name, row.number)
+        if name in self.names or earlier != row.number:
+            other = self.names.get(name) or _("row %(n)d", n=earlier)
+            row.reasons.append(
+                _("An enterprise of this name exists already (%(other)s).", other=other)
+            )
+            return Fate.DUPLICATE
+        return Fate.NEW
+
+    def _contact(self, raw: dict[str, Any], row: RowResult) -> None:
+        contact = {"name": raw.pop("contact_name", ""), "phone": raw.pop("contact_phone", "")}
+        if not any(contact.values()):
+            return
+        try:
+            row.contact = clean_contact({**contact, "primary": True})
+        except ValidationFailed as error:
+            fields = {"name": "contact_name", "phone": "contact_phone"}
+            for name, messages in error.fields.items():
+                row.reasons.extend(_row_reason(fields.get(name, name), m) for m in messages)
+
+    def plan_row(self, number: int, raw: dict[str, Any]) -> RowResult:
+        row = RowResult(number, Fate.ERROR)
+        self._contact(raw, row)
+        self._regions(raw, row)
+        self._industry(raw, row)
+        row.values.update(raw)
+        if not row.reasons:
+            self._clean(row)
+        if not row.reasons:
+            row.fate = self._fate(row)
+        return row
+
+
+COLUMN_TITLES = {
+    **{column.field: column.header for column in COLUMNS},
+    "county_code": "所属县区",
+    "township_code": "所属乡镇",
+}
+
+
+def _row_reason(field: str, message: str) -> str:
+    """ "统一社会信用代码：…", unless the message names its column already."""
+    title = COLUMN_TITLES.get(field, field)
+    return message if title in message else f"{title}：{message}"
+
+
+def _parse_cells(cells: tuple[Any, ...], positions: dict[str, int]) -> tuple[dict, list[str]]:
+    raw: dict[str, Any] = {}
+    reasons: list[str] = []
+    for column in COLUMNS:
+        position = positions.get(column.field)
+        value = cells[position] if position is not None and position < len(cells) else None
+        try:
+            raw[column.field] = column.parse(value)
+        except (ValueError, InvalidOperation, TypeError):
+            message = _("Cannot read “%(value)s”.", value=_text(value)[:30])
+            reasons.append(_row_reason(column.field, message))
+    return raw, reasons
+
+
+def plan_import(path: Path, filename: str, actor: User | None) -> ImportPlan:
+    """Read the workbook and decide every row's fate; changes nothing."""
+    check_file(path)
+    plan = ImportPlan(filename)
+    rows = _rows(path)
+    positions = None
+    planner = Planner(actor)
+    for number, cells in rows:
+        if positions is None:
+            positions = _header_positions(cells)
+            continue
+        if all(_text(cell) == "" for cell in cells):
+            continue
+        if len(plan.rows) >= MAX_ROWS:
+            raise ImportRefused(_("More than %(n)d rows; split the file.", n=MAX_ROWS))
+        raw, reasons = _parse_cells(cells, positions)
+        row = RowResult(number, Fate.ERROR, reasons) if reasons else planner.plan_row(number, raw)
+        plan.rows.append(row)
+    if positions is None:
+        raise ImportRefused(_("The workbook is empty."))
+    return plan
+
+
+def save_upload(stream: BinaryIO, folder: Path, token: str) -> Path:
+    """Store an uploaded file outside the web root, refusing it once it passes the size limit."""
+    limit = current_app.config["IMPORT_MAX_BYTES"]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{token}.xlsx"
+    written = 0
+    with open(path, "wb") as target:
+        while chunk := stream.read(1024 * 1024):
+            written += len(chunk)
+            if written > limit:
+                target.close()
+                path.unlink()
+                raise ImportRefused(_("The file is larger than %(size)s.", size=_size(limit)))
+            target.write(chunk)
+    return path
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+COLUMN_NOTES = {
+    "credit_code": "18 位，与营业执照一致",
+    "county": "县区名称，如 宜阳县；或其区划代码 410327",
+    "township": "乡镇（街道）名称或 9 位代码，须属于所填县区",
+    "industry": "门类字母（C）、门类+大类（C39）、大类代码或名称",
+    "founded_on": "日期，如 2018-05-20",
+    "revenue": "数字，单位万元",
+    "rnd_expense": "数字，单位万元",
+    "high_tech_revenue": "数字，单位万元",
+}
+
+
+def template_workbook() -> BytesIO:
+    """The import template: the headers on the first sheet, instructions and codes on the next."""
+    buffer = BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    header = workbook.add_format({"bold": True, "bg_color": "#DDE7F3", "border": 1})
+    required = workbook.add_format({"bold": True, "bg_color": "#F8D7DA", "border": 1})
+    sheet = workbook.add_worksheet("企业")
+    for position, column in enumerate(COLUMNS):
+        sheet.write(0, position, column.header, required if column.required else header)
+        sheet.set_column(position, position, max(12, len(column.header) * 2.2))
+    sheet.freeze_panes(1, 0)
+    notes = workbook.add_worksheet("填写说明")
+    notes.write_row(0, 0, ["列名", "是否必填", "说明", "示例"], header)
+    for row, column in enumerate(COLUMNS, start=1):
+        example = column.example.isoformat() if isinstance(column.example, date) else column.example
+        notes.write_row(
+            row,
+            0,
+            [
+                column.header,
+                "必填" if column.required else "",
+                COLUMN_NOTES.get(column.field, ""),
+                example,
+            ],
+        )
+    notes.set_column(0, 0, 24)
+    notes.set_column(2, 2, 48)
+    notes.set_column(3, 3, 28)
+    start = len(COLUMNS) + 3
+    notes.write_row(start, 0, ["行业门类", "名称"], header)
+    for row, (code, name) in enumerate(industries.SECTIONS.items(), start=start + 1):
+        notes.write_row(row, 0, [code, name])
+    workbook.close()
+    buffer.seek(0)
+    return buffer
+
+
+def report_workbook(rows: list[list[Any]]) -> BytesIO:
+    """Every row of an upload with its fate and reason: 行号, 处理结果, 企业名称, 代码, 说明."""
+    buffer = BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "constant_memory": True})
+    header = workbook.add_format({"bold": True, "bg_color": "#DDE7F3", "border": 1})
+    sheet = workbook.add_worksheet("检查结果")
+    sheet.write_row(0, 0, ["行号", "处理结果", "企业名称", "统一社会信用代码", "说明"], header)
+    for index, (number, fate, name, code, reason) in enumerate(rows, start=1):
+        sheet.write_number(index, 0, number)
+        sheet.write_string(index, 1, Fate(fate).label)
+        sheet.write_string(index, 2, name)
+        sheet.write_string(index, 3, code)
+        sheet.write_string(index, 4, reason)
+    sheet.set_column(0, 1, 10)
+    sheet.set_column(2, 2, 36)
+    sheet.set_column(3, 3, 22)
+    sheet.set_column(4, 4, 60)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, len(rows), 4)
+    workbook.close()
+    buffer.seek(0)
+    return buffer

@@ -1,0 +1,293 @@
+"""Every write to enterprises and their contacts. Nothing here commits.
+
+The field rules live in crm.enterprises.rules; everything here checks values through them.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from crm.audit.labels import register_labels
+from crm.audit.operations import Changes, apply_changes, plain_value, record_audit
+from crm.auth.models import User
+from crm.auth.scope import in_scope
+from crm.db import utcnow
+from crm.enterprises import industries
+from crm.enterprises.imports import Fate, ImportPlan, RowResult
+from crm.enterprises.models import Contact, Enterprise, Scale, SpecializedLevel
+from crm.enterprises.rules import EDITABLE, FLAGS, TEXTS, clean_contact, clean_values
+from crm.enterprises.search import search_keys
+from crm.errors import Conflict, ValidationFailed
+from crm.extensions import db
+from crm.regions.queries import region_name
+
+register_labels(
+    {
+        "enterprise.create": _l("Registered enterprise"),
+        "enterprise.update": _l("Changed enterprise"),
+        "enterprise.delete": _l("Deleted enterprise"),
+        "enterprise.credit_code_confirmed": _l("Confirmed a credit code against the licence"),
+        "enterprise.import": _l("Imported enterprises"),
+        "contact.create": _l("Added contact"),
+        "contact.update": _l("Changed contact"),
+        "contact.delete": _l("Removed contact"),
+    },
+    {
+        "name": _l("Name"),
+        "credit_code": _l("Unified social credit code"),
+        "county_code": _l("County/district"),
+        "township_code": _l("Township/street"),
+        "address": _l("Address"),
+        "legal_representative": _l("Legal representative"),
+        "founded_on": _l("Founded on"),
+        "industry": _l("Industry"),
+        "scale": _l("Scale"),
+        "above_scale": _l("Above designated size"),
+        "staff": _l("Staff"),
+        "tech_staff": _l("Technical staff"),
+        "revenue": _l("Revenue last year (10k yuan)"),
+        "rnd_expense": _l("R&D expense (10k yuan)"),
+        "high_tech_revenue": _l("High-tech product revenue (10k yuan)"),
+        "ip_class1": _l("Class I IP"),
+        "ip_class2": _l("Class II IP"),
+        "high_tech": _l("High-tech enterprise"),
+        "high_tech_certificate": _l("Certificate no."),
+        "high_tech_valid_until": _l("Valid until"),
+        "tech_sme": _l("Tech-based SME"),
+        "tech_sme_number": _l("Registration no."),
+        "tech_sme_year": _l("Registration year"),
+        "specialized": _l("Specialised SME"),
+        "liaison_id": _l("Liaison officer"),
+        "tags": _l("Tags"),
+        "title": _l("Title"),
+        "primary": _l("Primary contact"),
+        "created": _l("Created"),
+        "updated": _l("Updated"),
+    },
+    {"enterprises": _l("Enterprise"), "contacts": _l("Contact")},
+    {
+        "county_code": region_name,
+        "township_code": region_name,
+        "industry": industries.label,
+        "scale": lambda value: Scale(value).label,
+        "specialized": lambda value: SpecializedLevel(value).label,
+    },
+)
+
+
+def code_holder(code: str, exclude_id: int | None = None) -> Enterprise | None:
+    """The live enterprise registered under `code`, if any."""
+    stmt = sa.select(Enterprise).where(
+        Enterprise.credit_code == code, Enterprise.deleted_at.is_(None)
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Enterprise.id != exclude_id)
+    return db.session.scalars(stmt).first()
+
+
+def _code_taken(actor: User | None, holder: Enterprise) -> Conflict:
+    if actor is None or in_scope(actor, holder.county_code):
+        message = _("This credit code is already registered: %(name)s.", name=holder.name)
+    else:
+        message = _("This credit code is already registered by another county or district.")
+    return Conflict(message, {"credit_code": [message]})
+
+
+def _flush_unique(actor: User | None, enterprise: Enterprise) -> None:
+    """Flush; a concurrent registration of the same code becomes a Conflict, not a 500."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        holder = code_holder(enterprise.credit_code, enterprise.id)
+        if holder is None:
+            raise
+        raise _code_taken(actor, holder) from error
+
+
+def _record_confirmation(actor: User | None, enterprise: Enterprise) -> None:
+    if enterprise.credit_code_unverified:
+        record_audit(
+            "enterprise.credit_code_confirmed",
+            enterprise,
+            actor=actor,
+            changes={"credit_code": [None, enterprise.credit_code]},
+        )
+
+
+def create_enterprise(
+    actor: User | None, values: dict[str, Any], *, confirmed: bool = False
+) -> Enterprise:
+    """Register an enterprise; `confirmed` accepts a code whose check character fails."""
+    cleaned = clean_values(actor, values, confirmed=confirmed)
+    if holder := code_holder(cleaned["credit_code"]):
+        raise _code_taken(actor, holder)
+    enterprise = Enterprise(**cleaned, created_by_id=actor.id if actor else None)
+    enterprise.name_pinyin, enterprise.name_initials = search_keys(enterprise.name)
+    db.session.add(enterprise)
+    _flush_unique(actor, enterprise)
+    changes: Changes = {
+        field: [None, record]
+        for field in EDITABLE
+        if (record := plain_value(getattr(enterprise, field))) not in (None, "", [], False)
+    }
+    record_audit("enterprise.create", enterprise, actor=actor, changes=changes)
+    _record_confirmation(actor, enterprise)
+    return enterprise
+
+
+def update_enterprise(
+    actor: User | None, enterprise: Enterprise, values: dict[str, Any], *, confirmed: bool = False
+) -> Changes:
+    """Change an enterprise's fields; returns what changed."""
+    cleaned = clean_values(actor, values, enterprise, confirmed=confirmed)
+    code_changed = "credit_code" in cleaned and cleaned["credit_code"] != enterprise.credit_code
+    if code_changed and (holder := code_holder(cleaned["credit_code"], enterprise.id)):
+        raise _code_taken(actor, holder)
+    if not code_changed:
+        cleaned.pop("credit_code_unverified", None)
+    changes = apply_changes(enterprise, cleaned)
+    if "name" in changes:
+        enterprise.name_pinyin, enterprise.name_initials = search_keys(enterprise.name)
+    if changes:
+        _flush_unique(actor, enterprise)
+        record_audit("enterprise.update", enterprise, actor=actor, changes=changes)
+        if code_changed:
+            _record_confirmation(actor, enterprise)
+    return changes
+
+
+def delete_enterprise(actor: User, enterprise: Enterprise) -> None:
+    """Soft-delete: the enterprise disappears from lists and search; its history stays."""
+    enterprise.deleted_at = utcnow()
+    record_audit("enterprise.delete", enterprise, actor=actor)
+
+
+def _make_only_primary(enterprise: Enterprise, contact: Contact) -> None:
+    for other in enterprise.contacts:
+        if other is not contact:
+            other.primary = False
+
+
+def add_contact(actor: User, enterprise: Enterprise, values: dict[str, Any]) -> Contact:
+    """Add a contact person; the first one, or one marked primary, becomes the primary contact."""
+    cleaned = clean_contact(values)
+    contact = Contact(**cleaned)
+    enterprise.contacts.append(contact)
+    if contact.primary or len(enterprise.contacts) == 1:
+        contact.primary = True
+        _make_only_primary(enterprise, contact)
+    db.session.flush()
+    changes = {field: [None, value] for field, value in cleaned.items() if value}
+    record_audit(
+        "contact.create", contact, actor=actor, changes=changes, region_code=enterprise.county_code
+    )
+    return contact
+
+
+def update_contact(actor: User, contact: Contact, values: dict[str, Any]) -> None:
+    cleaned = clean_contact(values)
+    if changes := apply_changes(contact, cleaned):
+        if contact.primary:
+            _make_only_primary(contact.enterprise, contact)
+        record_audit(
+            "contact.update",
+            contact,
+            actor=actor,
+            changes=changes,
+            region_code=contact.enterprise.county_code,
+        )
+
+
+def remove_contact(actor: User, contact: Contact) -> None:
+    enterprise = contact.enterprise
+    record_audit(
+        "contact.delete",
+        contact,
+        actor=actor,
+        changes={"name": [contact.name, None]},
+        region_code=enterprise.county_code,
+    )
+    enterprise.contacts.remove(contact)
+    if contact.primary and enterprise.contacts:
+        enterprise.contacts[0].primary = True
+
+
+IMPORT_BATCH = 5000
+
+
+def _new_record(actor: User | None, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+    record = {field: values.get(field) for field in EDITABLE}
+    for flag in FLAGS:
+        record[flag] = bool(record[flag])
+    for text in TEXTS:
+        record[text] = record[text] or ""
+    record["tags"] = record["tags"] or []
+    record["name_pinyin"], record["name_initials"] = search_keys(record["name"])
+    record["credit_code_unverified"] = False
+    record.update(created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
+    return record
+
+
+def insert_enterprises(
+    actor: User | None, entries: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> None:
+    """Bulk-register checked enterprises with an optional primary contact each (import, demo)."""
+    now = utcnow()
+    codes_to_ids: dict[str, int] = {}
+    records = [_new_record(actor, values, now) for values, _contact in entries]
+    for start in range(0, len(records), IMPORT_BATCH):
+        inserted = db.session.execute(
+            sa.insert(Enterprise).returning(Enterprise.id, Enterprise.credit_code),
+            records[start : start + IMPORT_BATCH],
+        )
+        codes_to_ids.update({code: ident for ident, code in inserted})
+    contacts = [
+        {
+            "title": "",
+            **contact,
+            "primary": True,
+            "enterprise_id": codes_to_ids[values["credit_code"]],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for values, contact in entries
+        if contact
+    ]
+    for start in range(0, len(contacts), IMPORT_BATCH):
+        db.session.execute(sa.insert(Contact), contacts[start : start + IMPORT_BATCH])
+
+
+def _update_existing(rows: list[RowResult], now: datetime) -> None:
+    """Only the cells the file fills in change an existing enterprise."""
+    for row in rows:
+        values = {k: v for k, v in row.values.items() if v not in (None, "", [], False)}
+        if "name" in values:
+            values["name_pinyin"], values["name_initials"] = search_keys(values["name"])
+        values.pop("credit_code_unverified", None)
+        db.session.execute(
+            sa.update(Enterprise)
+            .where(Enterprise.id == row.existing_id)
+            .values(**values, updated_at=now)
+        )
+
+
+def import_enterprises(
+    actor: User | None, plan: ImportPlan, *, good_rows_only: bool
+) -> dict[str, int]:
+    """Write an import plan: all rows or none, or only the good rows when the user chose so."""
+    if plan.problems and not good_rows_only:
+        raise ValidationFailed(
+            _("%(n)d rows have problems, so nothing was imported.", n=plan.problems)
+        )
+    new, updates = plan.rows_of(Fate.NEW), plan.rows_of(Fate.UPDATE)
+    insert_enterprises(actor, [(row.values, row.contact) for row in new])
+    _update_existing(updates, utcnow())
+    counts = {"created": len(new), "updated": len(updates), "skipped": plan.problems}
+    changes = {"file": [None, plan.filename], **{k: [None, v] for k, v in counts.items()}}
+    record_audit("enterprise.import", actor=actor, changes=changes)
+    return counts

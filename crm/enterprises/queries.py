@@ -1,0 +1,113 @@
+"""Reads of enterprises: the filtered, sorted list and the type-ahead, always in scope."""
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from crm.auth.models import User
+from crm.auth.scope import scoped
+from crm.enterprises import industries, search
+from crm.enterprises.models import Enterprise
+from crm.extensions import db
+
+SORTS = {
+    "name": (_l("Name"), (Enterprise.name, Enterprise.id)),
+    "-revenue": (
+        _l("Revenue, highest first"),
+        (Enterprise.revenue.desc().nulls_last(), Enterprise.id),
+    ),
+    "last_visited": (
+        _l("Longest without a visit"),
+        (Enterprise.last_visited_on.asc().nulls_first(), Enterprise.id),
+    ),
+    "-created": (_l("Newest first"), (Enterprise.id.desc(),)),
+}
+FLAGS = {
+    "high_tech": (_l("High-tech enterprise"), Enterprise.high_tech.is_(True)),
+    "tech_sme": (_l("Tech-based SME"), Enterprise.tech_sme.is_(True)),
+    "specialized": (_l("Specialised SME"), Enterprise.specialized.is_not(None)),
+    "above_scale": (_l("Above designated size"), Enterprise.above_scale.is_(True)),
+}
+NOT_VISITED_DAYS = (30, 90, 180, 365)
+TYPEAHEAD_LIMIT = 10
+
+
+class EnterpriseFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Name, pinyin or code"), validators=[Optional(), Length(max=100)])
+    county = SelectField(_l("County/district"), default="")
+    township = SelectField(_l("Township/street"), default="")
+    industry = SelectField(
+        _l("Industry"),
+        choices=[
+            SelectChoice("", _l("All industries")),
+            *(SelectChoice(code, f"{code} {name}") for code, name in industries.SECTIONS.items()),
+        ],
+        default="",
+    )
+    flag = SelectField(
+        _l("Qualification"),
+        choices=[SelectChoice("", _l("All")), *(SelectChoice(k, v[0]) for k, v in FLAGS.items())],
+        default="",
+    )
+    liaison = SelectField(_l("Liaison officer"), default="")
+    not_visited = SelectField(
+        _l("Not visited for"),
+        choices=[
+            SelectChoice("", _l("Any time")),
+            *(SelectChoice(str(days), _l("%(n)d days", n=days)) for days in NOT_VISITED_DAYS),
+        ],
+        default="",
+    )
+    sort = SelectField(
+        _l("Sort by"),
+        choices=[SelectChoice(key, label) for key, (label, _order) in SORTS.items()],
+        default="name",
+    )
+
+
+def _where(stmt: sa.Select, form: EnterpriseFilterForm) -> sa.Select:
+    if form.county.data:
+        stmt = stmt.where(Enterprise.county_code == form.county.data)
+    if form.township.data:
+        stmt = stmt.where(Enterprise.township_code == form.township.data)
+    if form.industry.data:
+        stmt = stmt.where(Enterprise.industry.startswith(form.industry.data))
+    if form.flag.data in FLAGS:
+        stmt = stmt.where(FLAGS[form.flag.data][1])
+    if form.liaison.data:
+        stmt = stmt.where(Enterprise.liaison_id == int(form.liaison.data))
+    if form.not_visited.data:
+        since = date.today() - timedelta(days=int(form.not_visited.data))
+        stmt = stmt.where(
+            sa.or_(Enterprise.last_visited_on.is_(None), Enterprise.last_visited_on < since)
+        )
+    return stmt
+
+
+def filtered_enterprises(form: EnterpriseFilterForm, user: User) -> sa.Select:
+    """The enterprises the user may see, filtered and sorted as the form says."""
+    stmt = _where(scoped(sa.select(Enterprise), user), form)
+    found = search.match(form.q.data or "")
+    if found is not None:
+        condition, rank = found
+        stmt = stmt.where(condition)
+        if form.sort.data == "name":
+            return stmt.order_by(rank, Enterprise.name, Enterprise.id)
+    return stmt.order_by(*SORTS.get(form.sort.data, SORTS["name"])[1])
+
+
+def typeahead(query: str, user: User) -> list[Enterprise]:
+    """The best few matches for what the user has typed so far."""
+    found = search.match(query)
+    if found is None:
+        return []
+    condition, rank = found
+    stmt = scoped(sa.select(Enterprise), user).where(condition)
+    return list(db.session.scalars(stmt.order_by(rank, Enterprise.name).limit(TYPEAHEAD_LIMIT)))

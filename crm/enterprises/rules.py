@@ -1,0 +1,222 @@
+"""The rules for an enterprise's fields and its contacts, shared by every way of writing them.
+
+The web form, the API and the Excel import all pass their values through `clean_values` (and
+contacts through `clean_contact`) before crm.enterprises.operations writes anything.
+"""
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+
+from crm.auth.models import Role, User
+from crm.auth.scope import in_scope
+from crm.enterprises import credit_code, industries
+from crm.enterprises.models import Enterprise, Scale, SpecializedLevel
+from crm.errors import ValidationFailed
+from crm.extensions import db
+from crm.regions.models import RegionLevel
+from crm.regions.queries import regions
+
+TEXTS = {
+    "name": 200,
+    "address": 200,
+    "legal_representative": 50,
+    "high_tech_certificate": 32,
+    "tech_sme_number": 32,
+}
+COUNTS = {"staff": 10_000_000, "tech_staff": 10_000_000, "ip_class1": 100_000, "ip_class2": 100_000}
+MONEY = ("revenue", "rnd_expense", "high_tech_revenue")
+MAX_MONEY = Decimal("100000000")  # 万元: a trillion yuan
+FLAGS = ("above_scale", "high_tech", "tech_sme")
+EDITABLE = (
+    *TEXTS,
+    *COUNTS,
+    *MONEY,
+    *FLAGS,
+    "credit_code",
+    "county_code",
+    "township_code",
+    "founded_on",
+    "industry",
+    "scale",
+    "high_tech_valid_until",
+    "tech_sme_year",
+    "specialized",
+    "liaison_id",
+    "tags",
+)
+REQUIRED = ("name", "credit_code", "county_code")
+FIRST_TECH_SME_YEAR = 2017  # the tech-SME register opened in 2017
+PHONE = re.compile(r"^[0-9+\-() ]{5,32}$")
+
+
+class Problems:
+    """Field errors collected while checking, raised together."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, []).append(message)
+
+    def raise_any(self) -> None:
+        if self.fields:
+            first = next(iter(self.fields.values()))[0]
+            raise ValidationFailed(first, self.fields)
+
+
+def _check_texts(values: dict[str, Any], problems: Problems) -> None:
+    for field, limit in TEXTS.items():
+        if field in values:
+            text = " ".join(str(values[field] or "").split())
+            values[field] = text
+            if len(text) > limit:
+                problems.add(field, _("At most %(n)d characters.", n=limit))
+    if "name" in values and not values["name"]:
+        problems.add("name", _("Enter the enterprise's name."))
+
+
+def _check_numbers(values: dict[str, Any], problems: Problems) -> None:
+    for field, limit in COUNTS.items():
+        number = values.get(field)
+        if number is not None and not 0 <= number <= limit:
+            problems.add(field, _("Enter a whole number from 0 to %(n)d.", n=limit))
+    for field in MONEY:
+        amount = values.get(field)
+        if amount is not None and not Decimal(0) <= amount < MAX_MONEY:
+            problems.add(field, _("Enter an amount from 0 to 100,000,000 (10k yuan)."))
+        elif amount is not None:
+            values[field] = Decimal(amount).quantize(Decimal("0.01"))
+    staff, tech = values.get("staff"), values.get("tech_staff")
+    if staff is not None and tech is not None and tech > staff:
+        problems.add("tech_staff", _("Technical staff cannot outnumber the staff."))
+
+
+def _check_dates(values: dict[str, Any], problems: Problems) -> None:
+    founded = values.get("founded_on")
+    if founded is not None and not date(1900, 1, 1) <= founded <= date.today():
+        problems.add("founded_on", _("The founding date must lie between 1900 and today."))
+    year = values.get("tech_sme_year")
+    if year is not None and not FIRST_TECH_SME_YEAR <= year <= date.today().year + 1:
+        problems.add("tech_sme_year", _("Enter a year from 2017 on."))
+
+
+def _check_choices(values: dict[str, Any], problems: Problems) -> None:
+    industry = values.get("industry")
+    if industry and not industries.is_valid(industry):
+        problems.add("industry", _("Choose an industry of GB/T 4754-2017."))
+    for field, kind in (("scale", Scale), ("specialized", SpecializedLevel)):
+        if values.get(field):
+            try:
+                values[field] = kind(values[field])
+            except ValueError:
+                problems.add(field, _("Not a valid choice."))
+    if "tags" in values:
+        tags = [" ".join(str(tag).split())[:20] for tag in values["tags"] or []]
+        values["tags"] = list(dict.fromkeys(tag for tag in tags if tag))[:10]
+
+
+def _check_regions(
+    actor: User | None, values: dict[str, Any], current: Enterprise | None, problems: Problems
+) -> None:
+    county_code = values.get("county_code", current.county_code if current else None)
+    if "county_code" in values:
+        county = regions().get(county_code) if county_code else None
+        if county is None or county.level != RegionLevel.COUNTY:
+            problems.add("county_code", _("Choose the county or district."))
+        elif actor is not None and not in_scope(actor, county_code):
+            problems.add("county_code", _("You may only choose a region within your own scope."))
+    township_code = values.get("township_code")
+    if township_code:
+        township = regions().get(township_code)
+        if township is None or township.parent_code != county_code:
+            problems.add("township_code", _("Choose a township of the chosen county."))
+
+
+def _check_liaison(values: dict[str, Any], current: Enterprise | None, problems: Problems) -> None:
+    if "liaison_id" not in values:
+        return
+    liaison_id = values["liaison_id"] = values["liaison_id"] or None
+    if liaison_id is None:
+        return
+    county_code = values.get("county_code", current.county_code if current else None)
+    liaison = db.session.get(User, liaison_id)
+    usable = (
+        liaison is not None
+        and liaison.active
+        and liaison.role in (Role.OFFICER, Role.CHIEF)
+        and county_code is not None
+        and in_scope(liaison, county_code)
+    )
+    if not usable:
+        problems.add("liaison_id", _("Choose an active officer who covers this county."))
+
+
+def _check_credit_code(
+    values: dict[str, Any], confirmed: bool, confirmable: bool, problems: Problems
+) -> None:
+    if "credit_code" not in values:
+        return
+    code = credit_code.normalize(values["credit_code"] or "")
+    values["credit_code"] = code
+    found = credit_code.status(code)
+    values["credit_code_unverified"] = found is credit_code.CodeStatus.CHECK_MISMATCH
+    if not code:
+        problems.add("credit_code", _("Enter the unified social credit code."))
+    elif found is credit_code.CodeStatus.MALFORMED:
+        problems.add(
+            "credit_code",
+            _("A credit code has 18 digits or capital letters (never I, O, S, V or Z)."),
+        )
+    elif found is credit_code.CodeStatus.CHECK_MISMATCH and not confirmed:
+        message = _("The check character of the credit code is wrong.")
+        if confirmable:
+            message += " " + _("If it matches the business licence, tick the confirmation.")
+        problems.add("credit_code", message)
+
+
+def clean_values(
+    actor: User | None,
+    values: dict[str, Any],
+    current: Enterprise | None = None,
+    *,
+    confirmed: bool = False,
+    confirmable: bool = True,
+) -> dict[str, Any]:
+    """The enterprise fields of `values`, checked and normalised; ValidationFailed otherwise."""
+    cleaned = {field: values[field] for field in EDITABLE if field in values}
+    problems = Problems()
+    if current is None:
+        for field in REQUIRED:
+            cleaned.setdefault(field, None)
+    _check_texts(cleaned, problems)
+    _check_credit_code(cleaned, confirmed, confirmable, problems)
+    _check_numbers(cleaned, problems)
+    _check_dates(cleaned, problems)
+    _check_choices(cleaned, problems)
+    _check_regions(actor, cleaned, current, problems)
+    _check_liaison(cleaned, current, problems)
+    problems.raise_any()
+    return cleaned
+
+
+def clean_contact(values: dict[str, Any]) -> dict[str, Any]:
+    problems = Problems()
+    cleaned = {
+        "name": " ".join(str(values.get("name") or "").split()),
+        "title": " ".join(str(values.get("title") or "").split()),
+        "phone": " ".join(str(values.get("phone") or "").split()),
+        "primary": bool(values.get("primary")),
+    }
+    if not cleaned["name"]:
+        problems.add("name", _("Enter the contact's name."))
+    for field in ("name", "title"):
+        if len(cleaned[field]) > 50:
+            problems.add(field, _("At most %(n)d characters.", n=50))
+    if cleaned["phone"] and not PHONE.match(cleaned["phone"]):
+        problems.add("phone", _("Enter a phone number, e.g. 13800000000 or 0379-12345678."))
+    problems.raise_any()
+    return cleaned

@@ -1,0 +1,50 @@
+"""The enterprise page's timeline: each feature adds its own events through a source.
+
+A source is a function (enterprise, user) → events; visits, problems, follow-ups and
+certification cases register theirs when those features arrive.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+
+from crm.auth.models import User
+from crm.enterprises.models import Enterprise
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    when: datetime | date
+    icon: str  # a Bootstrap Icons name
+    title: str
+    detail: str = ""
+    url: str | None = None
+
+    @property
+    def sort_key(self) -> datetime:
+        if isinstance(self.when, datetime):
+            return self.when.replace(tzinfo=None)
+        return datetime.combine(self.when, datetime.min.time())
+
+
+Source = Callable[[Enterprise, User], Iterable[TimelineEvent]]
+SOURCES: list[Source] = []
+
+
+def timeline_source(source: Source) -> Source:
+    """Register a source of timeline events (used as a decorator)."""
+    SOURCES.append(source)
+    return source
+
+
+def timeline(enterprise: Enterprise, user: User, limit: int = 50) -> list[TimelineEvent]:
+    """The newest events of every source, newest first."""
+    events = [event for source in SOURCES for event in source(enterprise, user)]
+    return sorted(events, key=lambda event: event.sort_key, reverse=True)[:limit]
+
+
+@timeline_source
+def registration(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]:
+    yield TimelineEvent(enterprise.created_at, "building-add", str(_l("Registered in the system")))

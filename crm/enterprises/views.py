@@ -1,0 +1,230 @@
+"""Enterprise pages: the list, the type-ahead, the enterprise page, its form and its contacts."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from crm.auth.models import Role
+from crm.auth.permissions import can_edit_enterprise, login_required, role_required
+from crm.auth.scope import get_scoped_or_404, scoped
+from crm.enterprises import credit_code, industries, operations
+from crm.enterprises.forms import (
+    ContactForm,
+    EnterpriseForm,
+    county_choices,
+    liaison_choices,
+    township_choices,
+)
+from crm.enterprises.models import Contact, Enterprise
+from crm.enterprises.queries import EnterpriseFilterForm, filtered_enterprises, typeahead
+from crm.enterprises.timeline import timeline
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.forms import attach_errors
+from crm.regions.queries import region_name
+
+bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
+PER_PAGE = 25
+EDITORS = (Role.ADMIN, Role.CHIEF, Role.OFFICER)
+bp.add_app_template_global(industries.label, "industry_label")
+
+
+@bp.app_template_global()
+def registering_area(code: str) -> str | None:
+    """Where the credit code says the enterprise registered: a region's name, or its code."""
+    area = credit_code.registering_area(code)
+    return region_name(area) if area else None
+
+
+@bp.app_template_global()
+def tel_number(phone: str) -> str:
+    """A phone number as a tel: link wants it."""
+    return "".join(character for character in phone if character.isdigit() or character == "+")
+
+
+def _filter_form() -> EnterpriseFilterForm:
+    form = EnterpriseFilterForm(formdata=request.args)
+    everything = SelectChoice("", _("All"))
+    form.county.choices = [everything, *county_choices(current_user)]
+    form.township.choices = [everything, *township_choices(form.county.data)[1:]]
+    form.liaison.choices = [everything, *liaison_choices(current_user)[1:]]
+    return form
+
+
+@bp.get("/")
+@login_required
+def index():
+    form = _filter_form()
+    if form.validate():
+        stmt = filtered_enterprises(form, current_user)
+    else:
+        stmt = scoped(sa.select(Enterprise)).where(sa.false())
+    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    return render_template("enterprises/index.html", form=form, page=page)
+
+
+@bp.get("/search")
+@login_required
+def search():
+    """The type-ahead's answer: a short list of links, as the user types."""
+    query = request.args.get("q", "")
+    return render_template(
+        "enterprises/_typeahead.html", enterprises=typeahead(query, current_user), query=query
+    )
+
+
+@bp.get("/townships")
+@login_required
+def townships():
+    """The township options of a county, for the form's second select."""
+    choices = township_choices(request.args.get("county_code", ""))
+    return render_template("enterprises/_options.html", choices=choices)
+
+
+def _save(form: EnterpriseForm, enterprise: Enterprise | None):
+    """Create or update from the form; a response on success, None to show the form again."""
+    confirmed = form.credit_code_confirmed.data
+    try:
+        if enterprise is None:
+            enterprise = operations.create_enterprise(
+                current_user, form.values(), confirmed=confirmed
+            )
+        else:
+            operations.update_enterprise(
+                current_user, enterprise, form.values(), confirmed=confirmed
+            )
+    except DomainError as error:
+        attach_errors(form, error)
+        return None
+    db.session.commit()
+    flash(_("%(name)s has been saved.", name=enterprise.name), "success")
+    return redirect(url_for("enterprises.show", enterprise_id=enterprise.id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def create():
+    form = EnterpriseForm()
+    form.setup(current_user, request.form.get("county_code"))
+    if form.validate_on_submit() and (done := _save(form, None)):
+        return done
+    return render_template("enterprises/form.html", form=form, enterprise=None)
+
+
+def _editable(enterprise_id: int) -> Enterprise:
+    enterprise = get_scoped_or_404(Enterprise, enterprise_id)
+    if not can_edit_enterprise(current_user, enterprise):
+        abort(403)
+    return enterprise
+
+
+@bp.route("/<int:enterprise_id>/edit", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def edit(enterprise_id: int):
+    enterprise = _editable(enterprise_id)
+    form = EnterpriseForm(obj=enterprise)
+    form.setup(current_user, request.form.get("county_code") or enterprise.county_code)
+    if request.method == "GET":
+        form.tags.data = "、".join(enterprise.tags)
+        form.liaison_id.data = str(enterprise.liaison_id or "")
+    if form.validate_on_submit() and (done := _save(form, enterprise)):
+        return done
+    return render_template("enterprises/form.html", form=form, enterprise=enterprise)
+
+
+@bp.get("/<int:enterprise_id>")
+@login_required
+def show(enterprise_id: int):
+    enterprise = get_scoped_or_404(Enterprise, enterprise_id)
+    return _page(enterprise, ContactForm(formdata=None))
+
+
+def _page(enterprise: Enterprise, contact_form: ContactForm, status: int = 200):
+    events = timeline(enterprise, current_user)
+    page = render_template(
+        "enterprises/show.html", enterprise=enterprise, events=events, contact_form=contact_form
+    )
+    return page, status
+
+
+@bp.post("/<int:enterprise_id>/delete")
+@role_required(Role.ADMIN, Role.CHIEF)
+def delete(enterprise_id: int):
+    enterprise = get_scoped_or_404(Enterprise, enterprise_id)
+    operations.delete_enterprise(current_user, enterprise)
+    db.session.commit()
+    flash(_("%(name)s has been deleted.", name=enterprise.name), "success")
+    return redirect(url_for("enterprises.index"))
+
+
+def _contacts_answer(enterprise: Enterprise, form: ContactForm, status: int = 200):
+    """htmx swaps in the contacts card; a plain form post gets the whole page."""
+    if request.headers.get("HX-Request"):
+        return render_template(
+            "enterprises/_contacts.html", enterprise=enterprise, contact_form=form
+        ), status
+    if status == 200:
+        return redirect(url_for("enterprises.show", enterprise_id=enterprise.id))
+    return _page(enterprise, form, status)
+
+
+def _contact_values(form: ContactForm) -> dict[str, object]:
+    return {name: form[name].data for name in ("name", "title", "phone", "primary")}
+
+
+@bp.post("/<int:enterprise_id>/contacts")
+@role_required(*EDITORS)
+def add_contact(enterprise_id: int):
+    enterprise = _editable(enterprise_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            operations.add_contact(current_user, enterprise, _contact_values(form))
+        except DomainError as error:
+            attach_errors(form, error)
+        else:
+            db.session.commit()
+            return _contacts_answer(enterprise, ContactForm(formdata=None))
+    return _contacts_answer(enterprise, form, 422)
+
+
+def _contact(enterprise: Enterprise, contact_id: int) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or contact.enterprise_id != enterprise.id:
+        abort(404)
+    return contact
+
+
+@bp.route("/<int:enterprise_id>/contacts/<int:contact_id>", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def edit_contact(enterprise_id: int, contact_id: int):
+    enterprise = _editable(enterprise_id)
+    contact = _contact(enterprise, contact_id)
+    form = ContactForm(obj=contact)
+    if form.validate_on_submit():
+        try:
+            operations.update_contact(current_user, contact, _contact_values(form))
+        except DomainError as error:
+            attach_errors(form, error)
+        else:
+            db.session.commit()
+            return _contacts_answer(enterprise, ContactForm(formdata=None))
+    template = (
+        "enterprises/_contact_edit.html"
+        if request.headers.get("HX-Request")
+        else "enterprises/contact_edit.html"
+    )
+    return render_template(template, enterprise=enterprise, contact=contact, form=form), (
+        422 if form.errors else 200
+    )
+
+
+@bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/delete")
+@role_required(*EDITORS)
+def delete_contact(enterprise_id: int, contact_id: int):
+    enterprise = _editable(enterprise_id)
+    operations.remove_contact(current_user, _contact(enterprise, contact_id))
+    db.session.commit()
+    return _contacts_answer(enterprise, ContactForm(formdata=None))

@@ -1,0 +1,1 @@
+"""The catalogue of policies officers explain on visits; administrators keep it."""

@@ -1,0 +1,28 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from crm.policies.models import PolicyCategory
+
+
+class PolicyForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    category = SelectField(
+        _l("Category"),
+        choices=[SelectChoice(category.value, category.label) for category in PolicyCategory],
+        validators=[DataRequired()],
+    )
+    summary = TextAreaField(
+        _l("Summary"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("One line an officer can read out: what the enterprise gets or must do."),
+        render_kw={"rows": 2},
+    )
+    issuer = StringField(_l("Issued by"), validators=[Optional(), Length(max=200)])
+    reference = StringField(
+        _l("Document"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("e.g. 国科发火〔2016〕32号"),
+    )
+    active = BooleanField(_l("In use (offered on visits)"), default=True)

@@ -1,0 +1,85 @@
+"""Finding enterprises the way Chinese users type: name part, pinyin, initials, code prefix."""
+
+import pytest
+import sqlalchemy as sa
+
+from crm.auth.models import User
+from crm.enterprises import queries
+from crm.enterprises.search import search_keys
+from crm.extensions import db
+from tests.conftest import MENGJIN, QIHANG, YIYANG
+
+
+@pytest.mark.parametrize(
+    ("name", "full", "initials"),
+    [
+        ("洛阳启航必达科技有限公司", "luoyangqihangbidakejiyouxiangongsi", "lyqhbdkjyxgs"),
+        ("海普半导体(洛阳)有限公司", "haipubandaotiluoyangyouxiangongsi", "hpbdtlyyxgs"),
+        ("洛阳ABC光电3D科技有限公司", "luoyangabcguangdian3dkejiyouxiangongsi", "lyabcgd3dkjyxgs"),
+    ],
+)
+def test_search_keys(name, full, initials):
+    assert search_keys(name) == (full, initials)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["启航", "洛阳启航", "lyqh", "LYQH", "luoyangqihang", "qihang", "91410327MA9F", "91410327ma9f"],
+)
+def test_one_box_finds_qihang_every_way(app, create_user, create_enterprise, query):
+    create_enterprise(name="洛阳古城新材料科技有限公司")
+    create_enterprise(name="洛阳启航精密机械有限公司", county_code=MENGJIN)  # out of scope
+    qihang = create_enterprise(**QIHANG)
+    user = create_user("officer", YIYANG)
+    with app.test_request_context(), app.app_context():
+        found = queries.typeahead(query, db.session.get(User, user.id))
+        assert found and found[0].id == qihang.id
+
+
+def test_ranking_exact_code_then_prefix_then_the_rest(app, create_user, create_enterprise):
+    inside = create_enterprise(name="宜阳县启航机械有限公司")
+    prefix = create_enterprise(name="启航智能装备有限公司")
+    exact = create_enterprise(name="洛阳北斗电子有限公司")
+    user = create_user("chief")
+    with app.test_request_context(), app.app_context():
+        viewer = db.session.get(User, user.id)
+        assert [e.id for e in queries.typeahead("启航", viewer)] == [prefix.id, inside.id]
+        assert queries.typeahead(exact.credit_code, viewer)[0].id == exact.id
+
+
+def test_search_escapes_wildcards_and_ignores_empty_input(app, create_user, create_enterprise):
+    create_enterprise(name="洛阳百分百科技有限公司")
+    user = create_user("chief")
+    with app.test_request_context(), app.app_context():
+        viewer = db.session.get(User, user.id)
+        assert queries.typeahead("%", viewer) == []
+        assert queries.typeahead("_", viewer) == []
+        assert queries.typeahead("   ", viewer) == []
+
+
+def test_type_ahead_endpoint_answers_a_fragment(client, login, create_enterprise):
+    create_enterprise(**QIHANG)
+    login("officer", YIYANG)
+    page = client.get(
+        "/enterprises/search", query_string={"q": "lyqh"}, headers={"HX-Request": "true"}
+    )
+    assert page.status_code == 200
+    assert "<html" not in page.text
+    assert "洛阳启航必达科技有限公司" in page.text
+    nothing = client.get("/enterprises/search", query_string={"q": "zzzz"})
+    assert "没有与“zzzz”匹配的企业" in nothing.text
+
+
+def test_deleted_enterprises_are_not_found(app, create_user, create_enterprise):
+    from crm.db import utcnow
+    from crm.enterprises.models import Enterprise
+
+    gone = create_enterprise(**QIHANG)
+    with app.app_context():
+        db.session.execute(
+            sa.update(Enterprise).where(Enterprise.id == gone.id).values(deleted_at=utcnow())
+        )
+        db.session.commit()
+    user = create_user("chief")
+    with app.test_request_context(), app.app_context():
+        assert queries.typeahead("lyqh", db.session.get(User, user.id)) == []

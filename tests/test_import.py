@@ -1,0 +1,330 @@
+"""Importing enterprises from Excel: preview every row's fate, then all or only the good rows."""
+
+import io
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from crm.audit.models import AuditLog
+from crm.enterprises import imports
+from crm.enterprises.models import Contact, Enterprise
+from crm.extensions import db
+from tests.conftest import MENGJIN, YIYANG, code_for
+from tests.workbooks import HEADERS, good_row, write_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wrong_check(code):
+    """The code with a check character that does not match."""
+    return code[:17] + ("1" if code[17] != "1" else "2")
+
+
+# (sheet row, what is wrong, the reason the preview must give)
+BAD_ROWS = {
+    17: ({"统一社会信用代码": wrong_check(code_for(YIYANG, 17))}, "统一社会信用代码校验位错误。"),
+    250: ({"统一社会信用代码": "91410327MA0000I25X"}, "不含 I、O、S、V、Z"),
+    4000: ({"所属县区": "洛阳县"}, "所属县区：不是本市的县区。"),
+    7777: ({"科技人员数": 900}, "科技人员数不能多于职工人数。"),
+    9999: ({"职工人数": "一百"}, "职工人数：无法识别“一百”。"),
+}
+EXISTING = (1200, 5300, 8800)  # rows carrying the credit codes of enterprises already registered
+
+
+def count(app, model=Enterprise):
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count(model.id)))
+
+
+@pytest.fixture
+def big_file(tmp_path, create_enterprise):
+    """10 000 rows: 5 bad ones and 3 that repeat codes already in the registry."""
+    for number in EXISTING:
+        create_enterprise(
+            name=f"已登记企业{number}", credit_code=code_for(YIYANG, number + 1000000)
+        )
+    rows = []
+    for sheet_row in range(2, 10_002):
+        row = good_row(sheet_row)
+        if sheet_row in BAD_ROWS:
+            row.update(BAD_ROWS[sheet_row][0])
+        if sheet_row in EXISTING:
+            row["统一社会信用代码"] = code_for(YIYANG, sheet_row + 1000000)
+        rows.append(row)
+    return write_workbook(tmp_path / "企业名单.xlsx", rows)
+
+
+def upload(client, path, name=None):
+    with open(path, "rb") as handle:
+        data = {"file": (io.BytesIO(handle.read()), name or path.name)}
+    return client.post("/enterprises/import/", data=data, content_type="multipart/form-data")
+
+
+def table_rows(html, fate):
+    table = re.search(rf'<table[^>]*data-fate="{fate}".*?<tbody>(.*?)</tbody>', html, re.S)
+    if table is None:
+        return []
+    return re.findall(
+        r"<tr><td[^>]*>第 (\d+) 行</td><td>[^<]*</td><td[^>]*>[^<]*</td><td>([^<]*)</td></tr>",
+        table[1],
+    )
+
+
+def test_preview_then_all_or_nothing_then_good_rows_only(app, client, login, big_file):
+    login("chief")
+    response = upload(client, big_file)
+    assert response.status_code == 302
+    preview = client.get(response.headers["Location"]).text
+    errors = dict((int(row), reason) for row, reason in table_rows(preview, "error"))
+    assert set(errors) == set(BAD_ROWS)
+    for row, (_change, reason) in BAD_ROWS.items():
+        assert reason in errors[row], (row, errors[row])
+    updates = [int(row) for row, _reason in table_rows(preview, "update")]
+    assert updates == list(EXISTING)
+    assert re.search(r'data-fate="new">9992<', preview)
+    assert count(app) == 3  # nothing saved by the preview
+
+    token = response.headers["Location"].rsplit("/", 1)[1]
+    refused = client.post(
+        f"/enterprises/import/{token}", data={"mode": "all"}, follow_redirects=True
+    )
+    assert "有 5 行存在问题，未导入任何数据。" in refused.text
+    assert count(app) == 3
+
+
+def test_good_rows_only_imports_the_rest(app, client, login, big_file):
+    login("chief")
+    token = upload(client, big_file).headers["Location"].rsplit("/", 1)[1]
+    result = client.post(
+        f"/enterprises/import/{token}", data={"mode": "good_rows"}, follow_redirects=True
+    )
+    assert re.search(r'id="created">9992<', result.text)
+    assert re.search(r'id="updated">3<', result.text)
+    assert re.search(r'id="skipped">5<', result.text)
+    assert count(app) == 3 + 9992
+    assert count(app, Contact) == 9992
+    with app.app_context():
+        entry = db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.action == "enterprise.import")
+        ).one()
+        assert entry.changes["created"] == [None, 9992] and entry.changes["file"] == [
+            None,
+            "企业名单.xlsx",
+        ]
+        updated = db.session.scalars(
+            sa.select(Enterprise).where(Enterprise.credit_code == code_for(YIYANG, 1200 + 1000000))
+        ).one()
+        assert updated.name == "导入测试001200科技有限公司" and updated.staff == 50
+        sample = db.session.scalars(
+            sa.select(Enterprise).where(Enterprise.credit_code == code_for(YIYANG, 2))
+        ).one()
+        assert sample.name_initials == "drcs000002kjyxgs" and sample.industry == "C39"
+
+
+def small_file(tmp_path, rows, name="small.xlsx", headers=None):
+    return write_workbook(tmp_path / name, rows, headers)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: _text_file(d / "fake.xlsx"), "该文件不是 Excel 工作簿"),
+        (lambda d: _zip_without_workbook(d / "other.xlsx"), "该文件不是 Excel 工作簿"),
+        (
+            lambda d: small_file(d, [good_row(2)], headers=["名称", "代码"]),
+            "第一行须为模板表头，缺少：企业名称、统一社会信用代码、所属县区。",
+        ),
+        (lambda d: _empty_workbook(d / "empty.xlsx"), "工作簿是空的。"),
+    ],
+)
+def test_unusable_files_get_a_clear_message_and_change_nothing(
+    app, client, login, tmp_path, make, message
+):
+    login("chief")
+    response = upload(client, make(tmp_path))
+    assert response.status_code == 422
+    assert message in response.text
+    assert count(app) == 0
+    assert list(Path(app.config["IMPORT_FOLDER"]).glob("*.xlsx")) == []
+
+
+def _text_file(path):
+    path.write_text("企业名称,统一社会信用代码\n")
+    return path
+
+
+def _zip_without_workbook(path):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    return path
+
+
+def _empty_workbook(path):
+    workbook = openpyxl.Workbook()
+    workbook.save(path)
+    return path
+
+
+def test_oversized_file_is_refused(app, client, login, tmp_path):
+    app.config["IMPORT_MAX_BYTES"] = 4096
+    login("chief")
+    path = small_file(tmp_path, [good_row(n) for n in range(2, 400)])
+    response = upload(client, path)
+    assert response.status_code == 422
+    assert "文件超过 4 KB。" in response.text
+    assert count(app) == 0
+
+
+def test_too_many_rows_and_zip_bombs_are_refused(app, client, login, tmp_path, monkeypatch):
+    login("chief")
+    path = small_file(tmp_path, [good_row(n) for n in range(2, 14)])
+    monkeypatch.setattr(imports, "MAX_ROWS", 10)
+    assert "超过 10 行" in upload(client, path).text
+    monkeypatch.setattr(imports, "MAX_ROWS", 200_000)
+    monkeypatch.setattr(imports, "MAX_UNPACKED_BYTES", 1000)
+    assert "解压后体积异常" in upload(client, path).text
+    assert count(app) == 0
+
+
+def test_rows_may_name_townships_and_industries_in_words(app, client, login, tmp_path):
+    login("chief")
+    row = {**good_row(2), "所属乡镇": "兴宜街道", "行业门类": "计算机、通信和其他电子设备制造业"}
+    token = upload(client, small_file(tmp_path, [row])).headers["Location"].rsplit("/", 1)[1]
+    client.post(f"/enterprises/import/{token}", data={"mode": "all"})
+    with app.app_context():
+        stored = db.session.scalars(sa.select(Enterprise)).one()
+        assert (stored.township_code, stored.industry) == ("410327001", "C39")
+
+
+def test_in_file_duplicates_and_names_already_present_are_caught(
+    app, client, login, tmp_path, create_enterprise
+):
+    create_enterprise(name="导入测试000003科技有限公司", credit_code=code_for(YIYANG, 999))
+    login("chief")
+    rows = [good_row(2), {**good_row(3)}, {**good_row(4), "统一社会信用代码": code_for(YIYANG, 2)}]
+    token = upload(client, small_file(tmp_path, rows)).headers["Location"].rsplit("/", 1)[1]
+    preview = client.get(f"/enterprises/import/{token}").text
+    assert table_rows(preview, "duplicate")[0][0] == "3"
+    assert "已有同名企业" in table_rows(preview, "duplicate")[0][1]
+    assert table_rows(preview, "error") == [("4", "与第 2 行的统一社会信用代码重复。")]
+
+
+def test_county_users_may_only_import_their_county(app, client, login, tmp_path):
+    login("chief", YIYANG)
+    rows = [good_row(2), good_row(3, "孟津区", MENGJIN)]
+    token = upload(client, small_file(tmp_path, rows)).headers["Location"].rsplit("/", 1)[1]
+    preview = client.get(f"/enterprises/import/{token}").text
+    assert table_rows(preview, "error") == [("3", "所属县区：只能选择您本人区域范围内的区域。")]
+
+
+def test_an_upload_belongs_to_its_uploader(app, client, login, tmp_path, create_user):
+    from tests.conftest import log_in
+
+    login("chief")
+    token = (
+        upload(client, small_file(tmp_path, [good_row(2)])).headers["Location"].rsplit("/", 1)[1]
+    )
+    other = app.test_client()
+    log_in(other, create_user("chief"))
+    for url in (f"/enterprises/import/{token}", f"/enterprises/import/{token}/report.xlsx"):
+        assert other.get(url).status_code == 404
+    assert other.post(f"/enterprises/import/{token}", data={"mode": "all"}).status_code == 404
+    assert other.get("/enterprises/import/..%2F..%2Fsecret").status_code == 404
+
+
+def test_report_lists_every_row_with_its_fate(app, client, login, tmp_path):
+    login("chief")
+    rows = [good_row(2), {**good_row(3), "所属县区": "不存在县"}]
+    token = upload(client, small_file(tmp_path, rows)).headers["Location"].rsplit("/", 1)[1]
+    report = client.get(f"/enterprises/import/{token}/report.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(report.data)).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0] == ("行号", "处理结果", "企业名称", "统一社会信用代码", "说明")
+    assert values[1][:2] == (2, "新增") and values[2][:2] == (3, "错误")
+
+
+def test_template_has_the_headers(client, login):
+    login("admin")
+    template = client.get("/enterprises/import/template.xlsx")
+    assert template.headers["Content-Disposition"].startswith("attachment")
+    sheet = openpyxl.load_workbook(io.BytesIO(template.data)).worksheets[0]
+    assert [cell.value for cell in next(sheet.iter_rows(max_row=1))] == HEADERS
+
+
+def test_officers_and_viewers_cannot_import(client, login):
+    login("officer")
+    assert client.get("/enterprises/import/").status_code == 403
+
+
+def run_cli(app, *args):
+    return app.test_cli_runner().invoke(args=["crm", "import-enterprises", *map(str, args)])
+
+
+def test_cli_reports_rows_and_imports_all_or_nothing(app, tmp_path):
+    rows = [good_row(n) for n in range(2, 20)]
+    rows[15]["统一社会信用代码"] = wrong_check(code_for(YIYANG, 17))  # sheet row 17
+    path = small_file(tmp_path, rows)
+    dry = run_cli(app, path, "--dry-run")
+    assert "第17行：统一社会信用代码校验位错误。" in dry.output
+    assert dry.exit_code == 0 and count(app) == 0
+    refused = run_cli(app, path)
+    assert refused.exit_code == 1 and "未导入任何数据" in refused.output and count(app) == 0
+    done = run_cli(app, path, "--good-rows-only")
+    assert done.exit_code == 0 and "新增 17" in done.output and count(app) == 17
+
+
+def test_cli_refuses_a_file_that_is_not_a_workbook(app, tmp_path):
+    path = tmp_path / "names.xlsx"
+    path.write_text("not a workbook")
+    result = run_cli(app, path)
+    assert result.exit_code == 1 and "不是 Excel 工作簿" in result.output
+
+
+KILL_AFTER_FIRST_BATCH = """
+import os, signal, sys
+from pathlib import Path
+from tests.conftest import make_app
+from crm.enterprises import imports, operations
+from crm.extensions import db
+
+app = make_app(sys.argv[1])
+with app.app_context():
+    plan = imports.plan_import(Path(sys.argv[2]), "big.xlsx", None)
+    operations.IMPORT_BATCH = 100
+    execute = db.session.execute
+    calls = []
+    def dying_execute(*args, **kwargs):
+        calls.append(1)
+        result = execute(*args, **kwargs)
+        if len(calls) == 3:  # two batches written, not committed
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+    db.session.execute = dying_execute
+    operations.import_enterprises(None, plan, good_rows_only=True)
+    db.session.commit()
+"""
+
+
+def test_nothing_is_half_imported_when_the_process_dies(app, tmp_path):
+    path = small_file(tmp_path, [good_row(n) for n in range(2, 700)])
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with app.app_context():
+        db.engine.dispose()
+    script = tmp_path / "die.py"
+    script.write_text(KILL_AFTER_FIRST_BATCH)
+    process = subprocess.run(
+        [sys.executable, str(script), url, str(path)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        timeout=120,
+    )
+    assert process.returncode == -9, process.stderr.decode()[-2000:]
+    assert count(app) == 0
