@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app crm
 INSTALLED := $(VENV)/.installed
 BABEL_EXTRACT := -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".* .venv" --no-location --sort-output --omit-header --no-wrap
 
-.PHONY: run test setup database translations messages lint format
+.PHONY: run test bench setup database translations messages lint format
 
 run: setup
 	@echo "企业服务走访 CRM: http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
@@ -16,6 +16,12 @@ run: setup
 
 test: setup
 	$(BIN)/pytest
+
+# Full-scale measurements (tests/perf), on SQLite and on CRM_TEST_DATABASE_URL when set.
+bench: setup
+	rm -f build/bench/results.md
+	$(BIN)/pytest tests/perf -o addopts="" -q -s -p no:cacheprovider
+	@cat build/bench/results.md
 
 setup: $(INSTALLED) translations instance/secret_key database
 

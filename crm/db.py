@@ -4,7 +4,7 @@ import enum
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,3 +60,61 @@ class Base(DeclarativeBase):
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+BULK_BATCH = 5000
+BULK_ANALYZE_AFTER = 10_000
+
+
+def _copy_value(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list | dict):
+        from psycopg.types.json import Json
+
+        return Json(value)
+    return value
+
+
+def _copy(session: Session, table: sa.Table, records: list[dict], key: str | None) -> dict:
+    """PostgreSQL's COPY: many times faster than INSERT statements for a large load."""
+    columns = list(records[0])
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    names = ", ".join(quote(column) for column in columns)
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row([_copy_value(record[column]) for column in columns])
+    if len(records) >= BULK_ANALYZE_AFTER:
+        cursor.execute(f"ANALYZE {table.name}")  # plans must know the new rows at once
+    if key is None:
+        return {}
+    keys = [record[key] for record in records]
+    # Older rows may share a key (a deleted enterprise's code): the newest id wins.
+    cursor.execute(
+        f"SELECT {quote(key)}, id FROM {quote(table.name)} WHERE {quote(key)} = ANY(%s) "
+        "ORDER BY id",
+        (keys,),
+    )
+    return dict(cursor.fetchall())
+
+
+def bulk_insert(
+    session: Session, model: type[Base], records: list[dict], key: str | None = None
+) -> dict:
+    """Insert many rows at once (same keys in every record); with `key`, return {key: id} of
+    the inserted rows (`key` unique among them, e.g. a credit code)."""
+    if not records:
+        return {}
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy(session, table, records, key)
+    ids: dict = {}
+    statement = sa.insert(table)
+    if key is not None:
+        statement = statement.returning(table.c[key], table.c.id)
+    for start in range(0, len(records), BULK_BATCH):
+        result = session.execute(statement, records[start : start + BULK_BATCH])
+        if key is not None:
+            ids.update(dict(result.all()))
+    return ids

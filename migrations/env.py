@@ -8,6 +8,7 @@ from flask import current_app
 
 import crm.models  # noqa: F401  (every model registered on the metadata)
 from crm.db import UTCDateTime
+from crm.enterprises import search_index
 
 config = context.config
 # Keep the application's loggers alive when migrations run inside the app (tests, commands).
@@ -24,6 +25,15 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave out what migrations manage by hand (the search index), which no model declares."""
+    if type_ == "table" and name.startswith(search_index.MIGRATION_ONLY_TABLE_PREFIX):
+        return False
+    if type_ == "index" and name in search_index.MIGRATION_ONLY_INDEXES:
+        return False
+    return not (type_ == "column" and name in search_index.MIGRATION_ONLY_COLUMNS)
+
+
 def skip_empty_autogenerate(context_, revision, directives):
     if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
         directives[:] = []
@@ -36,6 +46,7 @@ def run_migrations_offline() -> None:
         target_metadata=database.metadata,
         literal_binds=True,
         render_item=render_item,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -62,6 +73,7 @@ def run_migrations_online() -> None:
                 connection=connection,
                 target_metadata=database.metadata,
                 render_item=render_item,
+                include_object=include_object,
                 **options,
             )
             with context.begin_transaction():

@@ -7,7 +7,7 @@ from crm.auth.models import User
 from crm.enterprises import queries
 from crm.enterprises.search import search_keys
 from crm.extensions import db
-from tests.conftest import MENGJIN, QIHANG, YIYANG
+from tests.conftest import MENGJIN, QIHANG, YIYANG, code_for
 
 
 @pytest.mark.parametrize(
@@ -83,3 +83,73 @@ def test_deleted_enterprises_are_not_found(app, create_user, create_enterprise):
     user = create_user("chief")
     with app.test_request_context(), app.app_context():
         assert queries.typeahead("lyqh", db.session.get(User, user.id)) == []
+
+
+def test_search_index_follows_edits_and_bulk_inserts(app, client, login, create_enterprise):
+    """The index is kept by the database (SQLite triggers, a PostgreSQL generated column)."""
+    from crm.enterprises import operations
+    from crm.enterprises.models import Enterprise
+
+    enterprise = create_enterprise(name="洛阳启航必达科技有限公司")
+    user = login("chief")
+    client.post(
+        f"/enterprises/{enterprise.id}/edit",
+        data={
+            "name": "海普半导体(洛阳)有限公司",
+            "credit_code": enterprise.credit_code,
+            "county_code": YIYANG,
+        },
+    )
+    with app.test_request_context(), app.app_context():
+        viewer = db.session.get(User, user.id)
+        assert queries.typeahead("启航", viewer) == []
+        assert [e.name for e in queries.typeahead("hpbdt", viewer)] == ["海普半导体(洛阳)有限公司"]
+        operations.insert_enterprises(
+            None,
+            [
+                (
+                    {
+                        "name": "洛阳古城新材料科技有限公司",
+                        "credit_code": code_for(YIYANG, 4242),
+                        "county_code": YIYANG,
+                    },
+                    {},
+                )
+            ],
+        )
+        db.session.commit()
+        assert [e.name for e in queries.typeahead("古城", viewer)] == ["洛阳古城新材料科技有限公司"]
+        db.session.execute(sa.delete(Enterprise).where(Enterprise.name.like("海普%")))
+        db.session.commit()
+        assert queries.typeahead("hpbdt", viewer) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("启航", ["启航科技有限公司", "洛阳启航必达科技有限公司"]),  # prefix first, then contains
+        ("qi", ["启航科技有限公司", "洛阳启航必达科技有限公司"]),
+        ("有限公司", ["洛阳启航必达科技有限公司", "启航科技有限公司"]),  # pinyin order
+        ("航必达", ["洛阳启航必达科技有限公司"]),
+        ("必达启航", []),  # every bigram occurs, but not in this order
+        ("ＬＹＱＨ", ["洛阳启航必达科技有限公司"]),  # full-width, as some keyboards type it
+        ("启", []),  # one character: keep typing
+    ],
+)
+def test_type_ahead_substring_semantics(app, create_user, create_enterprise, query, expected):
+    create_enterprise(name="洛阳启航必达科技有限公司")
+    create_enterprise(name="启航科技有限公司")
+    user = create_user("chief")
+    with app.test_request_context(), app.app_context():
+        found = queries.typeahead(query, db.session.get(User, user.id))
+        assert [e.name for e in found] == expected
+
+
+@pytest.mark.parametrize("query", ["启", "司", "q"])
+def test_the_list_search_takes_a_single_character(client, login, create_enterprise, query):
+    """Even the last character of a name (which starts no bigram) is found."""
+    create_enterprise(name="洛阳启航必达科技有限公司")
+    create_enterprise(name="海普半导体(洛阳)有限公司" if query != "司" else "海普半导体")
+    login("chief")
+    page = client.get("/enterprises/", query_string={"q": query}).text
+    assert "洛阳启航必达科技有限公司" in page and "共 1 家企业" in page

@@ -287,7 +287,7 @@ def test_cli_refuses_a_file_that_is_not_a_workbook(app, tmp_path):
     assert result.exit_code == 1 and "不是 Excel 工作簿" in result.output
 
 
-KILL_AFTER_FIRST_BATCH = """
+KILL_AFTER_WRITING = """
 import os, signal, sys
 from pathlib import Path
 from tests.conftest import make_app
@@ -297,16 +297,12 @@ from crm.extensions import db
 app = make_app(sys.argv[1])
 with app.app_context():
     plan = imports.plan_import(Path(sys.argv[2]), "big.xlsx", None)
-    operations.IMPORT_BATCH = 100
-    execute = db.session.execute
-    calls = []
-    def dying_execute(*args, **kwargs):
-        calls.append(1)
-        result = execute(*args, **kwargs)
-        if len(calls) == 3:  # two batches written, not committed
-            os.kill(os.getpid(), signal.SIGKILL)
-        return result
-    db.session.execute = dying_execute
+    bulk_insert = operations.bulk_insert
+    def insert_then_die(*args, **kwargs):
+        written = bulk_insert(*args, **kwargs)
+        assert written, "the enterprises were written"
+        os.kill(os.getpid(), signal.SIGKILL)  # written, not committed
+    operations.bulk_insert = insert_then_die
     operations.import_enterprises(None, plan, good_rows_only=True)
     db.session.commit()
 """
@@ -318,7 +314,7 @@ def test_nothing_is_half_imported_when_the_process_dies(app, tmp_path):
     with app.app_context():
         db.engine.dispose()
     script = tmp_path / "die.py"
-    script.write_text(KILL_AFTER_FIRST_BATCH)
+    script.write_text(KILL_AFTER_WRITING)
     process = subprocess.run(
         [sys.executable, str(script), url, str(path)],
         cwd=ROOT,

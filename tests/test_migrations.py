@@ -4,6 +4,8 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import check, downgrade, upgrade
 
+from crm.enterprises import search_index
+from crm.enterprises.search import FTS_TABLE, TSVECTOR
 from crm.extensions import db
 from crm.regions.models import Region, RegionLevel
 from crm.regions.reference import sync_regions
@@ -49,7 +51,18 @@ def scratch_url(database, tmp_path):
 
 
 def table_names(app):
-    return set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+    """The tables the models declare (the search index's own tables apart)."""
+    names = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+    return {name for name in names if not name.startswith(search_index.MIGRATION_ONLY_TABLE_PREFIX)}
+
+
+def search_index_present() -> bool:
+    inspector = sa.inspect(db.engine)
+    if db.engine.dialect.name == "sqlite":
+        return FTS_TABLE in inspector.get_table_names()
+    return "enterprises" in inspector.get_table_names() and TSVECTOR in {
+        column["name"] for column in inspector.get_columns("enterprises")
+    }
 
 
 def test_upgrade_downgrade_upgrade(scratch_url):
@@ -58,9 +71,11 @@ def test_upgrade_downgrade_upgrade(scratch_url):
         upgrade()
         assert table_names(app) == {t.name for t in db.metadata.sorted_tables}
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Region)) > 15
+        assert search_index_present()
         db.session.remove()
         downgrade(revision="base")
         assert table_names(app) == set()
+        assert not search_index_present()
         upgrade()
         check()
         db.session.remove()

@@ -126,11 +126,14 @@ def enterprises(args: dict):
     stmt = scoped(sa.select(Enterprise), current_user)
     if county := args.get("county"):
         stmt = stmt.where(Enterprise.county_code == county)
-    found = search.match(args.get("q", ""))
-    if found is not None:
-        condition, rank = found
-        return paginate(stmt.where(condition).order_by(rank, Enterprise.name, Enterprise.id), args)
-    return paginate(stmt.order_by(Enterprise.name, Enterprise.id), args)
+    query = args.get("q", "")
+    condition = search.match(query)
+    if condition is not None:
+        ordered = stmt.where(condition).order_by(
+            search.rank(query), Enterprise.name_pinyin, Enterprise.id
+        )
+        return paginate(ordered, args)
+    return paginate(stmt.order_by(Enterprise.name_pinyin, Enterprise.id), args)
 
 
 @blp.post("/enterprises")

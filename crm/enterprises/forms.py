@@ -48,6 +48,12 @@ def county_choices(user: User) -> list[SelectChoice]:
     return [SelectChoice(r.code, r.name) for r in db.session.scalars(scoped(stmt, user))]
 
 
+def county_field_choices(user: User) -> list[SelectChoice]:
+    """A county user's own county, or an explicit choice among several (never a silent default)."""
+    choices = county_choices(user)
+    return choices if len(choices) == 1 else [NONE, *choices]
+
+
 def township_choices(county_code: str | None) -> list[SelectChoice]:
     if not county_code:
         return [NONE]
@@ -133,7 +139,7 @@ class EnterpriseForm(FlaskForm):
 
     def setup(self, user: User, county_code: str | None) -> None:
         """Choices that depend on the user and on the chosen county."""
-        self.county_code.choices = county_choices(user)
+        self.county_code.choices = county_field_choices(user)
         self.township_code.choices = township_choices(county_code or self.county_code.data)
         self.industry.choices = industry_choices()
         self.liaison_id.choices = liaison_choices(user)

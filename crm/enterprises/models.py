@@ -92,6 +92,8 @@ class Enterprise(TimestampMixin, db.Model):
     tags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     name_pinyin: Mapped[str] = mapped_column(sa.String(600), default="")
     name_initials: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Bigram tokens for the full-text index (crm.enterprises.search); kept by the operations.
+    search_doc: Mapped[str] = mapped_column(sa.Text, default="")
     # Kept by the visits feature, so "not visited in N days" needs no scan of the visits.
     last_visited_on: Mapped[date | None] = mapped_column(index=True, default=None)
     created_by_id: Mapped[int | None] = mapped_column(

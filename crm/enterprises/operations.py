@@ -15,12 +15,12 @@ from crm.audit.labels import register_labels
 from crm.audit.operations import Changes, apply_changes, plain_value, record_audit
 from crm.auth.models import User
 from crm.auth.scope import in_scope
-from crm.db import utcnow
+from crm.db import bulk_insert, utcnow
 from crm.enterprises import industries
 from crm.enterprises.imports import Fate, ImportPlan, RowResult
 from crm.enterprises.models import Contact, Enterprise, Scale, SpecializedLevel
 from crm.enterprises.rules import EDITABLE, FLAGS, TEXTS, clean_contact, clean_values
-from crm.enterprises.search import search_keys
+from crm.enterprises.search import search_fields
 from crm.errors import Conflict, ValidationFailed
 from crm.extensions import db
 from crm.regions.queries import region_name
@@ -37,7 +37,7 @@ register_labels(
         "contact.delete": _l("Removed contact"),
     },
     {
-        "name": _l("Name"),
+        "name": _l("Name (of a record)"),
         "credit_code": _l("Unified social credit code"),
         "county_code": _l("County/district"),
         "township_code": _l("Township/street"),
@@ -126,8 +126,11 @@ def create_enterprise(
     cleaned = clean_values(actor, values, confirmed=confirmed)
     if holder := code_holder(cleaned["credit_code"]):
         raise _code_taken(actor, holder)
-    enterprise = Enterprise(**cleaned, created_by_id=actor.id if actor else None)
-    enterprise.name_pinyin, enterprise.name_initials = search_keys(enterprise.name)
+    enterprise = Enterprise(
+        **cleaned,
+        **search_fields(cleaned["name"], cleaned["county_code"]),
+        created_by_id=actor.id if actor else None,
+    )
     db.session.add(enterprise)
     _flush_unique(actor, enterprise)
     changes: Changes = {
@@ -151,8 +154,10 @@ def update_enterprise(
     if not code_changed:
         cleaned.pop("credit_code_unverified", None)
     changes = apply_changes(enterprise, cleaned)
-    if "name" in changes:
-        enterprise.name_pinyin, enterprise.name_initials = search_keys(enterprise.name)
+    if changes.keys() & {"name", "county_code"}:
+        derived = search_fields(enterprise.name, enterprise.county_code)
+        for field, value in derived.items():
+            setattr(enterprise, field, value)
     if changes:
         _flush_unique(actor, enterprise)
         record_audit("enterprise.update", enterprise, actor=actor, changes=changes)
@@ -217,9 +222,6 @@ def remove_contact(actor: User, contact: Contact) -> None:
         enterprise.contacts[0].primary = True
 
 
-IMPORT_BATCH = 5000
-
-
 def _new_record(actor: User | None, values: dict[str, Any], now: datetime) -> dict[str, Any]:
     record = {field: values.get(field) for field in EDITABLE}
     for flag in FLAGS:
@@ -227,7 +229,7 @@ def _new_record(actor: User | None, values: dict[str, Any], now: datetime) -> di
     for text in TEXTS:
         record[text] = record[text] or ""
     record["tags"] = record["tags"] or []
-    record["name_pinyin"], record["name_initials"] = search_keys(record["name"])
+    record.update(search_fields(record["name"], record["county_code"]))
     record["credit_code_unverified"] = False
     record.update(created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
     return record
@@ -238,36 +240,29 @@ def insert_enterprises(
 ) -> None:
     """Bulk-register checked enterprises with an optional primary contact each (import, demo)."""
     now = utcnow()
-    codes_to_ids: dict[str, int] = {}
     records = [_new_record(actor, values, now) for values, _contact in entries]
-    for start in range(0, len(records), IMPORT_BATCH):
-        inserted = db.session.execute(
-            sa.insert(Enterprise).returning(Enterprise.id, Enterprise.credit_code),
-            records[start : start + IMPORT_BATCH],
-        )
-        codes_to_ids.update({code: ident for ident, code in inserted})
+    ids = bulk_insert(db.session, Enterprise, records, key="credit_code")
     contacts = [
         {
-            "title": "",
-            **contact,
+            "name": contact["name"],
+            "title": contact.get("title", ""),
+            "phone": contact.get("phone", ""),
             "primary": True,
-            "enterprise_id": codes_to_ids[values["credit_code"]],
+            "enterprise_id": ids[values["credit_code"]],
             "created_at": now,
             "updated_at": now,
         }
         for values, contact in entries
         if contact
     ]
-    for start in range(0, len(contacts), IMPORT_BATCH):
-        db.session.execute(sa.insert(Contact), contacts[start : start + IMPORT_BATCH])
+    bulk_insert(db.session, Contact, contacts)
 
 
 def _update_existing(rows: list[RowResult], now: datetime) -> None:
     """Only the cells the file fills in change an existing enterprise."""
     for row in rows:
         values = {k: v for k, v in row.values.items() if v not in (None, "", [], False)}
-        if "name" in values:
-            values["name_pinyin"], values["name_initials"] = search_keys(values["name"])
+        values.update(search_fields(row.values["name"], row.values["county_code"]))
         values.pop("credit_code_unverified", None)
         db.session.execute(
             sa.update(Enterprise)

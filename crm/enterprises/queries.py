@@ -10,12 +10,14 @@ from wtforms.validators import Length, Optional
 
 from crm.auth.models import User
 from crm.auth.scope import scoped
-from crm.enterprises import industries, search
+from crm.enterprises import credit_code, industries, search
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.regions.models import RegionLevel
 
 SORTS = {
-    "name": (_l("Name"), (Enterprise.name, Enterprise.id)),
+    # Chinese users expect names in pinyin order, not in code-point order.
+    "name": (_l("Enterprise name"), (Enterprise.name_pinyin, Enterprise.name, Enterprise.id)),
     "-revenue": (
         _l("Revenue, highest first"),
         (Enterprise.revenue.desc().nulls_last(), Enterprise.id),
@@ -34,6 +36,8 @@ FLAGS = {
 }
 NOT_VISITED_DAYS = (30, 90, 180, 365)
 TYPEAHEAD_LIMIT = 10
+# One character is too broad to be useful while typing (and costly to rank).
+TYPEAHEAD_MIN_LENGTH = 2
 
 
 class EnterpriseFilterForm(FlaskForm):
@@ -94,20 +98,36 @@ def _where(stmt: sa.Select, form: EnterpriseFilterForm) -> sa.Select:
 def filtered_enterprises(form: EnterpriseFilterForm, user: User) -> sa.Select:
     """The enterprises the user may see, filtered and sorted as the form says."""
     stmt = _where(scoped(sa.select(Enterprise), user), form)
-    found = search.match(form.q.data or "")
-    if found is not None:
-        condition, rank = found
+    query = form.q.data or ""
+    condition = search.match(query)
+    if condition is not None:
         stmt = stmt.where(condition)
         if form.sort.data == "name":
-            return stmt.order_by(rank, Enterprise.name, Enterprise.id)
+            return stmt.order_by(search.rank(query), Enterprise.name_pinyin, Enterprise.id)
     return stmt.order_by(*SORTS.get(form.sort.data, SORTS["name"])[1])
 
 
 def typeahead(query: str, user: User) -> list[Enterprise]:
-    """The best few matches for what the user has typed so far."""
-    found = search.match(query)
-    if found is None:
+    """The best few matches: the exact code, then names (or codes) starting with the query,
+    then those containing it. Each step is one indexed query that stops at the limit."""
+    text = search.normalize_query(query)
+    if len(text) < TYPEAHEAD_MIN_LENGTH:
         return []
-    condition, rank = found
-    stmt = scoped(sa.select(Enterprise), user).where(condition)
-    return list(db.session.scalars(stmt.order_by(rank, Enterprise.name).limit(TYPEAHEAD_LIMIT)))
+    base = scoped(sa.select(Enterprise), user)
+    county = user.region_code if user.region.level == RegionLevel.COUNTY else None
+    steps = [base.where(Enterprise.credit_code == credit_code.normalize(query))]
+    if (codes := search.code_prefix(text)) is not None:
+        steps.append(base.where(codes))
+    steps += [
+        search.restrict(base, text, prefix=True, county=county),
+        search.restrict(base, text, county=county),
+    ]
+    found: list[Enterprise] = []
+    for stmt in steps:
+        if len(found) >= TYPEAHEAD_LIMIT:
+            break
+        if found:
+            stmt = stmt.where(Enterprise.id.not_in([enterprise.id for enterprise in found]))
+        batch = db.session.scalars(stmt.limit(TYPEAHEAD_LIMIT - len(found))).all()
+        found.extend(sorted(batch, key=lambda enterprise: enterprise.name_pinyin))
+    return found

@@ -7,7 +7,7 @@ from crm.policies.models import PolicyCategory
 
 
 class PolicyForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Policy name"), validators=[DataRequired(), Length(max=100)])
     category = SelectField(
         _l("Category"),
         choices=[SelectChoice(category.value, category.label) for category in PolicyCategory],

@@ -14,7 +14,7 @@ from crm.extensions import db
 from crm.forms import attach_errors
 from crm.policies import operations
 from crm.policies.forms import PolicyForm
-from crm.policies.models import Policy
+from crm.policies.models import Policy, PolicyCategory
 
 bp = Blueprint("policies", __name__, url_prefix="/policies")
 
@@ -26,6 +26,8 @@ def index():
     if not can_manage_policies(current_user):
         stmt = stmt.where(Policy.active.is_(True))
     policies = db.session.scalars(stmt).all()
+    order = list(PolicyCategory)
+    policies = sorted(policies, key=lambda policy: order.index(policy.category))
     groups = [
         (category, list(items))
         for category, items in itertools.groupby(policies, key=lambda p: p.category)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from crm.demo import load_demo_users
+from crm.demo import load_demo_enterprises, load_demo_users
+from crm.enterprises import operations
 from crm.extensions import db
-from tests.conftest import make_app, migrate
+from tests.conftest import QIHANG, make_app, migrate
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -22,6 +23,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--lang=zh-CN",  # date pickers and other browser-drawn controls as on a Chinese tablet
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 TABLET_PORTRAIT = {"width": 810, "height": 1080}
@@ -36,6 +38,9 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     app = make_app(url, WTF_CSRF_ENABLED=True)
     with app.app_context():
         load_demo_users()
+        db.session.flush()
+        load_demo_enterprises(60)
+        operations.create_enterprise(None, dict(QIHANG))
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -75,6 +80,7 @@ class Page:
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
+        self.page.evaluate("window.scrollTo(0, 0)")  # a sticky top bar is drawn where it stands
         self.page.screenshot(path=str(path), full_page=True)
         return path
 

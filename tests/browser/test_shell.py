@@ -71,7 +71,12 @@ def test_home_page_after_login(open_page, viewport):
     assert tab.evaluate(NO_HORIZONTAL_SCROLL)
     # At tablet width the navigation is spread out, not behind a menu button.
     assert tab.locator(".navbar-toggler").is_hidden()
-    assert tab.get_by_role("link", name="用户管理").first.is_visible()
+    for item in ("首页", "企业", "政策", "管理"):
+        link = tab.locator("#main-nav").get_by_text(item, exact=True).first
+        assert link.is_visible()
+        assert link.bounding_box()["height"] < 50  # 44 px touch target; a wrapped label is ~64
+    tab.locator("#main-nav").get_by_role("button", name="管理", exact=True).tap()
+    assert tab.locator("#main-nav").get_by_role("link", name="用户管理", exact=True).is_visible()
     assert tab.locator(".user-menu").inner_text().replace("\n", " ").startswith("系统管理员")
     page.screenshot(f"home-{viewport['width']}x{viewport['height']}")
     assert page.errors == []
@@ -81,11 +86,12 @@ def test_navigation_collapses_on_a_phone_and_opens_by_touch(open_page):
     page = open_page({"width": 390, "height": 844})
     log_in(page)
     tab = page.page
-    users_link = tab.locator("#main-nav").get_by_role("link", name="用户管理")
-    assert users_link.is_hidden()
+    admin_menu = tab.locator("#main-nav").get_by_role("button", name="管理", exact=True)
+    assert admin_menu.is_hidden()
     tab.tap(".navbar-toggler")
-    users_link.wait_for(state="visible")
-    users_link.tap()
+    admin_menu.wait_for(state="visible")
+    admin_menu.tap()
+    tab.locator("#main-nav").get_by_role("link", name="用户管理").tap()
     tab.wait_for_url("**/admin/users/")
     assert page.errors == []
 
@@ -121,6 +127,11 @@ def test_deactivation_asks_for_confirmation(open_page):
 
 
 ADMIN_PAGES = {
+    "enterprises": "/enterprises/",
+    "enterprise-new": "/enterprises/new",
+    "enterprise": "/enterprises/1",
+    "import": "/enterprises/import/",
+    "policies": "/policies/",
     "users": "/admin/users/",
     "user-new": "/admin/users/new",
     "user-edit": "/admin/users/5",

@@ -1,0 +1,71 @@
+"""Finding an enterprise on a tablet and adding a contact on its page."""
+
+import pytest
+
+from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
+from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize(
+    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
+)
+def test_find_by_initials_open_and_add_a_contact(open_page, viewport):
+    page = open_page(viewport)
+    log_in(page, "yiyang")
+    tab = page.open("/enterprises/")
+    box = tab.locator("#q")
+    box.tap()
+    box.press_sequentially("lyqh", delay=60)  # as typed on the on-screen keyboard
+    match = tab.locator("#typeahead-results a", has_text="洛阳启航必达科技有限公司")
+    match.wait_for()
+    size = f"{viewport['width']}x{viewport['height']}"
+    page.screenshot(f"enterprise-typeahead-{size}")
+    match.tap()
+    tab.wait_for_url("**/enterprises/*")
+    assert tab.locator("h1").inner_text() == "洛阳启航必达科技有限公司"
+    assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+
+    contacts = tab.locator("#contacts")
+    phone = f"138 0379 {viewport['width']:04d}"  # each viewport adds its own contact
+    contacts.get_by_label("姓名").fill("李总")
+    contacts.get_by_label("职务").fill("总经理")
+    contacts.get_by_label("手机号").fill(phone)
+    contacts.get_by_role("button", name="添加联系人").tap()
+    call = tab.locator(f'#contacts a[href="tel:{phone.replace(" ", "")}"]')
+    call.wait_for()
+    assert "李总" in tab.locator("#contacts").inner_text()
+    assert "主要" in tab.locator("#contacts").inner_text()  # the first contact is the primary one
+    assert call.bounding_box()["height"] >= 40
+    page.screenshot(f"enterprise-page-{size}")
+    assert page.errors == []
+
+
+def test_a_bad_phone_number_is_shown_beside_the_field(open_page):
+    page = open_page()
+    log_in(page, "chief")
+    tab = page.open("/enterprises/?q=lyqh")
+    tab.get_by_role("link", name="洛阳启航必达科技有限公司").first.tap()
+    contacts = tab.locator("#contacts")
+    contacts.get_by_label("姓名").fill("王工")
+    contacts.get_by_label("手机号").fill("call me")
+    contacts.get_by_role("button", name="添加联系人").tap()
+    contacts.locator(".invalid-feedback").wait_for()
+    assert "请填写电话号码" in contacts.locator(".invalid-feedback").inner_text()
+    assert contacts.get_by_label("姓名").input_value() == "王工"  # nothing typed is lost
+    # Chromium logs the (expected) 422 answer itself; nothing else may appear.
+    assert [error for error in page.errors if "status of 422" not in error] == []
+
+
+def test_township_choices_follow_the_county(open_page):
+    page = open_page()
+    log_in(page, "chief")
+    tab = page.open("/enterprises/new")
+    tab.select_option("#county_code", "410327")
+    tab.locator('#township_code option[value="410327001"]').wait_for(state="attached")
+    assert "兴宜街道" in tab.locator("#township_code").inner_text()
+    tab.select_option("#county_code", "410308")
+    tab.locator('#township_code option[value="410308002"]').wait_for(state="attached")
+    assert "兴宜街道" not in tab.locator("#township_code").inner_text()
+    assert page.errors == []

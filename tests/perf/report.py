@@ -1,0 +1,21 @@
+"""Collects benchmark figures and writes them to build/bench/ as a markdown table."""
+
+import platform
+from datetime import datetime
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[2] / "build" / "bench" / "results.md"
+
+
+def record(backend: str, measure: str, value: str) -> None:
+    """Append one figure (and print it, for the run's log)."""
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    if not OUT.exists():
+        OUT.write_text(
+            f"# Benchmark run {datetime.now():%Y-%m-%d %H:%M}\n\n"
+            f"Machine: {platform.machine()}, {platform.python_implementation()} "
+            f"{platform.python_version()}\n\n| database | measure | value |\n|---|---|---|\n"
+        )
+    with OUT.open("a") as out:
+        out.write(f"| {backend} | {measure} | {value} |\n")
+    print(f"[bench] {backend}: {measure}: {value}")
