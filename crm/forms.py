@@ -1,8 +1,21 @@
-"""Shared form helpers: putting an operation's refusal next to the fields it names."""
+"""Shared form helpers: fields every feature needs, and an operation's refusal shown next to
+the fields it names."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import DecimalField
 
 from crm.errors import DomainError
+
+
+class FiniteDecimalField(DecimalField):
+    """A decimal number; "NaN" and "Infinity", which Decimal accepts, are refused."""
+
+    def process_formdata(self, valuelist: list) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(str(_l("Enter a number.")))
 
 
 def attach_errors(form: FlaskForm, error: DomainError) -> None:

@@ -8,6 +8,7 @@ import io
 import json
 import secrets
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,7 @@ ROUTES = {
     "imports.upload": ("POST", "/enterprises/import/", ADMIN_CHIEF),
     "imports.preview": ("GET", "/enterprises/import/{upload}", ADMIN_CHIEF),
     "imports.report": ("GET", "/enterprises/import/{upload}/report.xlsx", ADMIN_CHIEF),
+    "imports.progress": ("GET", "/enterprises/import/{upload}/progress", ADMIN_CHIEF),
     "imports.run": ("POST", "/enterprises/import/{upload}", ADMIN_CHIEF),
     "imports.result": ("GET", "/enterprises/import/{upload}/result", ADMIN_CHIEF),
     "policies.index": ("GET", "/policies/", EVERYONE),
@@ -193,7 +195,13 @@ def upload_of(app, user_id):
     folder = Path(app.config["IMPORT_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
-    state = {"owner_id": user_id, "filename": "one.xlsx", "rows": [[2, "new", "x", "y", ""]]}
+    state = {
+        "owner_id": user_id,
+        "filename": "one.xlsx",
+        "status": "checked",
+        "updated": time.time(),
+        "rows": [[2, "new", "x", "y", ""]],
+    }
     (folder / f"{token}.json").write_text(json.dumps(state))
     return token
 

@@ -110,3 +110,28 @@ def test_demo_if_empty_leaves_a_used_database_alone(app, create_user):
     result = app.test_cli_runner().invoke(args=["crm", "demo", "--if-empty"])
     assert "未载入演示数据" in result.output
     assert len(users(app)) == 1
+
+
+def test_demo_enterprises_are_plausible_and_idempotent(app):
+    from crm.demo import DEMO_ENTERPRISES
+    from crm.enterprises import credit_code
+    from crm.enterprises.models import Contact, Enterprise
+
+    runner = app.test_cli_runner()
+    runner.invoke(args=["crm", "demo"])
+    with app.app_context():
+        stored = db.session.scalars(sa.select(Enterprise)).all()
+        assert len(stored) == DEMO_ENTERPRISES
+        assert len({e.name for e in stored}) == DEMO_ENTERPRISES
+        for enterprise in stored:
+            assert credit_code.status(enterprise.credit_code) is credit_code.CodeStatus.VALID
+            assert credit_code.registering_area(enterprise.credit_code) == enterprise.county_code
+            assert enterprise.name.endswith("公司") and enterprise.name_initials
+        assert len({e.county_code for e in stored}) == 14  # spread over every county
+        assert db.session.scalar(sa.select(sa.func.count(Contact.id))) == DEMO_ENTERPRISES
+    again = runner.invoke(args=["crm", "demo"])
+    assert "0 家企业" in again.output
+    more = runner.invoke(args=["crm", "demo", "--enterprises", "12", "--seed", "7"])
+    assert "12 家企业" in more.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Enterprise.id))) == DEMO_ENTERPRISES + 12

@@ -17,7 +17,7 @@ from crm.enterprises import imports
 from crm.enterprises.models import Contact, Enterprise
 from crm.extensions import db
 from tests.conftest import MENGJIN, YIYANG, code_for
-from tests.workbooks import HEADERS, good_row, write_workbook
+from tests.workbooks import HEADERS, good_row, run_import, upload_workbook, write_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,12 +61,6 @@ def big_file(tmp_path, create_enterprise):
     return write_workbook(tmp_path / "企业名单.xlsx", rows)
 
 
-def upload(client, path, name=None):
-    with open(path, "rb") as handle:
-        data = {"file": (io.BytesIO(handle.read()), name or path.name)}
-    return client.post("/enterprises/import/", data=data, content_type="multipart/form-data")
-
-
 def table_rows(html, fate):
     table = re.search(rf'<table[^>]*data-fate="{fate}".*?<tbody>(.*?)</tbody>', html, re.S)
     if table is None:
@@ -79,32 +73,27 @@ def table_rows(html, fate):
 
 def test_preview_then_all_or_nothing_then_good_rows_only(app, client, login, big_file):
     login("chief")
-    response = upload(client, big_file)
-    assert response.status_code == 302
-    preview = client.get(response.headers["Location"]).text
+    page, token = upload_workbook(client, big_file)
+    preview = page.text
     errors = dict((int(row), reason) for row, reason in table_rows(preview, "error"))
     assert set(errors) == set(BAD_ROWS)
     for row, (_change, reason) in BAD_ROWS.items():
         assert reason in errors[row], (row, errors[row])
-    updates = [int(row) for row, _reason in table_rows(preview, "update")]
-    assert updates == list(EXISTING)
+    updates = table_rows(preview, "update")
+    assert [int(row) for row, _reason in updates] == list(EXISTING)
+    assert all(reason == "该企业已登记，将用表中已填写的内容更新。" for _row, reason in updates)
     assert re.search(r'data-fate="new">9992<', preview)
     assert count(app) == 3  # nothing saved by the preview
 
-    token = response.headers["Location"].rsplit("/", 1)[1]
-    refused = client.post(
-        f"/enterprises/import/{token}", data={"mode": "all"}, follow_redirects=True
-    )
+    refused = run_import(client, token, "all")
     assert "有 5 行存在问题，未导入任何数据。" in refused.text
     assert count(app) == 3
 
 
 def test_good_rows_only_imports_the_rest(app, client, login, big_file):
     login("chief")
-    token = upload(client, big_file).headers["Location"].rsplit("/", 1)[1]
-    result = client.post(
-        f"/enterprises/import/{token}", data={"mode": "good_rows"}, follow_redirects=True
-    )
+    _page, token = upload_workbook(client, big_file)
+    result = run_import(client, token, "good_rows")
     assert re.search(r'id="created">9992<', result.text)
     assert re.search(r'id="updated">3<', result.text)
     assert re.search(r'id="skipped">5<', result.text)
@@ -148,7 +137,7 @@ def test_unusable_files_get_a_clear_message_and_change_nothing(
     app, client, login, tmp_path, make, message
 ):
     login("chief")
-    response = upload(client, make(tmp_path))
+    response, _token = upload_workbook(client, make(tmp_path))
     assert response.status_code == 422
     assert message in response.text
     assert count(app) == 0
@@ -176,7 +165,7 @@ def test_oversized_file_is_refused(app, client, login, tmp_path):
     app.config["IMPORT_MAX_BYTES"] = 4096
     login("chief")
     path = small_file(tmp_path, [good_row(n) for n in range(2, 400)])
-    response = upload(client, path)
+    response, _token = upload_workbook(client, path)
     assert response.status_code == 422
     assert "文件超过 4 KB。" in response.text
     assert count(app) == 0
@@ -186,18 +175,18 @@ def test_too_many_rows_and_zip_bombs_are_refused(app, client, login, tmp_path, m
     login("chief")
     path = small_file(tmp_path, [good_row(n) for n in range(2, 14)])
     monkeypatch.setattr(imports, "MAX_ROWS", 10)
-    assert "超过 10 行" in upload(client, path).text
+    assert "超过 10 行" in upload_workbook(client, path)[0].text
     monkeypatch.setattr(imports, "MAX_ROWS", 200_000)
     monkeypatch.setattr(imports, "MAX_UNPACKED_BYTES", 1000)
-    assert "解压后体积异常" in upload(client, path).text
+    assert "解压后体积异常" in upload_workbook(client, path)[0].text
     assert count(app) == 0
 
 
 def test_rows_may_name_townships_and_industries_in_words(app, client, login, tmp_path):
     login("chief")
     row = {**good_row(2), "所属乡镇": "兴宜街道", "行业门类": "计算机、通信和其他电子设备制造业"}
-    token = upload(client, small_file(tmp_path, [row])).headers["Location"].rsplit("/", 1)[1]
-    client.post(f"/enterprises/import/{token}", data={"mode": "all"})
+    _page, token = upload_workbook(client, small_file(tmp_path, [row]))
+    run_import(client, token, "all")
     with app.app_context():
         stored = db.session.scalars(sa.select(Enterprise)).one()
         assert (stored.township_code, stored.industry) == ("410327001", "C39")
@@ -209,7 +198,7 @@ def test_in_file_duplicates_and_names_already_present_are_caught(
     create_enterprise(name="导入测试000003科技有限公司", credit_code=code_for(YIYANG, 999))
     login("chief")
     rows = [good_row(2), {**good_row(3)}, {**good_row(4), "统一社会信用代码": code_for(YIYANG, 2)}]
-    token = upload(client, small_file(tmp_path, rows)).headers["Location"].rsplit("/", 1)[1]
+    _page, token = upload_workbook(client, small_file(tmp_path, rows))
     preview = client.get(f"/enterprises/import/{token}").text
     assert table_rows(preview, "duplicate")[0][0] == "3"
     assert "已有同名企业" in table_rows(preview, "duplicate")[0][1]
@@ -219,7 +208,7 @@ def test_in_file_duplicates_and_names_already_present_are_caught(
 def test_county_users_may_only_import_their_county(app, client, login, tmp_path):
     login("chief", YIYANG)
     rows = [good_row(2), good_row(3, "孟津区", MENGJIN)]
-    token = upload(client, small_file(tmp_path, rows)).headers["Location"].rsplit("/", 1)[1]
+    _page, token = upload_workbook(client, small_file(tmp_path, rows))
     preview = client.get(f"/enterprises/import/{token}").text
     assert table_rows(preview, "error") == [("3", "所属县区：只能选择您本人区域范围内的区域。")]
 
@@ -228,9 +217,7 @@ def test_an_upload_belongs_to_its_uploader(app, client, login, tmp_path, create_
     from tests.conftest import log_in
 
     login("chief")
-    token = (
-        upload(client, small_file(tmp_path, [good_row(2)])).headers["Location"].rsplit("/", 1)[1]
-    )
+    _page, token = upload_workbook(client, small_file(tmp_path, [good_row(2)]))
     other = app.test_client()
     log_in(other, create_user("chief"))
     for url in (f"/enterprises/import/{token}", f"/enterprises/import/{token}/report.xlsx"):
@@ -242,7 +229,7 @@ def test_an_upload_belongs_to_its_uploader(app, client, login, tmp_path, create_
 def test_report_lists_every_row_with_its_fate(app, client, login, tmp_path):
     login("chief")
     rows = [good_row(2), {**good_row(3), "所属县区": "不存在县"}]
-    token = upload(client, small_file(tmp_path, rows)).headers["Location"].rsplit("/", 1)[1]
+    _page, token = upload_workbook(client, small_file(tmp_path, rows))
     report = client.get(f"/enterprises/import/{token}/report.xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(report.data)).active
     values = list(sheet.iter_rows(values_only=True))
@@ -324,3 +311,26 @@ def test_nothing_is_half_imported_when_the_process_dies(app, tmp_path):
     )
     assert process.returncode == -9, process.stderr.decode()[-2000:]
     assert count(app) == 0
+
+
+def test_an_interrupted_import_says_so(app, client, login):
+    """The process died while importing: the status stopped moving; nothing was committed."""
+    import json
+    import time
+
+    from crm.enterprises import uploads
+
+    user = login("chief")
+    with app.test_request_context():
+        folder = uploads.folder()
+    token = "a" * 32
+    stalled = {
+        "owner_id": user.id,
+        "filename": "big.xlsx",
+        "status": "importing",
+        "updated": time.time() - uploads.STALLED_SECONDS - 1,
+        "progress": 3000,
+    }
+    (folder / f"{token}.json").write_text(json.dumps(stalled))
+    page = client.get(f"/enterprises/import/{token}/result")
+    assert "导入中断，未导入此文件的任何数据" in page.text

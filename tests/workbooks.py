@@ -40,3 +40,33 @@ def good_row(number: int, county_name: str = "宜阳县", county_code: str = YIY
         "联系人": "王经理",
         "联系电话": "13800000000",
     }
+
+
+def wait_for_work(client, token: str, seconds: float = 120) -> None:
+    """Poll the progress endpoint, as the page does, until the background work is done."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while "HX-Redirect" not in client.get(f"/enterprises/import/{token}/progress").headers:
+        assert time.monotonic() < deadline, "the background work did not finish"
+        time.sleep(0.05)
+
+
+def upload_workbook(client, path: Path, name: str | None = None):
+    """Upload a file; once checked, the response of its page (preview or refusal)."""
+    import io
+
+    data = {"file": (io.BytesIO(path.read_bytes()), name or path.name)}
+    response = client.post("/enterprises/import/", data=data, content_type="multipart/form-data")
+    if response.status_code != 302:
+        return response, None
+    token = response.headers["Location"].rsplit("/", 1)[1]
+    wait_for_work(client, token)
+    return client.get(f"/enterprises/import/{token}"), token
+
+
+def run_import(client, token: str, mode: str = "all"):
+    """Import a checked upload as the user chose; the result page once it is done."""
+    client.post(f"/enterprises/import/{token}", data={"mode": mode})
+    wait_for_work(client, token)
+    return client.get(f"/enterprises/import/{token}/result")

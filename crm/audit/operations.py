@@ -1,6 +1,9 @@
 """Writing audit entries. Every operation that changes data calls `record_audit`."""
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,6 +15,18 @@ from crm.audit.models import AuditLog
 from crm.extensions import db
 
 Changes = dict[str, list[Any]]
+# Where the acting user is, for work done outside a request (a background import).
+_origin: ContextVar[str | None] = ContextVar("audit_origin", default=None)
+
+
+@contextmanager
+def acting_from(ip: str | None) -> Iterator[None]:
+    """Record `ip` as the address of audit entries written outside a request."""
+    token = _origin.set(ip)
+    try:
+        yield
+    finally:
+        _origin.reset(token)
 
 
 def plain_value(value: Any) -> Any:
@@ -67,7 +82,7 @@ def record_audit(
         entity_id=str(entity.id) if entity is not None else None,
         region_code=region_code,
         changes=changes or None,
-        ip=request.remote_addr if has_request_context() else None,
+        ip=request.remote_addr if has_request_context() else _origin.get(),
     )
     db.session.add(entry)
     return entry

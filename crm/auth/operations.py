@@ -28,6 +28,7 @@ from crm.errors import Forbidden, ValidationFailed, invalid
 from crm.extensions import db
 from crm.regions.models import RegionLevel
 from crm.regions.queries import region_name, regions
+from crm.text import collapse, is_clean
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 EDITABLE_FIELDS = ("display_name", "phone", "role", "unit", "region_code")
@@ -88,6 +89,23 @@ def _check_password(password: str, field: str = "password") -> None:
         raise ValidationFailed(problems[0], {field: problems})
 
 
+PROFILE_TEXTS = {"display_name": 64, "unit": 64, "phone": 32}
+
+
+def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
+    """Name, unit and phone as typed, refusing what cannot be stored."""
+    for field, limit in PROFILE_TEXTS.items():
+        if field in values:
+            values[field] = collapse(values[field])
+            if len(values[field]) > limit:
+                raise invalid(field, _("At most %(n)d characters.", n=limit))
+            if not is_clean(values[field]):
+                raise invalid(field, _("Contains characters that cannot be stored."))
+    if "display_name" in values and not values["display_name"]:
+        raise invalid("display_name", _("Enter the user's name."))
+    return values
+
+
 def _check_region(actor: User | None, region_code: str) -> None:
     region = regions().get(region_code)
     if region is None or region.level == RegionLevel.TOWNSHIP:
@@ -122,15 +140,14 @@ def create_user(
         raise invalid("username", _("This username is already taken."))
     _check_region(actor, region_code)
     _check_password(password)
+    profile = _clean_profile({"display_name": display_name, "unit": unit, "phone": phone})
     user = User(
         username=username,
-        display_name=display_name.strip(),
         role=Role(role),
         region_code=region_code,
         password_hash=hash_password(password),
-        unit=unit.strip(),
-        phone=phone.strip(),
         must_change_password=must_change_password,
+        **profile,
     )
     db.session.add(user)
     db.session.flush()
@@ -149,7 +166,7 @@ def create_user(
 
 def update_user(actor: User, user: User, values: dict[str, Any]) -> None:
     """Change a user's profile, role or region."""
-    values = {key: values[key] for key in EDITABLE_FIELDS if key in values}
+    values = _clean_profile({key: values[key] for key in EDITABLE_FIELDS if key in values})
     if "role" in values:
         values["role"] = Role(values["role"])
         if user.id == actor.id and values["role"] != user.role:

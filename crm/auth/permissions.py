@@ -75,7 +75,10 @@ def can_manage_policies(user: User) -> bool:
     return user.role == Role.ADMIN
 
 
+# Who may change enterprises, delete them, import them (also used with role_required).
 EDITORS = frozenset({Role.ADMIN, Role.CHIEF, Role.OFFICER})
+DELETERS = frozenset({Role.ADMIN, Role.CHIEF})
+IMPORTERS = frozenset({Role.ADMIN, Role.CHIEF})
 
 
 def can_create_enterprise(user: User) -> bool:
@@ -88,11 +91,11 @@ def can_edit_enterprise(user: User, enterprise: Any) -> bool:
 
 
 def can_delete_enterprise(user: User, enterprise: Any) -> bool:
-    return user.role in (Role.ADMIN, Role.CHIEF) and in_scope(user, enterprise.county_code)
+    return user.role in DELETERS and in_scope(user, enterprise.county_code)
 
 
 def can_import_enterprises(user: User) -> bool:
-    return user.role in (Role.ADMIN, Role.CHIEF)
+    return user.role in IMPORTERS
 
 
 def _needs_csrf_check() -> bool:

@@ -7,15 +7,13 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from crm.api.pagination import PageArgsSchema, page_of, paginate
-from crm.auth.models import Role
-from crm.auth.permissions import can_edit_enterprise, login_required, role_required
+from crm.auth.permissions import EDITORS, can_edit_enterprise, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
 from crm.enterprises import operations, search
 from crm.enterprises.models import Enterprise, Scale, SpecializedLevel
 from crm.extensions import db
 
 blp = Blueprint("enterprises_api", __name__, description="The enterprise registry")
-EDITORS = (Role.ADMIN, Role.CHIEF, Role.OFFICER)
 
 
 def count() -> ma.fields.Integer:
@@ -114,7 +112,7 @@ class EnterpriseArgsSchema(PageArgsSchema):
         validate=ma.validate.Length(max=100),
         metadata={"description": "name part, pinyin initials or full pinyin, credit-code prefix"},
     )
-    county = ma.fields.String(validate=ma.validate.Length(max=12))
+    county = ma.fields.String(validate=ma.validate.Regexp(r"^\d{6}$"))
 
 
 @blp.get("/enterprises")

@@ -7,7 +7,6 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -20,6 +19,7 @@ from crm.auth.scope import scoped
 from crm.enterprises import industries
 from crm.enterprises.models import Scale, SpecializedLevel
 from crm.extensions import db
+from crm.forms import FiniteDecimalField
 from crm.regions.models import Region, RegionLevel
 
 NONE = SelectChoice("", "—")
@@ -104,13 +104,13 @@ class EnterpriseForm(FlaskForm):
     above_scale = BooleanField(_l("Above designated size (规上)"))
     staff = IntegerField(_l("Staff"), validators=[Optional(), NumberRange(min=0)])
     tech_staff = IntegerField(_l("Technical staff"), validators=[Optional(), NumberRange(min=0)])
-    revenue = DecimalField(
+    revenue = FiniteDecimalField(
         _l("Revenue last year (10k yuan)"), places=2, validators=[Optional(), NumberRange(min=0)]
     )
-    rnd_expense = DecimalField(
+    rnd_expense = FiniteDecimalField(
         _l("R&D expense (10k yuan)"), places=2, validators=[Optional(), NumberRange(min=0)]
     )
-    high_tech_revenue = DecimalField(
+    high_tech_revenue = FiniteDecimalField(
         _l("High-tech product revenue (10k yuan)"),
         places=2,
         validators=[Optional(), NumberRange(min=0)],

@@ -1,18 +1,14 @@
-"""Excel import pages: upload → preview of every row's fate → import → result.
+"""Excel import pages: upload → (checking) → preview of every row's fate → (importing) → result.
 
-The upload and its preview are kept in the instance folder under a random token that only its
-uploader can open; the import re-reads the file, so it acts on the database as it is then.
+Checking and importing run in the background (crm.enterprises.uploads); while they run, the
+page shows their progress and polls until they are done. Only the uploader sees an upload.
 """
 
-import json
-import secrets
-import time
 from pathlib import Path
 
 from flask import (
     Blueprint,
-    abort,
-    current_app,
+    Response,
     redirect,
     render_template,
     request,
@@ -21,47 +17,14 @@ from flask import (
 )
 from flask_login import current_user
 
-from crm.auth.models import Role
-from crm.auth.permissions import role_required
-from crm.enterprises import imports, operations
+from crm import background
+from crm.auth.permissions import IMPORTERS, role_required
+from crm.enterprises import imports, uploads
 from crm.enterprises.forms import ImportUploadForm
 from crm.enterprises.imports import Fate, ImportRefused
-from crm.errors import DomainError
-from crm.extensions import db
 
 bp = Blueprint("imports", __name__, url_prefix="/enterprises/import")
-IMPORTERS = (Role.ADMIN, Role.CHIEF)
 PREVIEW_ROWS = 500  # per fate on the page; the report workbook has every row
-KEEP_SECONDS = 24 * 3600
-
-
-def _folder() -> Path:
-    return Path(current_app.config["IMPORT_FOLDER"])
-
-
-def _remove_old_uploads(folder: Path) -> None:
-    for path in folder.glob("*.*"):
-        if path.stat().st_mtime < time.time() - KEEP_SECONDS:
-            path.unlink(missing_ok=True)
-
-
-def _state(token: str) -> dict:
-    """The saved state of one upload, for its uploader only."""
-    path = _folder() / f"{token}.json"
-    if not token.isalnum() or not path.is_file():
-        abort(404)
-    state = json.loads(path.read_text())
-    if state["owner_id"] != current_user.id:
-        abort(404)
-    return state
-
-
-def _save_state(token: str, state: dict) -> None:
-    (_folder() / f"{token}.json").write_text(json.dumps(state, ensure_ascii=False))
-
-
-def _preview_rows(plan: imports.ImportPlan) -> list[list]:
-    return [[row.number, row.fate.value, row.name, row.code, row.reason] for row in plan.rows]
 
 
 @bp.get("/")
@@ -87,25 +50,50 @@ def upload():
     form = ImportUploadForm()
     if not form.validate_on_submit():
         return render_template("enterprises/import_upload.html", form=form), 422
-    token = secrets.token_hex(16)
-    _remove_old_uploads(_folder()) if _folder().is_dir() else None
+    filename = form.file.data.filename or "upload.xlsx"
+    token = uploads.create(current_user, filename, request.remote_addr)
     try:
-        path = imports.save_upload(form.file.data.stream, _folder(), token)
-        plan = imports.plan_import(path, form.file.data.filename or "upload.xlsx", current_user)
+        imports.save_upload(form.file.data.stream, uploads.folder(), token)
     except ImportRefused as refusal:
-        (_folder() / f"{token}.xlsx").unlink(missing_ok=True)
+        uploads.update(token, status="refused", message=refusal.message)
         form.file.errors = [refusal.message]
         return render_template("enterprises/import_upload.html", form=form), 422
-    state = {"owner_id": current_user.id, "filename": plan.filename, "rows": _preview_rows(plan)}
-    _save_state(token, state)
+    background.start(uploads.check, token, current_user.id)
     return redirect(url_for("imports.preview", token=token))
+
+
+def _progress_page(token: str, state: dict):
+    return render_template(
+        "enterprises/import_progress.html",
+        token=token,
+        state=state,
+        message=uploads.status_text(state),
+    )
+
+
+@bp.get("/<token>/progress")
+@role_required(*IMPORTERS)
+def progress(token: str):
+    """Polled by the progress page: news while running, then where to go."""
+    state = uploads.load(token, current_user)
+    if state["status"] in uploads.RUNNING:
+        return render_template(
+            "enterprises/_import_progress.html", token=token, message=uploads.status_text(state)
+        )
+    return Response(headers={"HX-Redirect": url_for("imports.preview", token=token)})
 
 
 @bp.get("/<token>")
 @role_required(*IMPORTERS)
 def preview(token: str):
-    state = _state(token)
-    if "result" in state:
+    state = uploads.load(token, current_user)
+    if state["status"] == "checking":
+        return _progress_page(token, state)
+    if state["status"] == "refused":
+        form = ImportUploadForm(formdata=None)
+        form.file.errors = [state["message"]]
+        return render_template("enterprises/import_upload.html", form=form), 422
+    if state["status"] != "checked":
         return redirect(url_for("imports.result", token=token))
     rows = state["rows"]
     counts = {fate: sum(1 for row in rows if row[1] == fate.value) for fate in Fate}
@@ -127,43 +115,36 @@ def preview(token: str):
 @bp.post("/<token>")
 @role_required(*IMPORTERS)
 def run(token: str):
-    state = _state(token)
-    path = _folder() / f"{token}.xlsx"
-    good_rows_only = request.form.get("mode") == "good_rows"
-    try:
-        plan = imports.plan_import(path, state["filename"], current_user)
-        counts = operations.import_enterprises(current_user, plan, good_rows_only=good_rows_only)
-    except DomainError as refusal:
-        db.session.rollback()
-        state["result"] = {"refused": refusal.message}
-    else:
-        db.session.commit()
-        state["result"] = counts
-    path.unlink(missing_ok=True)
-    _save_state(token, state)
+    uploads.load(token, current_user)
+    if uploads.claim(token, "checked", "importing"):  # never twice, even on a double tap
+        good_rows_only = request.form.get("mode") == "good_rows"
+        background.start(uploads.run, token, current_user.id, good_rows_only)
     return redirect(url_for("imports.result", token=token))
 
 
 @bp.get("/<token>/result")
 @role_required(*IMPORTERS)
 def result(token: str):
-    state = _state(token)
-    if "result" not in state:
+    state = uploads.load(token, current_user)
+    if state["status"] == "importing":
+        return _progress_page(token, state)
+    if state["status"] in ("checking", "checked", "refused"):
         return redirect(url_for("imports.preview", token=token))
     return render_template(
         "enterprises/import_result.html",
         token=token,
         filename=state["filename"],
-        result=state["result"],
+        result=state.get("result"),
+        failed=state["status"] == "failed",
     )
 
 
 @bp.get("/<token>/report.xlsx")
 @role_required(*IMPORTERS)
 def report(token: str):
-    state = _state(token)
+    state = uploads.load(token, current_user)
     return send_file(
-        imports.report_workbook(state["rows"]),
+        imports.report_workbook(state.get("rows", [])),
         download_name=f"导入检查结果-{Path(state['filename']).stem}.xlsx",
         as_attachment=True,
         mimetype=imports.XLSX_MIMETYPE,

@@ -54,10 +54,6 @@ class Fate(enum.StrEnum):
     def label(self) -> str:
         return str(FATE_LABELS[self])
 
-    @property
-    def importable(self) -> bool:
-        return self in (Fate.NEW, Fate.UPDATE)
-
 
 FATE_LABELS = {
     Fate.NEW: _l("New"),
@@ -73,19 +69,26 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-def _integer(value: Any) -> int | None:
+def _number(value: Any) -> Decimal | None:
+    """A finite number from a cell; InvalidOperation or ValueError for anything else."""
     text = _text(value).replace(",", "")
     if not text:
         return None
-    number = Decimal(text)  # InvalidOperation for text that is not a number
-    if number != number.to_integral_value():
-        raise ValueError
-    return int(number)
+    number = Decimal(text)
+    if not number.is_finite():
+        raise ValueError(text)
+    return number
+
+
+def _integer(value: Any) -> int | None:
+    number = _number(value)
+    if number is not None and number != number.to_integral_value():
+        raise ValueError(number)
+    return int(number) if number is not None else None
 
 
 def _money(value: Any) -> Decimal | None:
-    text = _text(value).replace(",", "")
-    return Decimal(text) if text else None
+    return _number(value)
 
 
 def _date(value: Any) -> date | None:
@@ -236,13 +239,19 @@ class Planner:
 
     def __init__(self, actor: User | None) -> None:
         self.actor = actor
+        # Every live code and name, whatever its county: a code or name may only be taken once.
+        # What a row's reason tells of one outside the actor's scope is that it exists, no more.
+        columns = (Enterprise.credit_code, Enterprise.id, Enterprise.county_code, Enterprise.name)
         live = db.session.execute(
-            sa.select(
-                Enterprise.credit_code, Enterprise.id, Enterprise.county_code, Enterprise.name
-            ).where(Enterprise.deleted_at.is_(None))
+            sa.select(*columns, Enterprise.credit_code_unverified).where(
+                Enterprise.deleted_at.is_(None)
+            )
         ).all()
-        self.codes = {code: (ident, county) for code, ident, county, _name in live}
-        self.names = {name: code for code, _ident, _county, name in live}
+        self.codes = {code: (ident, county) for code, ident, county, _name, _flag in live}
+        self.names = {name: (code, county) for code, _ident, county, name, _flag in live}
+        # Codes already confirmed against a licence: updating such an enterprise needs no new
+        # confirmation (the import has no box to tick).
+        self.confirmed = {code for code, _ident, _county, _name, flag in live if flag}
         self.counties: dict[str, str] = {}
         self.townships: dict[tuple[str, str], str] = {}
         for region in regions().values():
@@ -275,8 +284,11 @@ class Planner:
                 row.reasons.append(_row_reason("industry", message))
 
     def _clean(self, row: RowResult) -> None:
+        confirmed = row.values.get("credit_code") in self.confirmed
         try:
-            row.values = clean_values(self.actor, row.values, confirmable=False)
+            row.values = clean_values(
+                self.actor, row.values, confirmed=confirmed, confirmable=False
+            )
         except ValidationFailed as error:
             for name, messages in error.fields.items():
                 row.reasons.extend(_row_reason(name, message) for message in messages)
@@ -298,12 +310,23 @@ class Planner:
             return Fate.UPDATE
         earlier = self.seen_names.setdefault(name, row.number)
         if name in self.names or earlier != row.number:
-            other = self.names.get(name) or _("row %(n)d", n=earlier)
             row.reasons.append(
-                _("An enterprise of this name exists already (%(other)s).", other=other)
+                _(
+                    "An enterprise of this name exists already (%(other)s).",
+                    other=self._holder(name, earlier),
+                )
             )
             return Fate.DUPLICATE
         return Fate.NEW
+
+    def _holder(self, name: str, earlier: int) -> str:
+        """Which enterprise has the name already, as far as the actor may know."""
+        if name not in self.names:
+            return _("row %(n)d", n=earlier)
+        code, county = self.names[name]
+        if self.actor is None or in_scope(self.actor, county):
+            return code
+        return _("registered by another county or district")
 
     def _contact(self, raw: dict[str, Any], row: RowResult) -> None:
         contact = {"name": raw.pop("contact_name", ""), "phone": raw.pop("contact_phone", "")}
@@ -356,8 +379,17 @@ def _parse_cells(cells: tuple[Any, ...], positions: dict[str, int]) -> tuple[dic
     return raw, reasons
 
 
-def plan_import(path: Path, filename: str, actor: User | None) -> ImportPlan:
-    """Read the workbook and decide every row's fate; changes nothing."""
+PROGRESS_EVERY = 1000
+
+
+def plan_import(
+    path: Path,
+    filename: str,
+    actor: User | None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportPlan:
+    """Read the workbook and decide every row's fate; changes nothing. `progress` hears the
+    number of rows read, every thousand rows."""
     check_file(path)
     plan = ImportPlan(filename)
     rows = _rows(path)
@@ -374,6 +406,8 @@ def plan_import(path: Path, filename: str, actor: User | None) -> ImportPlan:
         raw, reasons = _parse_cells(cells, positions)
         row = RowResult(number, Fate.ERROR, reasons) if reasons else planner.plan_row(number, raw)
         plan.rows.append(row)
+        if progress is not None and len(plan.rows) % PROGRESS_EVERY == 0:
+            progress(len(plan.rows))
     if positions is None:
         raise ImportRefused(_("The workbook is empty."))
     return plan

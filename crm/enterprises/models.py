@@ -122,14 +122,6 @@ class Enterprise(TimestampMixin, db.Model):
         sa.Index("ix_enterprises_county_name", "county_code", "name"),
     )
 
-    @property
-    def industry_section(self) -> str | None:
-        return self.industry[0] if self.industry else None
-
-    @property
-    def primary_contact(self) -> "Contact | None":
-        return next((c for c in self.contacts if c.primary), None)
-
     def __repr__(self) -> str:
         return f"<Enterprise {self.credit_code} {self.name}>"
 

@@ -153,16 +153,22 @@ def update_enterprise(
         raise _code_taken(actor, holder)
     if not code_changed:
         cleaned.pop("credit_code_unverified", None)
+    changes = _apply(actor, enterprise, cleaned)
+    if changes and code_changed:
+        _flush_unique(actor, enterprise)
+        _record_confirmation(actor, enterprise)
+    return changes
+
+
+def _apply(actor: User | None, enterprise: Enterprise, cleaned: dict[str, Any]) -> Changes:
+    """Set checked values, keep the search fields in step, audit what changed."""
     changes = apply_changes(enterprise, cleaned)
     if changes.keys() & {"name", "county_code"}:
         derived = search_fields(enterprise.name, enterprise.county_code)
         for field, value in derived.items():
             setattr(enterprise, field, value)
     if changes:
-        _flush_unique(actor, enterprise)
         record_audit("enterprise.update", enterprise, actor=actor, changes=changes)
-        if code_changed:
-            _record_confirmation(actor, enterprise)
     return changes
 
 
@@ -258,17 +264,22 @@ def insert_enterprises(
     bulk_insert(db.session, Contact, contacts)
 
 
-def _update_existing(rows: list[RowResult], now: datetime) -> None:
-    """Only the cells the file fills in change an existing enterprise."""
-    for row in rows:
-        values = {k: v for k, v in row.values.items() if v not in (None, "", [], False)}
-        values.update(search_fields(row.values["name"], row.values["county_code"]))
-        values.pop("credit_code_unverified", None)
-        db.session.execute(
-            sa.update(Enterprise)
-            .where(Enterprise.id == row.existing_id)
-            .values(**values, updated_at=now)
-        )
+def _update_existing(actor: User | None, rows: list[RowResult]) -> None:
+    """Only the cells the file fills in change an existing enterprise (a 0 is filled in)."""
+    for start in range(0, len(rows), 1000):
+        batch = rows[start : start + 1000]
+        ids = [row.existing_id for row in batch]
+        stored = {
+            e.id: e for e in db.session.scalars(sa.select(Enterprise).where(Enterprise.id.in_(ids)))
+        }
+        for row in batch:
+            enterprise = stored[row.existing_id]
+            filled = {k: v for k, v in row.values.items() if v is not None and v != ""}
+            # The plan checked these values; checking them again against the stored enterprise
+            # applies what depends on it (a township of another county, a confirmed code).
+            cleaned = clean_values(actor, filled, enterprise, confirmed=True, confirmable=False)
+            cleaned.pop("credit_code_unverified", None)
+            _apply(actor, enterprise, cleaned)
 
 
 def import_enterprises(
@@ -281,8 +292,9 @@ def import_enterprises(
         )
     new, updates = plan.rows_of(Fate.NEW), plan.rows_of(Fate.UPDATE)
     insert_enterprises(actor, [(row.values, row.contact) for row in new])
-    _update_existing(updates, utcnow())
+    _update_existing(actor, updates)
     counts = {"created": len(new), "updated": len(updates), "skipped": plan.problems}
     changes = {"file": [None, plan.filename], **{k: [None, v] for k, v in counts.items()}}
-    record_audit("enterprise.import", actor=actor, changes=changes)
+    region = actor.region_code if actor is not None else None  # county chiefs see their own
+    record_audit("enterprise.import", actor=actor, changes=changes, region_code=region)
     return counts

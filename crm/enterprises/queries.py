@@ -115,7 +115,7 @@ def typeahead(query: str, user: User) -> list[Enterprise]:
         return []
     base = scoped(sa.select(Enterprise), user)
     county = user.region_code if user.region.level == RegionLevel.COUNTY else None
-    steps = [base.where(Enterprise.credit_code == credit_code.normalize(query))]
+    steps = [base.where(Enterprise.credit_code == credit_code.normalize(text))]
     if (codes := search.code_prefix(text)) is not None:
         steps.append(base.where(codes))
     steps += [

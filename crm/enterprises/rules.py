@@ -19,6 +19,7 @@ from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.regions.models import RegionLevel
 from crm.regions.queries import regions
+from crm.text import collapse, is_clean
 
 TEXTS = {
     "name": 200,
@@ -68,13 +69,18 @@ class Problems:
             raise ValidationFailed(first, self.fields)
 
 
+def check_text(field: str, text: str, limit: int, problems: Problems) -> None:
+    if len(text) > limit:
+        problems.add(field, _("At most %(n)d characters.", n=limit))
+    if not is_clean(text):
+        problems.add(field, _("Contains characters that cannot be stored."))
+
+
 def _check_texts(values: dict[str, Any], problems: Problems) -> None:
     for field, limit in TEXTS.items():
         if field in values:
-            text = " ".join(str(values[field] or "").split())
-            values[field] = text
-            if len(text) > limit:
-                problems.add(field, _("At most %(n)d characters.", n=limit))
+            values[field] = collapse(values[field])
+            check_text(field, values[field], limit, problems)
     if "name" in values and not values["name"]:
         problems.add("name", _("Enter the enterprise's name."))
 
@@ -86,10 +92,13 @@ def _check_numbers(values: dict[str, Any], problems: Problems) -> None:
             problems.add(field, _("Enter a whole number from 0 to %(n)d.", n=limit))
     for field in MONEY:
         amount = values.get(field)
-        if amount is not None and not Decimal(0) <= amount < MAX_MONEY:
+        if amount is None:
+            continue
+        amount = Decimal(amount)
+        if not amount.is_finite() or not Decimal(0) <= amount < MAX_MONEY:
             problems.add(field, _("Enter an amount from 0 to 100,000,000 (10k yuan)."))
-        elif amount is not None:
-            values[field] = Decimal(amount).quantize(Decimal("0.01"))
+        else:
+            values[field] = amount.quantize(Decimal("0.01"))
     staff, tech = values.get("staff"), values.get("tech_staff")
     if staff is not None and tech is not None and tech > staff:
         problems.add("tech_staff", _("Technical staff cannot outnumber the staff."))
@@ -119,6 +128,16 @@ def _check_choices(values: dict[str, Any], problems: Problems) -> None:
         values["tags"] = list(dict.fromkeys(tag for tag in tags if tag))[:10]
 
 
+def _drop_stale_township(
+    values: dict[str, Any], current: Enterprise | None, county_code: str | None
+) -> None:
+    """Moved to another county: the old township cannot stay (a PATCH may not resend it)."""
+    if current is None or "township_code" in values or not current.township_code:
+        return
+    if regions()[current.township_code].parent_code != county_code:
+        values["township_code"] = None
+
+
 def _check_regions(
     actor: User | None, values: dict[str, Any], current: Enterprise | None, problems: Problems
 ) -> None:
@@ -129,6 +148,7 @@ def _check_regions(
             problems.add("county_code", _("Choose the county or district."))
         elif actor is not None and not in_scope(actor, county_code):
             problems.add("county_code", _("You may only choose a region within your own scope."))
+    _drop_stale_township(values, current, county_code)
     township_code = values.get("township_code")
     if township_code:
         township = regions().get(township_code)
@@ -156,7 +176,11 @@ def _check_liaison(values: dict[str, Any], current: Enterprise | None, problems:
 
 
 def _check_credit_code(
-    values: dict[str, Any], confirmed: bool, confirmable: bool, problems: Problems
+    values: dict[str, Any],
+    current: Enterprise | None,
+    confirmed: bool,
+    confirmable: bool,
+    problems: Problems,
 ) -> None:
     if "credit_code" not in values:
         return
@@ -164,6 +188,8 @@ def _check_credit_code(
     values["credit_code"] = code
     found = credit_code.status(code)
     values["credit_code_unverified"] = found is credit_code.CodeStatus.CHECK_MISMATCH
+    if current is not None and code == current.credit_code and current.credit_code_unverified:
+        confirmed = True  # confirmed once already; an edit of other fields need not repeat it
     if not code:
         problems.add("credit_code", _("Enter the unified social credit code."))
     elif found is credit_code.CodeStatus.MALFORMED:
@@ -193,7 +219,7 @@ def clean_values(
         for field in REQUIRED:
             cleaned.setdefault(field, None)
     _check_texts(cleaned, problems)
-    _check_credit_code(cleaned, confirmed, confirmable, problems)
+    _check_credit_code(cleaned, current, confirmed, confirmable, problems)
     _check_numbers(cleaned, problems)
     _check_dates(cleaned, problems)
     _check_choices(cleaned, problems)
@@ -205,17 +231,12 @@ def clean_values(
 
 def clean_contact(values: dict[str, Any]) -> dict[str, Any]:
     problems = Problems()
-    cleaned = {
-        "name": " ".join(str(values.get("name") or "").split()),
-        "title": " ".join(str(values.get("title") or "").split()),
-        "phone": " ".join(str(values.get("phone") or "").split()),
-        "primary": bool(values.get("primary")),
-    }
+    cleaned = {field: collapse(values.get(field)) for field in ("name", "title", "phone")}
+    cleaned["primary"] = bool(values.get("primary"))
     if not cleaned["name"]:
         problems.add("name", _("Enter the contact's name."))
     for field in ("name", "title"):
-        if len(cleaned[field]) > 50:
-            problems.add(field, _("At most %(n)d characters.", n=50))
+        check_text(field, cleaned[field], 50, problems)
     if cleaned["phone"] and not PHONE.match(cleaned["phone"]):
         problems.add("phone", _("Enter a phone number, e.g. 13800000000 or 0379-12345678."))
     problems.raise_any()

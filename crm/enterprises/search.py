@@ -24,6 +24,7 @@ from pypinyin import lazy_pinyin
 from crm.enterprises import credit_code
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.text import strip_unusable
 
 _NOT_CHINESE = "\x00"  # marks the runs pypinyin passes through (latin letters, digits, brackets)
 _KEY_CHARACTERS = re.compile(r"[^a-z0-9]")
@@ -98,9 +99,14 @@ def search_fields(name: str, county_code: str) -> dict[str, str]:
     }
 
 
+def normalize_text(text: str) -> str:
+    """As matched: full-width → half-width, no spaces or unusable characters, lower case."""
+    return strip_unusable("".join(unicodedata.normalize("NFKC", text).split())).lower()
+
+
 def normalize_query(text: str) -> str:
-    """What is matched: full-width → half-width, no spaces, lower case."""
-    return "".join(unicodedata.normalize("NFKC", text).split()).lower()[:100]
+    """A search box's text, normalised and cut to a sensible length."""
+    return normalize_text(text)[:100]
 
 
 def _token(first: str, second: str, tag: str = "g") -> str:
@@ -127,7 +133,7 @@ def search_document(name: str, pinyin: str, initials: str, county_code: str) -> 
     code is not among them: its own index serves a code prefix."""
     tokens = [
         _county_token(county_code),
-        *_field_tokens(normalize_query(name), ending=True),
+        *_field_tokens(normalize_text(name), ending=True),
         *_field_tokens(pinyin),
         *_field_tokens(initials),
     ]
@@ -234,7 +240,7 @@ def rank(query: str) -> sa.ColumnElement[int]:
     if code := _looks_like_code(text):
         starts.append(_code_prefix(code))
     return sa.case(
-        (Enterprise.credit_code == credit_code.normalize(query), 0),
+        (Enterprise.credit_code == credit_code.normalize(text), 0),
         (sa.or_(*starts), 1),
         else_=2,
     )

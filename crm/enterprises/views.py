@@ -6,8 +6,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from crm.auth.models import Role
-from crm.auth.permissions import can_edit_enterprise, login_required, role_required
+from crm.auth.permissions import (
+    DELETERS,
+    EDITORS,
+    can_delete_enterprise,
+    can_edit_enterprise,
+    login_required,
+    role_required,
+)
 from crm.auth.scope import get_scoped_or_404, scoped
 from crm.enterprises import credit_code, industries, operations
 from crm.enterprises.forms import (
@@ -18,7 +24,13 @@ from crm.enterprises.forms import (
     township_choices,
 )
 from crm.enterprises.models import Contact, Enterprise
-from crm.enterprises.queries import EnterpriseFilterForm, filtered_enterprises, typeahead
+from crm.enterprises.queries import (
+    TYPEAHEAD_MIN_LENGTH,
+    EnterpriseFilterForm,
+    filtered_enterprises,
+    typeahead,
+)
+from crm.enterprises.search import normalize_query
 from crm.enterprises.timeline import timeline
 from crm.errors import DomainError
 from crm.extensions import db
@@ -27,7 +39,6 @@ from crm.regions.queries import region_name
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")
 PER_PAGE = 25
-EDITORS = (Role.ADMIN, Role.CHIEF, Role.OFFICER)
 bp.add_app_template_global(industries.label, "industry_label")
 
 
@@ -71,7 +82,10 @@ def search():
     """The type-ahead's answer: a short list of links, as the user types."""
     query = request.args.get("q", "")
     return render_template(
-        "enterprises/_typeahead.html", enterprises=typeahead(query, current_user), query=query
+        "enterprises/_typeahead.html",
+        enterprises=typeahead(query, current_user),
+        query=query,
+        too_short=0 < len(normalize_query(query)) < TYPEAHEAD_MIN_LENGTH,
     )
 
 
@@ -150,9 +164,11 @@ def _page(enterprise: Enterprise, contact_form: ContactForm, status: int = 200):
 
 
 @bp.post("/<int:enterprise_id>/delete")
-@role_required(Role.ADMIN, Role.CHIEF)
+@role_required(*DELETERS)
 def delete(enterprise_id: int):
     enterprise = get_scoped_or_404(Enterprise, enterprise_id)
+    if not can_delete_enterprise(current_user, enterprise):
+        abort(403)
     operations.delete_enterprise(current_user, enterprise)
     db.session.commit()
     flash(_("%(name)s has been deleted.", name=enterprise.name), "success")

@@ -12,6 +12,7 @@ from crm.auth.models import User
 from crm.errors import ValidationFailed, invalid
 from crm.extensions import db
 from crm.policies.models import Policy, PolicyCategory
+from crm.text import collapse, is_clean
 
 LIMITS = {"name": 100, "summary": 200, "issuer": 200, "reference": 200}
 
@@ -29,11 +30,13 @@ register_labels(
 
 
 def _clean(values: dict[str, Any], current: Policy | None) -> dict[str, Any]:
-    cleaned = {field: " ".join(str(values.get(field) or "").split()) for field in LIMITS}
+    cleaned = {field: collapse(values.get(field)) for field in LIMITS}
     fields: dict[str, list[str]] = {}
     for field, limit in LIMITS.items():
         if len(cleaned[field]) > limit:
             fields[field] = [_("At most %(n)d characters.", n=limit)]
+        elif not is_clean(cleaned[field]):
+            fields[field] = [_("Contains characters that cannot be stored.")]
     if not cleaned["name"]:
         fields["name"] = [_("Enter the policy's name.")]
     try:

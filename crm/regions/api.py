@@ -18,7 +18,7 @@ class RegionSchema(ma.Schema):
 
 class RegionArgsSchema(PageArgsSchema):
     level = ma.fields.Enum(RegionLevel, by_value=True)
-    parent = ma.fields.String(validate=ma.validate.Length(max=12))
+    parent = ma.fields.String(validate=ma.validate.Regexp(r"^\d{6,12}$"))
     per_page = ma.fields.Integer(load_default=200, validate=ma.validate.Range(min=1, max=200))
 
 

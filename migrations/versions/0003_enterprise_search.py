@@ -21,7 +21,6 @@ enterprises = sa.table(
     sa.column("id", sa.Integer),
     sa.column("name", sa.String),
     sa.column("county_code", sa.String),
-    sa.column("county_code", sa.String),
     sa.column("name_pinyin", sa.String),
     sa.column("name_initials", sa.String),
     sa.column("search_doc", sa.Text),
@@ -32,6 +31,8 @@ def upgrade():
     with op.batch_alter_table("enterprises", schema=None) as batch_op:
         batch_op.add_column(sa.Column("search_doc", sa.Text(), nullable=False, server_default=""))
     bind = op.get_bind()
+    # Documents in the application's current format; a later change of format comes with a
+    # migration that computes them again.
     columns = (enterprises.c.id, enterprises.c.name, enterprises.c.county_code)
     for ident, name, county in bind.execute(sa.select(*columns)).all():
         derived = search_fields(name, county)
