@@ -116,5 +116,17 @@ def test_import_100k_rows_then_search(app, database, big_workbook, create_user):
             f"type-ahead among 100 000, {label}: median / p95 (target p95 < 50 ms)",
             f"{results[role][0]:.1f} / {results[role][1]:.1f} ms",
         )
+    log_in(client, create_user("chief", "410300"))
+    listed = []
+    for query in ("启航", "lyqh", "有限公司", "9141"):
+        began = time.perf_counter()
+        assert client.get("/enterprises/", query_string={"q": query}).status_code == 200
+        listed.append((time.perf_counter() - began) * 1000)
+    # Reported, not yet held to a target: list pages get theirs with the scale issue.
+    record(
+        database.backend,
+        "list page search among 100 000, city-wide: median / max",
+        f"{statistics.median(listed):.0f} / {max(listed):.0f} ms",
+    )
     assert total < 60
     assert all(p95 < 50 for _median, p95 in results.values())
