@@ -2,15 +2,15 @@
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import abort
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from crm.api.pagination import PageArgsSchema, page_of, paginate
-from crm.auth.permissions import EDITORS, can_edit_enterprise, login_required, role_required
+from crm.auth.permissions import EDITORS, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
-from crm.enterprises import operations, search
+from crm.enterprises import operations
 from crm.enterprises.models import Enterprise, Scale, SpecializedLevel
+from crm.enterprises.queries import editable_or_403, searched
 from crm.extensions import db
 
 blp = Blueprint("enterprises_api", __name__, description="The enterprise registry")
@@ -124,14 +124,10 @@ def enterprises(args: dict):
     stmt = scoped(sa.select(Enterprise), current_user)
     if county := args.get("county"):
         stmt = stmt.where(Enterprise.county_code == county)
-    query = args.get("q", "")
-    condition = search.match(query)
-    if condition is not None:
-        ordered = stmt.where(condition).order_by(
-            search.rank(query), Enterprise.name_pinyin, Enterprise.id
-        )
-        return paginate(ordered, args)
-    return paginate(stmt.order_by(Enterprise.name_pinyin, Enterprise.id), args)
+    found = searched(stmt, args.get("q", ""))
+    if found is None:
+        found = stmt.order_by(Enterprise.name_pinyin, Enterprise.id)
+    return paginate(found, args)
 
 
 @blp.post("/enterprises")
@@ -160,9 +156,7 @@ def enterprise(enterprise_id: int):
 @role_required(*EDITORS)
 def update_enterprise(values: dict, enterprise_id: int):
     """Change the fields sent; the others stay as they are."""
-    enterprise = get_scoped_or_404(Enterprise, enterprise_id)
-    if not can_edit_enterprise(current_user, enterprise):
-        abort(403)
+    enterprise = editable_or_403(enterprise_id)
     confirmed = values.pop("credit_code_confirmed", False)
     operations.update_enterprise(current_user, enterprise, values, confirmed=confirmed)
     db.session.commit()

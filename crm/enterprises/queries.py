@@ -3,13 +3,16 @@
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask import abort
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from crm.auth.models import User
-from crm.auth.scope import scoped
+from crm.auth.permissions import can_edit_enterprise
+from crm.auth.scope import get_scoped_or_404, scoped
 from crm.enterprises import credit_code, industries, search
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -95,16 +98,32 @@ def _where(stmt: sa.Select, form: EnterpriseFilterForm) -> sa.Select:
     return stmt
 
 
+def searched(stmt: sa.Select, query: str) -> sa.Select | None:
+    """`stmt` narrowed to the matches of `query`, best first (list page and API alike);
+    None when the query is empty."""
+    condition = search.match(query)
+    if condition is None:
+        return None
+    return stmt.where(condition).order_by(search.rank(query), Enterprise.name_pinyin, Enterprise.id)
+
+
 def filtered_enterprises(form: EnterpriseFilterForm, user: User) -> sa.Select:
     """The enterprises the user may see, filtered and sorted as the form says."""
     stmt = _where(scoped(sa.select(Enterprise), user), form)
-    query = form.q.data or ""
-    condition = search.match(query)
-    if condition is not None:
-        stmt = stmt.where(condition)
-        if form.sort.data == "name":
-            return stmt.order_by(search.rank(query), Enterprise.name_pinyin, Enterprise.id)
-    return stmt.order_by(*SORTS.get(form.sort.data, SORTS["name"])[1])
+    found = searched(stmt, form.q.data or "")
+    if found is None:
+        return stmt.order_by(*SORTS.get(form.sort.data, SORTS["name"])[1])
+    if form.sort.data == "name":
+        return found
+    return found.order_by(None).order_by(*SORTS[form.sort.data][1])
+
+
+def editable_or_403(enterprise_id: int) -> Enterprise:
+    """An enterprise in the caller's scope (404 otherwise) that the caller may change (403)."""
+    enterprise = get_scoped_or_404(Enterprise, enterprise_id)
+    if not can_edit_enterprise(current_user, enterprise):
+        abort(403)
+    return enterprise
 
 
 def typeahead(query: str, user: User) -> list[Enterprise]:

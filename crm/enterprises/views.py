@@ -10,7 +10,6 @@ from crm.auth.permissions import (
     DELETERS,
     EDITORS,
     can_delete_enterprise,
-    can_edit_enterprise,
     login_required,
     role_required,
 )
@@ -27,6 +26,7 @@ from crm.enterprises.models import Contact, Enterprise
 from crm.enterprises.queries import (
     TYPEAHEAD_MIN_LENGTH,
     EnterpriseFilterForm,
+    editable_or_403,
     filtered_enterprises,
     typeahead,
 )
@@ -127,17 +127,10 @@ def create():
     return render_template("enterprises/form.html", form=form, enterprise=None)
 
 
-def _editable(enterprise_id: int) -> Enterprise:
-    enterprise = get_scoped_or_404(Enterprise, enterprise_id)
-    if not can_edit_enterprise(current_user, enterprise):
-        abort(403)
-    return enterprise
-
-
 @bp.route("/<int:enterprise_id>/edit", methods=["GET", "POST"])
 @role_required(*EDITORS)
 def edit(enterprise_id: int):
-    enterprise = _editable(enterprise_id)
+    enterprise = editable_or_403(enterprise_id)
     form = EnterpriseForm(obj=enterprise)
     form.setup(current_user, request.form.get("county_code") or enterprise.county_code)
     if request.method == "GET":
@@ -193,7 +186,7 @@ def _contact_values(form: ContactForm) -> dict[str, object]:
 @bp.post("/<int:enterprise_id>/contacts")
 @role_required(*EDITORS)
 def add_contact(enterprise_id: int):
-    enterprise = _editable(enterprise_id)
+    enterprise = editable_or_403(enterprise_id)
     form = ContactForm()
     if form.validate_on_submit():
         try:
@@ -216,7 +209,7 @@ def _contact(enterprise: Enterprise, contact_id: int) -> Contact:
 @bp.route("/<int:enterprise_id>/contacts/<int:contact_id>", methods=["GET", "POST"])
 @role_required(*EDITORS)
 def edit_contact(enterprise_id: int, contact_id: int):
-    enterprise = _editable(enterprise_id)
+    enterprise = editable_or_403(enterprise_id)
     contact = _contact(enterprise, contact_id)
     form = ContactForm(obj=contact)
     if form.validate_on_submit():
@@ -240,7 +233,7 @@ def edit_contact(enterprise_id: int, contact_id: int):
 @bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/delete")
 @role_required(*EDITORS)
 def delete_contact(enterprise_id: int, contact_id: int):
-    enterprise = _editable(enterprise_id)
+    enterprise = editable_or_403(enterprise_id)
     operations.remove_contact(current_user, _contact(enterprise, contact_id))
     db.session.commit()
     return _contacts_answer(enterprise, ContactForm(formdata=None))
