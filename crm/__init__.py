@@ -44,7 +44,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def _configure_engine(engine: sa.Engine) -> None:
-    """SQLite: WAL, a busy timeout and enforced foreign keys on every connection."""
+    """SQLite: WAL, a busy timeout and enforced foreign keys on every connection; savepoints
+    always inside a transaction."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -56,6 +57,15 @@ def _configure_engine(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @sa.event.listens_for(engine, "savepoint")
+    def begin_before_savepoint(connection, _name):  # type: ignore[no-untyped-def]
+        # sqlite3 opens a transaction only before INSERT/UPDATE/DELETE; a SAVEPOINT issued
+        # outside one would start its own, and releasing it would commit everything early.
+        # IMMEDIATE takes the write lock now (waiting up to the busy timeout), as a write follows.
+        dbapi_connection = connection.connection.dbapi_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 def register_blueprints(app: Flask) -> None:
@@ -73,6 +83,9 @@ def register_blueprints(app: Flask) -> None:
     from crm.policies import api as policies_api
     from crm.policies import views as policy_views
     from crm.regions import api as regions_api
+    from crm.visits import api as visits_api
+    from crm.visits import offline
+    from crm.visits import views as visit_views
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth_views.bp)
@@ -82,7 +95,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(enterprise_views.bp)
     app.register_blueprint(import_views.bp)
     app.register_blueprint(policy_views.bp)
-    for blueprint in (auth_api.blp, regions_api.blp, enterprises_api.blp, policies_api.blp):
+    app.register_blueprint(visit_views.bp)
+    app.register_blueprint(offline.bp)
+    api_blueprints = (
+        auth_api.blp,
+        regions_api.blp,
+        enterprises_api.blp,
+        policies_api.blp,
+        visits_api.blp,
+    )
+    for blueprint in api_blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     # Views the framework adds: static files are public, the OpenAPI document needs a login.
     app.view_functions["static"] = public(app.view_functions["static"])

@@ -35,7 +35,11 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     # Babel reads zh_CN as zh_Hans_CN, so the Chinese catalogue lives in translations/zh_Hans_CN.
     LANGUAGES = {"zh_CN": "中文", "en": "English"}
-    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    # A visit may carry several photos; each attachment has its own limit below.
+    MAX_CONTENT_LENGTH = 100 * 1024 * 1024
+    ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+    # How long the lead officer may still change a visit (chiefs always may).
+    VISIT_EDIT_DAYS = 7
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_LIMIT_PER_USERNAME = "5 per 10 minutes"
@@ -88,6 +92,7 @@ def configure(app: Flask, overrides: type | Mapping | None) -> None:
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{instance / 'crm.sqlite3'}")
     app.config["SECRET_KEY"] = secret_key(app, instance / "secret_key")
     app.config.setdefault("IMPORT_FOLDER", str(instance / "imports"))
+    app.config.setdefault("ATTACHMENT_FOLDER", str(instance / "attachments"))
 
 
 def secret_key(app: Flask, key_file: Path) -> str:

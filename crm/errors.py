@@ -67,6 +67,21 @@ class Forbidden(DomainError):
     status = 403
 
 
+class FieldErrors:
+    """Field errors collected while checking, raised together as one ValidationFailed."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, []).append(message)
+
+    def raise_any(self) -> None:
+        if self.fields:
+            first = next(iter(self.fields.values()))[0]
+            raise ValidationFailed(first, self.fields)
+
+
 def invalid(field: str, message: str) -> ValidationFailed:
     """A ValidationFailed about one field."""
     return ValidationFailed(message, {field: [message]})

@@ -24,6 +24,11 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def local_today() -> date:
+    """Today's date in the display timezone (Asia/Shanghai), where the bureau's day runs."""
+    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
 def day_start(day: date) -> datetime:
     """Midnight at the start of `day` in the display timezone (Asia/Shanghai), as aware time."""
     return datetime.combine(day, time(), tzinfo=ZoneInfo(str(get_timezone())))

@@ -4,15 +4,22 @@ from crm.audit.models import AuditLog
 from crm.auth.models import ApiToken, Role, User, UserSession
 from crm.enterprises.models import Contact, Enterprise, Scale, SpecializedLevel
 from crm.policies.models import Policy, PolicyCategory
+from crm.problems.models import Problem, ProblemCategory, ProblemStatus
 from crm.regions.models import Region, RegionLevel
+from crm.visits.models import Attachment, AttachmentKind, Visit, VisitMode, VisitPolicy
 
 __all__ = [
     "ApiToken",
+    "Attachment",
+    "AttachmentKind",
     "AuditLog",
     "Contact",
     "Enterprise",
     "Policy",
     "PolicyCategory",
+    "Problem",
+    "ProblemCategory",
+    "ProblemStatus",
     "Region",
     "RegionLevel",
     "Role",
@@ -20,4 +27,7 @@ __all__ = [
     "SpecializedLevel",
     "User",
     "UserSession",
+    "Visit",
+    "VisitMode",
+    "VisitPolicy",
 ]

@@ -12,9 +12,16 @@ def collapse(value: object) -> str:
     return " ".join(str(value or "").split())
 
 
-def is_clean(text: str) -> bool:
-    """No control characters and nothing that cannot be written as UTF-8."""
-    if any(unicodedata.category(character) in ("Cc", "Cs") for character in text):
+LINE_BREAKS = frozenset("\n\r\t")
+
+
+def is_clean(text: str, *, multiline: bool = False) -> bool:
+    """No control characters (line breaks allowed when `multiline`), all writable as UTF-8."""
+    allowed = LINE_BREAKS if multiline else frozenset()
+    if any(
+        unicodedata.category(character) in ("Cc", "Cs") and character not in allowed
+        for character in text
+    ):
         return False
     try:
         text.encode("utf-8")

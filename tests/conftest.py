@@ -96,7 +96,11 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 @pytest.fixture
 def app(database: Database, tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(database.url_for_test(tmp_path), IMPORT_FOLDER=str(tmp_path / "imports"))
+    app = make_app(
+        database.url_for_test(tmp_path),
+        IMPORT_FOLDER=str(tmp_path / "imports"),
+        ATTACHMENT_FOLDER=str(tmp_path / "attachments"),
+    )
     yield app
     with app.app_context():
         db.session.remove()

@@ -63,6 +63,8 @@ def init_app(app: Flask) -> None:
         can_edit_enterprise=permissions.can_edit_enterprise,
         can_delete_enterprise=permissions.can_delete_enterprise,
         can_import_enterprises=permissions.can_import_enterprises,
+        can_record_visit=permissions.can_record_visit,
+        can_edit_visit=permissions.can_edit_visit,
         action_label=action_label,
         field_label=field_label,
         entity_label=entity_label,

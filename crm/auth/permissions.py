@@ -7,6 +7,7 @@ closed until someone decides who may use it.
 
 import functools
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import abort, current_app, g, redirect, request, url_for
@@ -16,6 +17,7 @@ from flask_login import current_user
 from crm.api import is_api_request
 from crm.auth.models import Role, User
 from crm.auth.scope import in_scope
+from crm.db import utcnow
 from crm.errors import Forbidden
 from crm.extensions import csrf, login_manager
 
@@ -96,6 +98,26 @@ def can_delete_enterprise(user: User, enterprise: Any) -> bool:
 
 def can_import_enterprises(user: User) -> bool:
     return user.role in IMPORTERS
+
+
+# Who records visits (viewers read them).
+VISITORS = EDITORS
+
+
+def can_record_visit(user: User) -> bool:
+    return user.role in VISITORS
+
+
+def can_edit_visit(user: User, visit: Any) -> bool:
+    """Chiefs and admins always, in their region; the lead officer for VISIT_EDIT_DAYS."""
+    if user.role in (Role.ADMIN, Role.CHIEF):
+        return in_scope(user, visit.county_code)
+    window = timedelta(days=current_app.config["VISIT_EDIT_DAYS"])
+    return (
+        user.role == Role.OFFICER
+        and visit.lead_id == user.id
+        and utcnow() <= visit.created_at + window
+    )
 
 
 def _needs_csrf_check() -> bool:

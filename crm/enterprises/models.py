@@ -52,6 +52,17 @@ SPECIALIZED_LABELS = {
 }
 
 
+# Models keeping a copy of their enterprise's county (visits, problems), so their lists filter by
+# county on their own index; the enterprise operations move the copies when the county changes.
+COUNTY_COPIES: list[type] = []
+
+
+def copies_enterprise_county(model: type) -> type:
+    """Class decorator: `model` has `enterprise_id` and a `county_code` copied from it."""
+    COUNTY_COPIES.append(model)
+    return model
+
+
 class Enterprise(TimestampMixin, db.Model):
     __tablename__ = "enterprises"
     __scope_column__ = "county_code"

@@ -18,7 +18,7 @@ from crm.auth.scope import in_scope
 from crm.db import bulk_insert, utcnow
 from crm.enterprises import industries
 from crm.enterprises.imports import Fate, ImportPlan, RowResult
-from crm.enterprises.models import Contact, Enterprise, Scale, SpecializedLevel
+from crm.enterprises.models import COUNTY_COPIES, Contact, Enterprise, Scale, SpecializedLevel
 from crm.enterprises.rules import EDITABLE, FLAGS, TEXTS, clean_contact, clean_values
 from crm.enterprises.search import search_fields
 from crm.errors import Conflict, ValidationFailed
@@ -167,6 +167,14 @@ def _apply(actor: User | None, enterprise: Enterprise, cleaned: dict[str, Any]) 
         derived = search_fields(enterprise.name, enterprise.county_code)
         for field, value in derived.items():
             setattr(enterprise, field, value)
+    if "county_code" in changes:
+        for model in COUNTY_COPIES:
+            db.session.execute(
+                sa.update(model)
+                .where(model.enterprise_id == enterprise.id)
+                .values(county_code=enterprise.county_code)
+                .execution_options(synchronize_session="fetch")
+            )
     if changes:
         record_audit("enterprise.update", enterprise, actor=actor, changes=changes)
     return changes

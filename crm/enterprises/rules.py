@@ -15,7 +15,7 @@ from crm.auth.models import Role, User
 from crm.auth.scope import in_scope
 from crm.enterprises import credit_code, industries
 from crm.enterprises.models import Enterprise, Scale, SpecializedLevel
-from crm.errors import ValidationFailed
+from crm.errors import FieldErrors
 from crm.extensions import db
 from crm.regions.models import RegionLevel
 from crm.regions.queries import regions
@@ -54,75 +54,60 @@ FIRST_TECH_SME_YEAR = 2017  # the tech-SME register opened in 2017
 PHONE = re.compile(r"^[0-9+\-() ]{5,32}$")
 
 
-class Problems:
-    """Field errors collected while checking, raised together."""
-
-    def __init__(self) -> None:
-        self.fields: dict[str, list[str]] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.fields.setdefault(field, []).append(message)
-
-    def raise_any(self) -> None:
-        if self.fields:
-            first = next(iter(self.fields.values()))[0]
-            raise ValidationFailed(first, self.fields)
-
-
-def check_text(field: str, text: str, limit: int, problems: Problems) -> None:
+def check_text(field: str, text: str, limit: int, errors: FieldErrors) -> None:
     if len(text) > limit:
-        problems.add(field, _("At most %(n)d characters.", n=limit))
+        errors.add(field, _("At most %(n)d characters.", n=limit))
     if not is_clean(text):
-        problems.add(field, _("Contains characters that cannot be stored."))
+        errors.add(field, _("Contains characters that cannot be stored."))
 
 
-def _check_texts(values: dict[str, Any], problems: Problems) -> None:
+def _check_texts(values: dict[str, Any], errors: FieldErrors) -> None:
     for field, limit in TEXTS.items():
         if field in values:
             values[field] = collapse(values[field])
-            check_text(field, values[field], limit, problems)
+            check_text(field, values[field], limit, errors)
     if "name" in values and not values["name"]:
-        problems.add("name", _("Enter the enterprise's name."))
+        errors.add("name", _("Enter the enterprise's name."))
 
 
-def _check_numbers(values: dict[str, Any], problems: Problems) -> None:
+def _check_numbers(values: dict[str, Any], errors: FieldErrors) -> None:
     for field, limit in COUNTS.items():
         number = values.get(field)
         if number is not None and not 0 <= number <= limit:
-            problems.add(field, _("Enter a whole number from 0 to %(n)d.", n=limit))
+            errors.add(field, _("Enter a whole number from 0 to %(n)d.", n=limit))
     for field in MONEY:
         amount = values.get(field)
         if amount is None:
             continue
         amount = Decimal(amount)
         if not amount.is_finite() or not Decimal(0) <= amount < MAX_MONEY:
-            problems.add(field, _("Enter an amount from 0 to 100,000,000 (10k yuan)."))
+            errors.add(field, _("Enter an amount from 0 to 100,000,000 (10k yuan)."))
         else:
             values[field] = amount.quantize(Decimal("0.01"))
     staff, tech = values.get("staff"), values.get("tech_staff")
     if staff is not None and tech is not None and tech > staff:
-        problems.add("tech_staff", _("Technical staff cannot outnumber the staff."))
+        errors.add("tech_staff", _("Technical staff cannot outnumber the staff."))
 
 
-def _check_dates(values: dict[str, Any], problems: Problems) -> None:
+def _check_dates(values: dict[str, Any], errors: FieldErrors) -> None:
     founded = values.get("founded_on")
     if founded is not None and not date(1900, 1, 1) <= founded <= date.today():
-        problems.add("founded_on", _("The founding date must lie between 1900 and today."))
+        errors.add("founded_on", _("The founding date must lie between 1900 and today."))
     year = values.get("tech_sme_year")
     if year is not None and not FIRST_TECH_SME_YEAR <= year <= date.today().year + 1:
-        problems.add("tech_sme_year", _("Enter a year from 2017 on."))
+        errors.add("tech_sme_year", _("Enter a year from 2017 on."))
 
 
-def _check_choices(values: dict[str, Any], problems: Problems) -> None:
+def _check_choices(values: dict[str, Any], errors: FieldErrors) -> None:
     industry = values.get("industry")
     if industry and not industries.is_valid(industry):
-        problems.add("industry", _("Choose an industry of GB/T 4754-2017."))
+        errors.add("industry", _("Choose an industry of GB/T 4754-2017."))
     for field, kind in (("scale", Scale), ("specialized", SpecializedLevel)):
         if values.get(field):
             try:
                 values[field] = kind(values[field])
             except ValueError:
-                problems.add(field, _("Not a valid choice."))
+                errors.add(field, _("Not a valid choice."))
     if "tags" in values:
         tags = [" ".join(str(tag).split())[:20] for tag in values["tags"] or []]
         values["tags"] = list(dict.fromkeys(tag for tag in tags if tag))[:10]
@@ -139,24 +124,24 @@ def _drop_stale_township(
 
 
 def _check_regions(
-    actor: User | None, values: dict[str, Any], current: Enterprise | None, problems: Problems
+    actor: User | None, values: dict[str, Any], current: Enterprise | None, errors: FieldErrors
 ) -> None:
     county_code = values.get("county_code", current.county_code if current else None)
     if "county_code" in values:
         county = regions().get(county_code) if county_code else None
         if county is None or county.level != RegionLevel.COUNTY:
-            problems.add("county_code", _("Choose the county or district."))
+            errors.add("county_code", _("Choose the county or district."))
         elif actor is not None and not in_scope(actor, county_code):
-            problems.add("county_code", _("You may only choose a region within your own scope."))
+            errors.add("county_code", _("You may only choose a region within your own scope."))
     _drop_stale_township(values, current, county_code)
     township_code = values.get("township_code")
     if township_code:
         township = regions().get(township_code)
         if township is None or township.parent_code != county_code:
-            problems.add("township_code", _("Choose a township of the chosen county."))
+            errors.add("township_code", _("Choose a township of the chosen county."))
 
 
-def _check_liaison(values: dict[str, Any], current: Enterprise | None, problems: Problems) -> None:
+def _check_liaison(values: dict[str, Any], current: Enterprise | None, errors: FieldErrors) -> None:
     if "liaison_id" not in values:
         return
     liaison_id = values["liaison_id"] = values["liaison_id"] or None
@@ -172,7 +157,7 @@ def _check_liaison(values: dict[str, Any], current: Enterprise | None, problems:
         and in_scope(liaison, county_code)
     )
     if not usable:
-        problems.add("liaison_id", _("Choose an active officer who covers this county."))
+        errors.add("liaison_id", _("Choose an active officer who covers this county."))
 
 
 def _check_credit_code(
@@ -180,7 +165,7 @@ def _check_credit_code(
     current: Enterprise | None,
     confirmed: bool,
     confirmable: bool,
-    problems: Problems,
+    errors: FieldErrors,
 ) -> None:
     if "credit_code" not in values:
         return
@@ -191,9 +176,9 @@ def _check_credit_code(
     if current is not None and code == current.credit_code and current.credit_code_unverified:
         confirmed = True  # confirmed once already; an edit of other fields need not repeat it
     if not code:
-        problems.add("credit_code", _("Enter the unified social credit code."))
+        errors.add("credit_code", _("Enter the unified social credit code."))
     elif found is credit_code.CodeStatus.MALFORMED:
-        problems.add(
+        errors.add(
             "credit_code",
             _("A credit code has 18 digits or capital letters (never I, O, S, V or Z)."),
         )
@@ -201,7 +186,7 @@ def _check_credit_code(
         message = _("The check character of the credit code is wrong.")
         if confirmable:
             message += " " + _("If it matches the business licence, tick the confirmation.")
-        problems.add("credit_code", message)
+        errors.add("credit_code", message)
 
 
 def clean_values(
@@ -214,30 +199,30 @@ def clean_values(
 ) -> dict[str, Any]:
     """The enterprise fields of `values`, checked and normalised; ValidationFailed otherwise."""
     cleaned = {field: values[field] for field in EDITABLE if field in values}
-    problems = Problems()
+    errors = FieldErrors()
     if current is None:
         for field in REQUIRED:
             cleaned.setdefault(field, None)
-    _check_texts(cleaned, problems)
-    _check_credit_code(cleaned, current, confirmed, confirmable, problems)
-    _check_numbers(cleaned, problems)
-    _check_dates(cleaned, problems)
-    _check_choices(cleaned, problems)
-    _check_regions(actor, cleaned, current, problems)
-    _check_liaison(cleaned, current, problems)
-    problems.raise_any()
+    _check_texts(cleaned, errors)
+    _check_credit_code(cleaned, current, confirmed, confirmable, errors)
+    _check_numbers(cleaned, errors)
+    _check_dates(cleaned, errors)
+    _check_choices(cleaned, errors)
+    _check_regions(actor, cleaned, current, errors)
+    _check_liaison(cleaned, current, errors)
+    errors.raise_any()
     return cleaned
 
 
 def clean_contact(values: dict[str, Any]) -> dict[str, Any]:
-    problems = Problems()
+    errors = FieldErrors()
     cleaned = {field: collapse(values.get(field)) for field in ("name", "title", "phone")}
     cleaned["primary"] = bool(values.get("primary"))
     if not cleaned["name"]:
-        problems.add("name", _("Enter the contact's name."))
+        errors.add("name", _("Enter the contact's name."))
     for field in ("name", "title"):
-        check_text(field, cleaned[field], 50, problems)
+        check_text(field, cleaned[field], 50, errors)
     if cleaned["phone"] and not PHONE.match(cleaned["phone"]):
-        problems.add("phone", _("Enter a phone number, e.g. 13800000000 or 0379-12345678."))
-    problems.raise_any()
+        errors.add("phone", _("Enter a phone number, e.g. 13800000000 or 0379-12345678."))
+    errors.raise_any()
     return cleaned

@@ -39,3 +39,14 @@ document.addEventListener("focusout", (event) => {
     window.setTimeout(() => { results.innerHTML = ""; }, 150);
   }
 });
+
+// The tablet app: a service worker keeps the visit form usable without network (static/sw.js).
+// Browsers allow it only on HTTPS or localhost.
+if ("serviceWorker" in navigator && document.body.dataset.user) {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+}
+
+// Logged out: forget the pages kept for offline use (they carry the user's name and form).
+if (!document.body.dataset.user && "caches" in window) {
+  window.caches.delete("crm-pages").catch(() => {});
+}

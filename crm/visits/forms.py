@@ -1,0 +1,142 @@
+"""The visit form (tablet first) and the visit list's filters."""
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Optional
+
+from crm.auth.models import Role, User
+from crm.extensions import db
+from crm.i18n import local_today
+from crm.policies.models import Policy
+from crm.problems.models import CATEGORY_LABELS, ProblemCategory
+from crm.visits.attachments import Upload
+from crm.visits.models import MODE_LABELS, VisitMode
+from crm.visits.rules import MAX_PROBLEMS
+
+FILE_TYPES = ".pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,image/*"
+
+
+class ProblemEntryForm(Form):
+    """One "+ 问题" row; its rules are those of crm.problems.rules."""
+
+    @staticmethod
+    def category_choices() -> list[SelectChoice]:
+        return [
+            SelectChoice("", _l("Choose…")),
+            *(SelectChoice(c.value, CATEGORY_LABELS[c]) for c in ProblemCategory),
+        ]
+
+    category = SelectField(_l("Category"), choices=category_choices, default="")
+    title = StringField(_l("Problem"))
+    description = TextAreaField(_l("Details"))
+
+
+class VisitForm(FlaskForm):
+    client_uuid = HiddenField()
+    enterprise_id = HiddenField()
+    visit_date = DateField(_l("Visit date"), default=local_today)
+    mode = RadioField(
+        _l("Visit mode"),
+        choices=[SelectChoice(m.value, MODE_LABELS[m]) for m in VisitMode],
+        default=VisitMode.ONSITE.value,
+    )
+    companion_ids = SelectMultipleField(_l("Companions"), coerce=int, validate_choice=False)
+    people_met = StringField(_l("People met"))
+    summary = TextAreaField(_l("Visit summary"))
+    policy_ids = SelectMultipleField(_l("Policies explained"), coerce=int, validate_choice=False)
+    problems = FieldList(FormField(ProblemEntryForm), max_entries=MAX_PROBLEMS)
+    next_step = StringField(_l("Next step"))
+    followup_title = StringField(_l("Follow-up"))
+    followup_due_on = DateField(_l("Follow-up due"), validators=[Optional()])
+    location = StringField(_l("Location"))
+    latitude = HiddenField()
+    longitude = HiddenField()
+    photos = MultipleFileField(_l("Photos"))
+    files = MultipleFileField(_l("Files"))
+
+    def setup(self, user: User) -> None:
+        """Choices that depend on the data: companions and the policy catalogue."""
+        self.companion_ids.choices = companion_choices(user)
+        self.policy_ids.choices = [SelectChoice(p.id, p.name) for p in active_policies()]
+        if not self.client_uuid.data:
+            self.client_uuid.data = str(uuid.uuid4())
+
+    def values(self, request: Request) -> dict[str, Any]:
+        """What the operations take, from the submitted form."""
+        values = {
+            name: self[name].data
+            for name in (
+                "client_uuid",
+                "visit_date",
+                "mode",
+                "companion_ids",
+                "people_met",
+                "summary",
+                "policy_ids",
+                "next_step",
+                "followup_title",
+                "followup_due_on",
+                "location",
+                "latitude",
+                "longitude",
+            )
+        }
+        values["policy_notes"] = {
+            policy_id: request.form.get(f"policy_note_{policy_id}", "")
+            for policy_id in self.policy_ids.data or []
+        }
+        values["problems"] = [entry.data for entry in self.problems]
+        return values
+
+
+def uploads_of(form: VisitForm, limit: int) -> list[Upload]:
+    """The photos and files sent, each read up to one byte past `limit` (enough to refuse it)."""
+    uploads = []
+    for field in (form.photos, form.files):
+        for storage in field.data or []:
+            if getattr(storage, "filename", None):
+                uploads.append(Upload(field.name, storage.filename, storage.stream.read(limit + 1)))
+    return uploads
+
+
+def active_policies() -> list[Policy]:
+    stmt = sa.select(Policy).where(Policy.active.is_(True)).order_by(Policy.position, Policy.id)
+    return list(db.session.scalars(stmt))
+
+
+def companion_choices(user: User) -> list[SelectChoice]:
+    """Active colleagues who go on visits: officers and chiefs of every region."""
+    stmt = (
+        sa.select(User)
+        .where(
+            User.active.is_(True),
+            User.role.in_([Role.OFFICER, Role.CHIEF]),
+            User.id != user.id,
+        )
+        .order_by(User.region_code, User.display_name)
+        .options(joinedload(User.region))
+    )
+    return [
+        SelectChoice(u.id, u.display_name, render_kw={"data-region": u.region.name})
+        for u in db.session.scalars(stmt)
+    ]

@@ -1,0 +1,257 @@
+"""Every write to visits, their policies, companions and attachments. Nothing here commits.
+
+A visit is stored once per `client_uuid`: a retried or concurrent submission of the same visit
+gets the stored one back, with its policies and problems written once.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from crm.audit.labels import register_labels
+from crm.audit.operations import Changes, apply_changes, plain_value, record_audit
+from crm.auth.models import User
+from crm.auth.scope import scoped
+from crm.db import utcnow
+from crm.enterprises.models import Enterprise
+from crm.errors import Conflict, FieldErrors
+from crm.extensions import db
+from crm.i18n import local_today
+from crm.problems.operations import raise_problem
+from crm.visits import attachments
+from crm.visits.attachments import Upload
+from crm.visits.models import Attachment, Visit, VisitMode, VisitPolicy
+from crm.visits.rules import clean_visit, parse_client_uuid
+
+register_labels(
+    {
+        "visit.create": _l("Recorded a visit"),
+        "visit.update": _l("Changed a visit"),
+        "attachment.create": _l("Attached a file"),
+        "attachment.delete": _l("Removed an attachment"),
+    },
+    {
+        "visit_date": _l("Visit date"),
+        "mode": _l("Visit mode"),
+        "people_met": _l("People met"),
+        "summary": _l("Summary"),
+        "next_step": _l("Next step"),
+        "location": _l("Location"),
+        "latitude": _l("Latitude"),
+        "longitude": _l("Longitude"),
+        "followup_title": _l("Follow-up"),
+        "followup_due_on": _l("Follow-up due"),
+        "policies": _l("Policies explained"),
+        "companions": _l("Companions"),
+        "filename": _l("File"),
+    },
+    {"visits": _l("Visit"), "attachments": _l("Attachment")},
+    {"mode": lambda value: VisitMode(value).label},
+)
+
+SCALARS = (
+    "visit_date",
+    "mode",
+    "people_met",
+    "summary",
+    "next_step",
+    "location",
+    "latitude",
+    "longitude",
+    "followup_title",
+    "followup_due_on",
+)
+
+
+def visit_by_uuid(client_uuid: uuid.UUID) -> Visit | None:
+    return db.session.scalars(sa.select(Visit).where(Visit.client_uuid == client_uuid)).first()
+
+
+def _stored_already(actor: User, visit: Visit) -> Visit:
+    """The visit a repeated submission refers to, if the sender may see it."""
+    visible = db.session.scalars(scoped(sa.select(Visit.id).where(Visit.id == visit.id), actor))
+    if visible.first() is None:
+        message = _("This visit number belongs to another visit; reload the form.")
+        raise Conflict(message, {"client_uuid": [message]})
+    return visit
+
+
+def check_uploads(uploads: Sequence[Upload]) -> list[tuple[str, attachments.CheckedFile]]:
+    """Each upload checked by content and size; one ValidationFailed naming every bad one."""
+    errors = FieldErrors()
+    checked = []
+    for upload in uploads:
+        try:
+            checked.append((upload.field, attachments.check_upload(upload)))
+        except ValueError as error:
+            errors.add(upload.field, str(error))
+    errors.raise_any()
+    return checked
+
+
+def record_visit(
+    actor: User,
+    enterprise: Enterprise | None,
+    values: dict[str, Any],
+    uploads: Sequence[Upload] = (),
+) -> tuple[Visit, bool]:
+    """Store a visit with its policies, problems and files; (visit, False) when it was stored
+    before. `enterprise` is None when the one asked for does not exist (a field error)."""
+    client_uuid = parse_client_uuid(values.get("client_uuid"))
+    if existing := visit_by_uuid(client_uuid):
+        return _stored_already(actor, existing), False
+    cleaned = clean_visit(actor, values, enterprise_missing=enterprise is None)
+    files = check_uploads(uploads)
+    assert enterprise is not None  # clean_visit refused the visit otherwise
+    visit = Visit(
+        client_uuid=client_uuid,
+        enterprise=enterprise,
+        county_code=enterprise.county_code,
+        lead_id=actor.id,
+        created_by_id=actor.id,
+        companions=cleaned["companions"],
+        policies=[VisitPolicy(policy=p, note=note) for p, note in cleaned["policies"]],
+        **{field: cleaned[field] for field in SCALARS},
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(visit)
+            db.session.flush()
+    except IntegrityError:
+        # The same visit arrived at the same moment by another request, which stored it first.
+        if existing := visit_by_uuid(client_uuid):
+            return _stored_already(actor, existing), False
+        raise
+    for entry in cleaned["problems"]:
+        raise_problem(actor, enterprise, entry, visit.visit_date, visit_id=visit.id)
+    _attach(actor, visit, files)
+    _mark_visited(enterprise, visit)
+    record_audit("visit.create", visit, actor=actor, changes=_created(visit))
+    return visit, True
+
+
+def _created(visit: Visit) -> Changes:
+    changes: Changes = {
+        field: [None, value]
+        for field in SCALARS
+        if (value := plain_value(getattr(visit, field))) not in (None, "")
+    }
+    changes["policies"] = [None, [link.policy.name for link in visit.policies]]
+    if visit.companions:
+        changes["companions"] = [None, [user.display_name for user in visit.companions]]
+    return changes
+
+
+def _mark_visited(enterprise: Enterprise, visit: Visit) -> None:
+    if enterprise.last_visited_on is None or enterprise.last_visited_on < visit.visit_date:
+        enterprise.last_visited_on = visit.visit_date
+
+
+def _attach(
+    actor: User, visit: Visit, files: list[tuple[str, attachments.CheckedFile]]
+) -> list[Attachment]:
+    added = []
+    for _field, checked in files:
+        stored_name, has_thumbnail = attachments.store(checked, local_today())
+        attachment = Attachment(
+            kind=checked.kind,
+            filename=checked.filename,
+            content_type=checked.content_type,
+            size=len(checked.data),
+            sha256=checked.sha256,
+            stored_name=stored_name,
+            has_thumbnail=has_thumbnail,
+            created_by_id=actor.id,
+        )
+        visit.attachments.append(attachment)
+        added.append(attachment)
+    if added:
+        db.session.flush()
+        for attachment in added:
+            record_audit(
+                "attachment.create",
+                attachment,
+                actor=actor,
+                region_code=visit.county_code,
+                changes={"filename": [None, attachment.filename]},
+            )
+    return added
+
+
+def update_visit(
+    actor: User, visit: Visit, values: dict[str, Any], uploads: Sequence[Upload] = ()
+) -> Changes:
+    """Change a visit's fields, policies and companions and add files; returns what changed."""
+    cleaned = clean_visit(actor, values, visit)
+    files = check_uploads(uploads)
+    changes = apply_changes(visit, {field: cleaned[field] for field in SCALARS})
+    changes.update(_replace_policies(visit, cleaned["policies"]))
+    before = [user.display_name for user in visit.companions]
+    if {u.id for u in visit.companions} != {u.id for u in cleaned["companions"]}:
+        visit.companions = cleaned["companions"]
+        changes["companions"] = [before, [user.display_name for user in visit.companions]]
+    _attach(actor, visit, files)
+    if "visit_date" in changes:
+        _recount_last_visit(visit.enterprise)
+    if changes:
+        record_audit("visit.update", visit, actor=actor, changes=changes)
+    return changes
+
+
+def _replace_policies(visit: Visit, chosen: list[tuple[Any, str]]) -> Changes:
+    def described(links: list[tuple[Any, str]]) -> list[str]:
+        return [f"{policy.name}：{note}" if note else policy.name for policy, note in links]
+
+    before = [(link.policy, link.note) for link in visit.policies]
+    if [(p.id, n) for p, n in before] == [(p.id, n) for p, n in chosen]:
+        return {}
+    current = {link.policy_id: link for link in visit.policies}
+    wanted = {policy.id for policy, _note in chosen}
+    for policy_id, link in current.items():
+        if policy_id not in wanted:
+            visit.policies.remove(link)
+    for policy, note in chosen:
+        if link := current.get(policy.id):
+            link.note = note
+        else:
+            visit.policies.append(VisitPolicy(policy=policy, note=note))
+    return {"policies": [described(before), described(chosen)]}
+
+
+def _recount_last_visit(enterprise: Enterprise) -> None:
+    db.session.flush()
+    enterprise.last_visited_on = db.session.scalar(
+        sa.select(sa.func.max(Visit.visit_date)).where(Visit.enterprise_id == enterprise.id)
+    )
+
+
+def remove_attachment(actor: User, attachment: Attachment) -> str:
+    """Delete an attachment's record; returns its stored name, for the caller to delete the file
+    once the change is committed (a rolled-back delete must still find its file)."""
+    visit = attachment.visit
+    record_audit(
+        "attachment.delete",
+        attachment,
+        actor=actor,
+        region_code=visit.county_code,
+        changes={"filename": [attachment.filename, None]},
+    )
+    visit.attachments.remove(attachment)
+    db.session.flush()
+    return attachment.stored_name
+
+
+def editable_until(visit: Visit) -> Any:
+    """When the lead officer's window for changing the visit closes."""
+    return visit.created_at + timedelta(days=current_app.config["VISIT_EDIT_DAYS"])
+
+
+def edit_window_open(visit: Visit) -> bool:
+    return utcnow() <= editable_until(visit)

@@ -1,0 +1,149 @@
+"""Reads of visits, always in scope: the filtered list, the officer's own, the offline list."""
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms import DateField, SelectChoice, SelectField
+from wtforms.validators import Optional
+
+from crm.auth.models import User
+from crm.auth.scope import in_scope, scoped
+from crm.enterprises.models import Enterprise
+from crm.extensions import db
+from crm.i18n import local_today
+from crm.problems.models import Problem
+from crm.visits.models import MODE_LABELS, Visit, VisitMode, VisitPolicy, visit_companions
+
+OFFLINE_LIMIT = 3000
+RECENT_DAYS = 180
+
+
+class VisitFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    county = SelectField(_l("County/district"), default="")
+    township = SelectField(_l("Township/street"), default="")
+    officer = SelectField(_l("Officer"), default="")
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    mode = SelectField(
+        _l("Visit mode"),
+        choices=[
+            SelectChoice("", _l("All")),
+            *(SelectChoice(m.value, MODE_LABELS[m]) for m in VisitMode),
+        ],
+        default="",
+    )
+    policy = SelectField(_l("Policy"), default="")
+    problems = SelectField(
+        _l("Problems"),
+        choices=[
+            SelectChoice("", _l("All")),
+            SelectChoice("yes", _l("With problems")),
+            SelectChoice("no", _l("Without problems")),
+        ],
+        default="",
+    )
+
+
+def took_part(user_id: int) -> sa.ColumnElement[bool]:
+    """The visits a user led or accompanied."""
+    accompanied = sa.select(visit_companions.c.visit_id).where(
+        visit_companions.c.user_id == user_id
+    )
+    return sa.or_(Visit.lead_id == user_id, Visit.id.in_(accompanied.scalar_subquery()))
+
+
+def _where(stmt: sa.Select, form: VisitFilterForm) -> sa.Select:
+    if form.county.data:
+        stmt = stmt.where(Visit.county_code == form.county.data)
+    if form.township.data:
+        townships = sa.select(Enterprise.id).where(Enterprise.township_code == form.township.data)
+        stmt = stmt.where(Visit.enterprise_id.in_(townships.scalar_subquery()))
+    if form.officer.data:
+        stmt = stmt.where(took_part(int(form.officer.data)))
+    if form.start.data:
+        stmt = stmt.where(Visit.visit_date >= form.start.data)
+    if form.end.data:
+        stmt = stmt.where(Visit.visit_date <= form.end.data)
+    if form.mode.data:
+        stmt = stmt.where(Visit.mode == VisitMode(form.mode.data))
+    if form.policy.data:
+        explained = sa.select(VisitPolicy.visit_id).where(
+            VisitPolicy.policy_id == int(form.policy.data)
+        )
+        stmt = stmt.where(Visit.id.in_(explained.scalar_subquery()))
+    if form.problems.data:
+        raised = sa.exists().where(Problem.visit_id == Visit.id)
+        stmt = stmt.where(raised if form.problems.data == "yes" else ~raised)
+    return stmt
+
+
+def with_list_details(stmt: sa.Select) -> sa.Select:
+    """What a list row shows, loaded in a fixed number of queries whatever the page size."""
+    return stmt.options(
+        joinedload(Visit.enterprise),
+        joinedload(Visit.lead),
+        selectinload(Visit.companions),
+        selectinload(Visit.policies),
+        selectinload(Visit.problems),
+        selectinload(Visit.attachments),
+    )
+
+
+def newest_first(stmt: sa.Select) -> sa.Select:
+    return stmt.order_by(Visit.visit_date.desc(), Visit.id.desc())
+
+
+def filtered_visits(form: VisitFilterForm, user: User) -> sa.Select:
+    """The visits the user may see, filtered as the form says, newest first."""
+    return newest_first(_where(scoped(sa.select(Visit), user), form))
+
+
+def visits_of(user: User) -> sa.Select:
+    """The visits the user led or accompanied, newest first."""
+    return newest_first(scoped(sa.select(Visit), user).where(took_part(user.id)))
+
+
+def enterprise_for_visit(enterprise_id: Any, user: User) -> Enterprise | None:
+    """The enterprise a new visit is for; None when there is no such enterprise (the visit's
+    rules then name the field), 404 when it lies outside the user's scope."""
+    try:
+        enterprise = db.session.get(Enterprise, int(enterprise_id))
+    except (TypeError, ValueError):
+        return None
+    if enterprise is None or enterprise.deleted_at is not None:
+        return None
+    if not in_scope(user, enterprise.county_code):
+        abort(404)
+    return enterprise
+
+
+def offline_enterprises(user: User) -> list[dict[str, Any]]:
+    """A compact list for the type-ahead without network: the user's assigned enterprises and
+    those the user visited in the last half year."""
+    since = local_today() - timedelta(days=RECENT_DAYS)
+    visited = sa.select(Visit.enterprise_id).where(took_part(user.id), Visit.visit_date >= since)
+    stmt = (
+        scoped(sa.select(Enterprise), user)
+        .where(sa.or_(Enterprise.liaison_id == user.id, Enterprise.id.in_(visited)))
+        .order_by(Enterprise.name_pinyin, Enterprise.id)
+        .limit(OFFLINE_LIMIT)
+    )
+    return [enterprise_option(e) for e in db.session.scalars(stmt)]
+
+
+def enterprise_option(enterprise: Enterprise) -> dict[str, Any]:
+    return {
+        "id": enterprise.id,
+        "name": enterprise.name,
+        "county": enterprise.county.name,
+        "pinyin": enterprise.name_pinyin,
+        "initials": enterprise.name_initials,
+    }

@@ -1,0 +1,183 @@
+"""The rules for a visit's fields, shared by the tablet form, the offline sync and the API.
+
+`clean_visit` checks everything a visit carries and raises one ValidationFailed naming every
+bad field, before crm.visits.operations writes anything.
+"""
+
+import uuid
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from crm.auth.models import User
+from crm.errors import FieldErrors
+from crm.extensions import db
+from crm.i18n import local_today
+from crm.policies.models import Policy
+from crm.problems.rules import clean_problem
+from crm.text import collapse, is_clean
+from crm.visits.models import Visit, VisitMode
+
+TEXTS = {"people_met": 200, "next_step": 500, "location": 200}
+SUMMARY_MAX = 5000
+POLICY_NOTE_MAX = 200
+FOLLOWUP_TITLE_MAX = 100
+MAX_PROBLEMS = 20
+EARLIEST_VISIT = date(2000, 1, 1)
+
+
+def parse_client_uuid(value: Any) -> uuid.UUID:
+    """The device's visit number; ValidationFailed when it is missing or not a UUID."""
+    errors = FieldErrors()
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        errors.add("client_uuid", _("The visit number is missing or malformed; reload the form."))
+        errors.raise_any()
+        raise AssertionError("unreachable") from None
+
+
+def clean_visit(
+    actor: User,
+    values: dict[str, Any],
+    current: Visit | None = None,
+    *,
+    enterprise_missing: bool = False,
+) -> dict[str, Any]:
+    """Every field of a visit checked and normalised; problems only when it is new."""
+    errors = FieldErrors()
+    if enterprise_missing:
+        errors.add("enterprise_id", _("Choose the enterprise visited from the list."))
+    cleaned: dict[str, Any] = {}
+    _check_date(values, errors, cleaned)
+    _check_texts(values, errors, cleaned)
+    _check_location(values, errors, cleaned)
+    cleaned["policies"] = _check_policies(values, errors, current)
+    cleaned["companions"] = _check_companions(actor, values, errors, current)
+    _check_followup(values, errors, cleaned, current)
+    if current is None:
+        cleaned["problems"] = _check_problems(values, errors)
+    errors.raise_any()
+    return cleaned
+
+
+def _check_date(values: dict[str, Any], errors: FieldErrors, cleaned: dict[str, Any]) -> None:
+    visit_date = values.get("visit_date")
+    if not isinstance(visit_date, date):
+        errors.add("visit_date", _("Enter the date of the visit."))
+    elif visit_date > local_today():
+        errors.add("visit_date", _("The visit date cannot be in the future."))
+    elif visit_date < EARLIEST_VISIT:
+        errors.add("visit_date", _("The visit date is too far in the past."))
+    cleaned["visit_date"] = visit_date
+    try:
+        cleaned["mode"] = VisitMode(values.get("mode"))
+    except ValueError:
+        errors.add("mode", _("Choose how the visit took place."))
+
+
+def _check_texts(values: dict[str, Any], errors: FieldErrors, cleaned: dict[str, Any]) -> None:
+    for field, limit in TEXTS.items():
+        text = collapse(values.get(field))
+        if len(text) > limit or not is_clean(text):
+            errors.add(field, _("At most %(n)d ordinary characters.", n=limit))
+        cleaned[field] = text
+    summary = str(values.get("summary") or "").strip()
+    if not summary:
+        errors.add("summary", _("Write what was discussed."))
+    elif len(summary) > SUMMARY_MAX or not is_clean(summary, multiline=True):
+        errors.add("summary", _("At most %(n)d ordinary characters.", n=SUMMARY_MAX))
+    cleaned["summary"] = summary
+
+
+def _coordinate(value: Any, limit: int) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    number = Decimal(str(value))
+    if not number.is_finite() or abs(number) > limit:
+        raise InvalidOperation
+    return number.quantize(Decimal("0.000001"))
+
+
+def _check_location(values: dict[str, Any], errors: FieldErrors, cleaned: dict[str, Any]) -> None:
+    try:
+        cleaned["latitude"] = _coordinate(values.get("latitude"), 90)
+        cleaned["longitude"] = _coordinate(values.get("longitude"), 180)
+    except (InvalidOperation, ValueError):
+        errors.add("location", _("The position could not be read; try again or leave it out."))
+        return
+    if (cleaned["latitude"] is None) != (cleaned["longitude"] is None):
+        errors.add("location", _("The position could not be read; try again or leave it out."))
+
+
+def _ids(values: dict[str, Any], field: str, errors: FieldErrors) -> list[int]:
+    raw = values.get(field) or []
+    try:
+        return list(dict.fromkeys(int(value) for value in raw))
+    except (TypeError, ValueError):
+        errors.add(field, _("The selection contains an invalid entry."))
+        return []
+
+
+def _check_policies(
+    values: dict[str, Any], errors: FieldErrors, current: Visit | None
+) -> list[tuple[Policy, str]]:
+    """(policy, note) for each policy explained; a retired policy only where it already was."""
+    ids = _ids(values, "policy_ids", errors)
+    kept = {link.policy_id for link in current.policies} if current else set()
+    found = {p.id: p for p in db.session.scalars(sa.select(Policy).where(Policy.id.in_(ids)))}
+    usable = [found[i] for i in ids if i in found and (found[i].active or i in kept)]
+    if len(usable) < len(ids):
+        errors.add("policy_ids", _("One of the chosen policies is not in the catalogue."))
+    notes = values.get("policy_notes") or {}
+    chosen = []
+    for policy in usable:
+        note = collapse(notes.get(policy.id) or notes.get(str(policy.id)))
+        if len(note) > POLICY_NOTE_MAX or not is_clean(note):
+            errors.add("policy_ids", _("A policy note has at most %(n)d characters.", n=200))
+        chosen.append((policy, note))
+    return chosen
+
+
+def _check_companions(
+    actor: User, values: dict[str, Any], errors: FieldErrors, current: Visit | None
+) -> list[User]:
+    ids = [i for i in _ids(values, "companion_ids", errors) if i != actor.id]
+    kept = {user.id for user in current.companions} if current else set()
+    found = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+    usable = [found[i] for i in ids if i in found and (found[i].active or i in kept)]
+    if len(usable) < len(ids):
+        errors.add("companion_ids", _("One of the companions is not an active user."))
+    return usable
+
+
+def _check_followup(
+    values: dict[str, Any], errors: FieldErrors, cleaned: dict[str, Any], current: Visit | None
+) -> None:
+    title = collapse(values.get("followup_title"))
+    due = values.get("followup_due_on")
+    if len(title) > FOLLOWUP_TITLE_MAX or not is_clean(title):
+        errors.add("followup_title", _("At most %(n)d ordinary characters.", n=FOLLOWUP_TITLE_MAX))
+    if title and not isinstance(due, date):
+        errors.add("followup_due_on", _("Give the follow-up a due date."))
+    elif due is not None and not title:
+        errors.add("followup_title", _("Say what should be followed up."))
+    elif (
+        isinstance(due, date)
+        and due < local_today()
+        and not (current and due == current.followup_due_on)
+    ):
+        errors.add("followup_due_on", _("The due date cannot be in the past."))
+    cleaned["followup_title"] = title
+    cleaned["followup_due_on"] = due if title else None
+
+
+def _check_problems(values: dict[str, Any], errors: FieldErrors) -> list[dict[str, Any]]:
+    raw = values.get("problems") or []
+    if len(raw) > MAX_PROBLEMS:
+        errors.add("problems", _("At most %(n)d problems per visit.", n=MAX_PROBLEMS))
+        return []
+    return [clean_problem(entry, errors, f"problems.{i}.") for i, entry in enumerate(raw)]

@@ -1,0 +1,152 @@
+"""Recording a visit on a tablet: online, offline with a later sync, and a draft that survives
+a reload."""
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
+from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
+
+pytestmark = pytest.mark.browser
+
+QIHANG_NAME = "洛阳启航必达科技有限公司"
+# Every control an officer taps: at least 44 px high (a finger, not a mouse).
+SMALL_TARGETS = """
+() => [...document.querySelectorAll(
+    '#visit-form .btn, #visit-form .form-control, #visit-form .form-select')]
+  .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 43.5)
+  .map((e) => e.outerHTML.slice(0, 80))
+"""
+
+
+@pytest.fixture
+def photo(tmp_path):
+    """A camera-sized photo (4000×3000, several MB): the form scales it down before sending."""
+    path = tmp_path / "车间.jpg"
+    Image.effect_noise((4000, 3000), 90).convert("RGB").save(path, "JPEG", quality=95)
+    assert path.stat().st_size > 2_000_000
+    return path
+
+
+def choose_qihang(tab):
+    box = tab.locator("#enterprise-search")
+    box.tap()
+    box.press_sequentially("lyqh", delay=40)
+    option = tab.locator("#enterprise-results [role=option]", has_text=QIHANG_NAME)
+    option.wait_for()
+    option.tap()
+    assert tab.locator("#chosen-name").inner_text() == QIHANG_NAME
+
+
+def fill_visit(tab, summary: str, problem: str | None = None):
+    choose_qihang(tab)
+    tab.locator(".segmented label", has_text="座谈会").tap()
+    tab.locator(".chip label", has_text="研发费用加计扣除").tap()
+    tab.locator(".chip label", has_text="科技创新券").tap()
+    tab.locator("#summary").fill(summary)
+    if problem:
+        tab.get_by_role("button", name="问题").tap()
+        row = tab.locator("[data-problem-row]").last
+        row.locator("select").select_option("financing")
+        row.locator("input").fill(problem)
+
+
+def stored_visits(tab, client_uuid: str) -> int:
+    """How many stored visits carry this client_uuid (asked through the API, as the user)."""
+    answer = tab.request.get(tab.url.split("/visits")[0] + "/api/v1/visits?per_page=200").json()
+    return sum(1 for item in answer["items"] if item["client_uuid"] == client_uuid)
+
+
+@pytest.mark.parametrize(
+    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
+)
+def test_record_a_visit_with_policies_a_problem_and_a_photo(open_page, viewport, photo):
+    page = open_page(viewport)
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    fill_visit(tab, "企业计划扩建研发中心，咨询研发费用加计扣除政策。", "新建厂房贷款贴息")
+    tab.set_input_files("#photos", str(photo))
+    tab.locator("#attachments-preview img").wait_for()
+    assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+    assert tab.evaluate(SMALL_TARGETS) == []
+    size = f"{viewport['width']}x{viewport['height']}"
+    page.screenshot(f"visit-form-{size}")
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.wait_for_url(re.compile(r".*/visits/\d+$"))
+    assert "新建厂房贷款贴息" in tab.locator("main").inner_text()
+    assert "研发费用加计扣除" in tab.locator("main").inner_text()
+    assert tab.locator(".photo-grid img").count() == 1
+    original = tab.request.get(page.base_url + tab.locator(".photo-grid a").get_attribute("href"))
+    sent = Image.open(io.BytesIO(original.body()))
+    assert max(sent.size) == 2560 and len(original.body()) < photo.stat().st_size
+    page.screenshot(f"visit-page-{size}")
+    tab.get_by_role("link", name=QIHANG_NAME).first.tap()
+    tab.wait_for_url("**/enterprises/*")
+    assert "座谈会" in tab.locator(".timeline").inner_text()
+    assert page.errors == []
+
+
+def test_a_visit_recorded_offline_is_synced_once(open_page):
+    page = open_page()
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    fill_visit(tab, "离线记录：企业反映招工难。", "缺少熟练技工")
+    client_uuid = tab.locator("[name=client_uuid]").input_value()
+    tab.context.set_offline(True)
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.locator("#outbox-count", has_text="待同步 1 条").wait_for()
+    assert not tab.locator("#network-status").is_hidden()
+    page.screenshot("visit-offline-810x1080")
+    # The form is ready for the next visit, with a new number.
+    assert tab.locator("[name=client_uuid]").input_value() != client_uuid
+    assert tab.locator("#summary").input_value() == ""
+    tab.context.set_offline(False)
+    tab.locator("#outbox").wait_for(state="hidden")
+    assert stored_visits(tab, client_uuid) == 1
+    tab.locator("#outbox-sync").dispatch_event("click")  # nothing left to send twice
+    tab.reload()
+    assert tab.locator("#outbox").is_hidden()
+    assert stored_visits(tab, client_uuid) == 1
+
+
+def test_the_form_opens_without_network(open_page):
+    page = open_page()
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    tab.reload()  # now the service worker controls the page and has kept the form
+    tab.wait_for_function("navigator.serviceWorker.controller !== null")
+    tab.context.set_offline(True)
+    tab.reload()
+    assert tab.locator("#visit-form").is_visible()
+    box = tab.locator("#enterprise-search")
+    box.press_sequentially("lyqh", delay=40)
+    tab.locator("#enterprise-results [role=option]", has_text=QIHANG_NAME).wait_for()
+    assert "离线" in tab.locator("#enterprise-hint").inner_text()
+    tab.context.set_offline(False)
+
+
+def test_a_draft_survives_a_reload(open_page):
+    page = open_page(TABLET_LANDSCAPE)
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    fill_visit(tab, "正在填写的走访记录……", "研发场地不足")
+    tab.locator("#people_met").fill("王总经理")
+    tab.wait_for_timeout(600)  # the draft is saved a moment after typing stops
+    tab.reload()
+    tab.locator("#draft-restored").wait_for()
+    assert tab.locator("#summary").input_value() == "正在填写的走访记录……"
+    assert tab.locator("#people_met").input_value() == "王总经理"
+    assert tab.locator("#chosen-name").inner_text() == QIHANG_NAME
+    assert tab.locator("[data-problem-row] input").first.input_value() == "研发场地不足"
+    assert tab.locator("input[name=policy_ids]:checked").count() == 2
+    assert tab.locator("input[name=mode]:checked").get_attribute("value") == "meeting"
+    page.screenshot("visit-draft-restored-1080x810")
+    tab.get_by_role("button", name="放弃草稿").tap()
+    tab.wait_for_load_state()
+    assert tab.locator("#summary").input_value() == ""
+    assert page.errors == []

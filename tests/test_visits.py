@@ -1,0 +1,626 @@
+"""Visits: the tablet form, idempotent recording, scope, bad input, attachments, edits, lists."""
+
+import io
+import threading
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from crm.audit.models import AuditLog
+from crm.enterprises.models import Enterprise
+from crm.extensions import db
+from crm.i18n import local_today
+from crm.policies.models import Policy
+from crm.problems.models import Problem, ProblemStatus
+from crm.visits.models import Attachment, Visit, VisitPolicy
+from tests.conftest import MENGJIN, YIYANG, log_in
+
+
+def jpeg(width: int = 640, height: int = 480) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 80, 40)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def visit_values(**overrides) -> dict:
+    """What the operations take for a plain, valid visit."""
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "visit_date": date.today() - timedelta(days=1),
+        "mode": "onsite",
+        "summary": "了解研发投入和高企申报准备情况。",
+        **overrides,
+    }
+
+
+def api_visit(enterprise_id: int, /, **overrides) -> dict:
+    """A valid body for POST /api/v1/visits."""
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "enterprise_id": enterprise_id,
+        "visit_date": (date.today() - timedelta(days=1)).isoformat(),
+        "mode": "onsite",
+        "summary": "了解研发投入和高企申报准备情况。",
+        **overrides,
+    }
+
+
+def form_visit(enterprise_id: int, /, **overrides) -> dict:
+    """A valid submission of the tablet form: two policies, one problem, one photo."""
+    return {
+        "client_uuid": str(uuid.uuid4()),
+        "enterprise_id": str(enterprise_id),
+        "visit_date": (date.today() - timedelta(days=1)).isoformat(),
+        "mode": "onsite",
+        "people_met": "王总经理",
+        "summary": "企业计划新建研发中心，询问高企认定条件。",
+        "policy_ids": ["1", "3"],
+        "policy_note_1": "企业有意向今年申报",
+        "problems-0-category": "financing",
+        "problems-0-title": "设备更新贷款贴息",
+        "problems-0-description": "需要 500 万元设备贷款",
+        "next_step": "下周送申报指南",
+        "photos": (io.BytesIO(jpeg()), "现场.jpg"),
+        **overrides,
+    }
+
+
+def post_form(client, data, json=False):
+    headers = {"Accept": "application/json"} if json else {}
+    return client.post(
+        "/visits/new", data=data, content_type="multipart/form-data", headers=headers
+    )
+
+
+def counts(app) -> dict:
+    with app.app_context():
+        return {
+            model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+            for model in (Visit, VisitPolicy, Problem, Attachment)
+        }
+
+
+def stored_files(app) -> list[Path]:
+    folder = Path(app.config["ATTACHMENT_FOLDER"])
+    return [path for path in folder.rglob("*") if path.is_file()] if folder.exists() else []
+
+
+@pytest.fixture
+def enterprise(create_enterprise):
+    return create_enterprise(name="洛阳启航必达科技有限公司")
+
+
+# The form, end to end.
+
+
+def test_the_form_records_a_visit_with_policies_a_problem_and_a_photo(
+    app, client, login, enterprise
+):
+    officer = login("officer")
+    page = client.get(f"/visits/new?enterprise_id={enterprise.id}")
+    assert page.status_code == 200
+    assert 'capture="environment"' in page.text and 'accept="image/*"' in page.text
+    response = post_form(client, form_visit(enterprise.id))
+    assert response.status_code == 302
+    shown = client.get(response.headers["Location"])
+    assert "设备更新贷款贴息" in shown.text and "企业有意向今年申报" in shown.text
+    with app.app_context():
+        visit = db.session.scalars(sa.select(Visit)).one()
+        assert visit.lead_id == officer.id and visit.county_code == YIYANG
+        assert [link.policy_id for link in visit.policies] == [1, 3]
+        assert visit.policies[0].note == "企业有意向今年申报"
+        (problem,) = visit.problems
+        assert problem.status == ProblemStatus.NEW and problem.raised_on == visit.visit_date
+        assert problem.enterprise_id == enterprise.id and problem.county_code == YIYANG
+        (photo,) = visit.attachments
+        assert photo.kind == "photo" and photo.filename == "现场.jpg" and photo.has_thumbnail
+        assert db.session.get(Enterprise, enterprise.id).last_visited_on == visit.visit_date
+        actions = set(db.session.scalars(sa.select(AuditLog.action)))
+        assert {"visit.create", "problem.raise", "attachment.create"} <= actions
+    timeline = client.get(f"/enterprises/{enterprise.id}")
+    assert f"/visits/{visit.id}" in timeline.text
+
+
+def test_the_form_answers_its_script_in_json(app, client, login, enterprise):
+    login("officer")
+    data = form_visit(enterprise.id)
+    first = post_form(client, data, json=True)
+    assert first.status_code == 201
+    assert first.json["url"] == f"/visits/{first.json['id']}"
+    again = post_form(client, {**data, "photos": (io.BytesIO(jpeg()), "现场.jpg")}, json=True)
+    assert again.status_code == 200 and again.json["id"] == first.json["id"]
+    bad = post_form(client, form_visit(enterprise.id, summary="", **{"problems-0-title": ""}), True)
+    assert bad.status_code == 422
+    assert set(bad.json["error"]["fields"]) == {"summary", "problems-0-title"}
+    assert counts(app)["visits"] == 1
+
+
+def test_a_visit_sent_twice_is_stored_once(app, client, login, enterprise):
+    login("officer")
+    data = form_visit(enterprise.id)
+    assert post_form(client, data).status_code == 302
+    again = post_form(client, {**data, "photos": (io.BytesIO(jpeg()), "现场.jpg")})
+    assert again.status_code == 302
+    assert counts(app) == {"visits": 1, "visit_policies": 2, "problems": 1, "attachments": 1}
+    assert len([p for p in stored_files(app) if ".thumb" not in p.name]) == 1
+
+
+def test_the_api_stores_a_client_uuid_once(app, client, login, enterprise):
+    login("officer")
+    body = api_visit(
+        enterprise.id,
+        policy_ids=[1, 2],
+        problems=[{"category": "talent", "title": "缺少高端研发人才", "description": ""}],
+    )
+    first = client.post("/api/v1/visits", json=body)
+    assert first.status_code == 201, first.json
+    second = client.post("/api/v1/visits", json={**body, "summary": "改过的内容"})
+    assert second.status_code == 200
+    assert second.json["id"] == first.json["id"] and second.json["summary"] == body["summary"]
+    assert counts(app) == {"visits": 1, "visit_policies": 2, "problems": 1, "attachments": 0}
+
+
+def test_the_idempotency_key_header_is_honoured(app, client, login, enterprise):
+    login("officer")
+    body = api_visit(enterprise.id)
+    del body["client_uuid"]
+    headers = {"Idempotency-Key": "tablet-7-visit-0001"}
+    first = client.post("/api/v1/visits", json=body, headers=headers)
+    second = client.post("/api/v1/visits", json=body, headers=headers)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert counts(app)["visits"] == 1
+    clash = client.post(
+        "/api/v1/visits",
+        json={**body, "client_uuid": str(uuid.uuid4())},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert clash.status_code == 422 and "client_uuid" in clash.json["error"]["fields"]
+
+
+def test_concurrent_posts_of_one_visit_store_it_once(app, create_user, create_token, enterprise):
+    token = create_token(create_user("officer"))
+    body = api_visit(
+        enterprise.id,
+        policy_ids=[1, 2, 3],
+        problems=[{"category": "land", "title": "厂房用地指标不足"}],
+    )
+    start = threading.Barrier(4)
+    statuses = []
+
+    def post():
+        client = app.test_client()
+        start.wait()
+        response = client.post(
+            "/api/v1/visits", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 200, 200, 201]
+    assert counts(app) == {"visits": 1, "visit_policies": 3, "problems": 1, "attachments": 0}
+
+
+def test_a_client_uuid_of_someone_elses_visit_is_refused(
+    app, client, login, create_enterprise, create_user
+):
+    other = create_enterprise(county_code=MENGJIN)
+    mengjin = create_user("officer", MENGJIN)
+    log_in(client, mengjin)
+    body = api_visit(other.id)
+    assert client.post("/api/v1/visits", json=body).status_code == 201
+    client.post("/logout")
+    login("officer", YIYANG)
+    own = create_enterprise()
+    answer = client.post("/api/v1/visits", json={**body, "enterprise_id": own.id})
+    assert answer.status_code == 409
+    assert counts(app)["visits"] == 1
+
+
+# Region scope.
+
+
+def test_an_officer_cannot_record_or_see_visits_outside_the_region(
+    app, client, login, create_user, create_enterprise
+):
+    mengjin_enterprise = create_enterprise(county_code=MENGJIN)
+    city = create_user("officer")
+    log_in(client, city)
+    visit_id = client.post("/api/v1/visits", json=api_visit(mengjin_enterprise.id)).json["id"]
+    client.post("/logout")
+    login("officer", YIYANG)
+    assert client.post("/api/v1/visits", json=api_visit(mengjin_enterprise.id)).status_code == 404
+    assert post_form(client, form_visit(mengjin_enterprise.id)).status_code == 404
+    assert client.get(f"/visits/new?enterprise_id={mengjin_enterprise.id}").status_code == 404
+    assert client.get(f"/visits/{visit_id}").status_code == 404
+    assert client.get(f"/api/v1/visits/{visit_id}").status_code == 404
+    assert client.get("/api/v1/visits").json["total"] == 0
+    assert "visit-table" in client.get("/visits/").text
+    assert f"/visits/{visit_id}" not in client.get("/visits/").text
+    assert counts(app)["visits"] == 1
+
+
+def test_a_companion_from_another_county_sees_the_visit(
+    app, client, login, create_user, create_enterprise
+):
+    mengjin_enterprise = create_enterprise(county_code=MENGJIN)
+    companion = create_user("officer", YIYANG)
+    outsider = create_user("officer", YIYANG)
+    login("officer")
+    body = api_visit(mengjin_enterprise.id, companion_ids=[companion.id])
+    visit_id = client.post("/api/v1/visits", json=body).json["id"]
+    client.post("/logout")
+    log_in(client, companion)
+    assert client.get(f"/visits/{visit_id}").status_code == 200
+    assert client.get(f"/api/v1/visits/{visit_id}").status_code == 200
+    assert [v["id"] for v in client.get("/api/v1/visits").json["items"]] == [visit_id]
+    assert f"/visits/{visit_id}" in client.get("/visits/mine").text
+    # The enterprise itself stays out of reach.
+    assert client.get(f"/enterprises/{mengjin_enterprise.id}").status_code == 404
+    client.post("/logout")
+    log_in(client, outsider)
+    assert client.get(f"/visits/{visit_id}").status_code == 404
+
+
+# Bad input: a clear message beside the field, and nothing stored.
+
+
+BAD_INPUT = {
+    "future date": ({"visit_date": "2099-01-01"}, "visit_date"),
+    "impossible date": ({"visit_date": "2026-02-30"}, "visit_date"),
+    "unknown policy": ({"policy_ids": ["1", "9999"]}, "policy_ids"),
+    "empty summary": ({"summary": "   "}, "summary"),
+    "unknown enterprise": ({"enterprise_id": "999999"}, "enterprise_id"),
+    "problem without a title": ({"problems-0-title": ""}, "problems-0-title"),
+    "unknown mode": ({"mode": "teleport"}, "mode"),
+    "follow-up without a date": ({"followup_title": "回访"}, "followup_due_on"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUT)
+def test_bad_input_on_the_form_is_refused_beside_the_field(app, client, login, enterprise, case):
+    login("officer")
+    change, field = BAD_INPUT[case]
+    response = post_form(client, form_visit(enterprise.id, **change), json=True)
+    assert response.status_code == 422
+    assert field in response.json["error"]["fields"]
+    assert counts(app) == {"visits": 0, "visit_policies": 0, "problems": 0, "attachments": 0}
+    assert stored_files(app) == []
+    page = post_form(client, form_visit(enterprise.id, **change))
+    assert page.status_code == 422 and "invalid-feedback" in page.text
+
+
+def test_a_photo_over_the_limit_is_refused(app, client, login, enterprise):
+    login("officer")
+    big = jpeg() + b"\0" * (30 * 1024 * 1024)
+    response = post_form(
+        client, form_visit(enterprise.id, photos=(io.BytesIO(big), "大照片.jpg")), json=True
+    )
+    assert response.status_code == 422
+    assert "20 MB" in response.json["error"]["fields"]["photos"][0]
+    assert counts(app)["visits"] == 0 and stored_files(app) == []
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"MZ\x90\x00\x03" + b"\0" * 2000, b"\xff\xd8\xff\xe0 not really a jpeg" + b"\0" * 100],
+    ids=["renamed exe", "truncated jpeg"],
+)
+def test_a_file_that_lies_about_its_type_is_refused(app, client, login, enterprise, content):
+    login("officer")
+    response = post_form(
+        client, form_visit(enterprise.id, photos=(io.BytesIO(content), "photo.jpg")), json=True
+    )
+    assert response.status_code == 422
+    assert "photos" in response.json["error"]["fields"]
+    assert counts(app)["visits"] == 0 and stored_files(app) == []
+
+
+def test_bad_input_on_the_api_names_the_fields(app, client, login, enterprise):
+    login("officer")
+    body = api_visit(
+        999999,
+        visit_date=(local_today_in(app) + timedelta(days=1)).isoformat(),
+        summary="",
+        policy_ids=[9999],
+        problems=[{"category": "talent", "title": ""}],
+    )
+    response = client.post("/api/v1/visits", json=body)
+    assert response.status_code == 422
+    assert set(response.json["error"]["fields"]) == {
+        "enterprise_id",
+        "visit_date",
+        "summary",
+        "policy_ids",
+        "problems.0.title",
+    }
+    assert "选择" in response.json["error"]["fields"]["enterprise_id"][0]
+    assert counts(app)["visits"] == 0
+
+
+def local_today_in(app) -> date:
+    with app.app_context():
+        return local_today()
+
+
+def test_a_viewer_cannot_record_a_visit(client, login, enterprise):
+    login("viewer")
+    assert client.post("/api/v1/visits", json=api_visit(enterprise.id)).status_code == 403
+
+
+# Attachments.
+
+
+def _visit_with_files(client, enterprise_id):
+    pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+    data = form_visit(enterprise_id, files=[(io.BytesIO(pdf), "../../etc/申报材料.pdf")])
+    response = post_form(client, data, json=True)
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def test_attachments_are_stored_outside_the_web_root_and_served_with_their_names(
+    app, client, login, enterprise
+):
+    login("officer")
+    visit_id = _visit_with_files(client, enterprise.id)
+    with app.app_context():
+        files = db.session.scalars(sa.select(Attachment).order_by(Attachment.id)).all()
+        photo, pdf = files
+        assert pdf.filename == "申报材料.pdf" and pdf.kind == "pdf"
+        assert ".." not in pdf.stored_name and pdf.stored_name.endswith(".pdf")
+    folder = Path(app.config["ATTACHMENT_FOLDER"]).resolve()
+    assert all(path.resolve().is_relative_to(folder) for path in stored_files(app))
+    served = client.get(f"/visits/{visit_id}/attachments/{pdf.id}")
+    assert served.status_code == 200 and served.data.startswith(b"%PDF")
+    assert served.headers["Content-Disposition"].startswith("attachment;")
+    assert "filename*=UTF-8''" in served.headers["Content-Disposition"]
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+    image = client.get(f"/visits/{visit_id}/attachments/{photo.id}")
+    assert image.headers["Content-Disposition"].startswith("inline;")
+    thumbnail = client.get(f"/visits/{visit_id}/attachments/{photo.id}/thumbnail")
+    assert thumbnail.mimetype == "image/jpeg"
+    assert max(Image.open(io.BytesIO(thumbnail.data)).size) <= 480
+
+
+def test_attachments_are_served_only_to_those_who_see_the_visit(
+    app, client, login, enterprise, create_user, create_token
+):
+    login("officer")
+    visit_id = _visit_with_files(client, enterprise.id)
+    client.post("/logout")
+    outsider = create_user("officer", MENGJIN)
+    log_in(client, outsider)
+    for attachment_id in (1, 2):
+        assert client.get(f"/visits/{visit_id}/attachments/{attachment_id}").status_code == 404
+    assert client.get(f"/visits/{visit_id}/attachments/1/thumbnail").status_code == 404
+    client.post("/logout")
+    assert client.get(f"/visits/{visit_id}/attachments/1").status_code == 302
+
+
+def test_an_attachment_is_reached_only_through_its_own_visit(app, client, login, enterprise):
+    login("officer")
+    first = _visit_with_files(client, enterprise.id)
+    second = _visit_with_files(client, enterprise.id)
+    with app.app_context():
+        attachment_of_first = db.session.scalars(
+            sa.select(Attachment.id).where(Attachment.visit_id == first)
+        ).first()
+    assert client.get(f"/visits/{second}/attachments/{attachment_of_first}").status_code == 404
+
+
+# Editing.
+
+
+def _age(app, visit_id: int, days: int) -> None:
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        visit.created_at = visit.created_at - timedelta(days=days)
+        db.session.commit()
+
+
+def _edit(client, visit_id, **changes):
+    data = {
+        "visit_date": (date.today() - timedelta(days=2)).isoformat(),
+        "mode": "meeting",
+        "summary": "补充：企业已联系高校开展产学研合作。",
+        "policy_ids": ["2"],
+        **changes,
+    }
+    return client.post(f"/visits/{visit_id}/edit", data=data, content_type="multipart/form-data")
+
+
+def test_the_lead_officer_may_edit_for_seven_days_and_every_edit_is_audited(
+    app, client, login, enterprise
+):
+    login("officer")
+    visit_id = _visit_with_files(client, enterprise.id)
+    assert client.get(f"/visits/{visit_id}/edit").status_code == 200
+    assert _edit(client, visit_id).status_code == 302
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        assert visit.mode == "meeting" and [p.policy_id for p in visit.policies] == [2]
+        assert len(visit.problems) == 1  # problems live on in the ledger
+        entry = db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.action == "visit.update")
+        ).one()
+        assert {"mode", "summary", "visit_date", "policies"} <= entry.changes.keys()
+        assert db.session.get(Enterprise, enterprise.id).last_visited_on == visit.visit_date
+    _age(app, visit_id, 8)
+    assert client.get(f"/visits/{visit_id}/edit").status_code == 403
+    assert _edit(client, visit_id, summary="晚了").status_code == 403
+
+
+def test_chiefs_may_always_edit_and_other_officers_never(
+    app, client, login, enterprise, create_user
+):
+    login("officer")
+    visit_id = _visit_with_files(client, enterprise.id)
+    _age(app, visit_id, 100)
+    client.post("/logout")
+    login("officer")
+    assert client.get(f"/visits/{visit_id}/edit").status_code == 403
+    client.post("/logout")
+    login("chief", YIYANG)
+    assert _edit(client, visit_id).status_code == 302
+    client.post("/logout")
+    log_in(client, create_user("chief", MENGJIN))
+    assert client.get(f"/visits/{visit_id}/edit").status_code == 404
+
+
+def test_bad_input_on_edit_changes_nothing(app, client, login, enterprise):
+    login("officer")
+    visit_id = _visit_with_files(client, enterprise.id)
+    response = _edit(client, visit_id, summary="", policy_ids=["9999"])
+    assert response.status_code == 422 and "invalid-feedback" in response.text
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        assert visit.mode == "onsite" and [p.policy_id for p in visit.policies] == [1, 3]
+
+
+def test_removing_an_attachment_deletes_its_file(app, client, login, enterprise):
+    login("chief")
+    visit_id = _visit_with_files(client, enterprise.id)
+    before = len(stored_files(app))
+    response = client.post(f"/visits/{visit_id}/attachments/2/delete")
+    assert response.status_code == 302
+    assert len(stored_files(app)) == before - 1
+    assert client.get(f"/visits/{visit_id}/attachments/2").status_code == 404
+
+
+# Lists and pages.
+
+
+def test_the_visit_list_filters(app, client, login, create_enterprise):
+    officer = login("chief")
+    yiyang = create_enterprise()
+    mengjin = create_enterprise(county_code=MENGJIN)
+    client.post("/api/v1/visits", json=api_visit(yiyang.id, policy_ids=[4]))
+    client.post(
+        "/api/v1/visits",
+        json=api_visit(
+            mengjin.id,
+            mode="phone",
+            visit_date=(date.today() - timedelta(days=40)).isoformat(),
+            problems=[{"category": "market", "title": "开拓海外市场"}],
+        ),
+    )
+
+    def listed(query: str) -> int:
+        page = client.get(f"/visits/?{query}")
+        assert page.status_code == 200
+        return page.text.count('class="fw-semibold">')
+
+    assert listed("") == 2
+    assert listed(f"county={YIYANG}") == 1
+    assert listed("mode=phone") == 1
+    assert listed("policy=4") == 1
+    assert listed("problems=yes") == 1 and listed("problems=no") == 1
+    start = (date.today() - timedelta(days=7)).isoformat()
+    assert listed(f"start={start}") == 1
+    assert listed(f"officer={officer.id}") == 0  # the chief's colleagues list excludes the chief
+    assert client.get(f"/api/v1/visits?county={MENGJIN}").json["total"] == 1
+    assert client.get(f"/api/v1/visits?from={start}").json["total"] == 1
+
+
+def test_list_queries_do_not_grow_with_the_page_size(app, client, login, create_enterprise):
+    login("officer")
+    enterprises = [create_enterprise() for _ in range(3)]
+    for number in range(30):
+        client.post(
+            "/api/v1/visits",
+            json=api_visit(
+                enterprises[number % 3].id,
+                policy_ids=[1, 2],
+                problems=[{"category": "talent", "title": f"问题{number}"}],
+            ),
+        )
+
+    def queries(path: str) -> int:
+        statements = []
+
+        def count(*_args):
+            statements.append(1)
+
+        with app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                assert client.get(path).status_code == 200
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    assert queries("/api/v1/visits?per_page=2") == queries("/api/v1/visits?per_page=30")
+    assert queries("/visits/?page=2") == queries("/visits/")  # 5 rows, then 25
+
+
+def test_the_offline_list_holds_the_officers_enterprises_in_scope(
+    app, client, create_user, create_enterprise
+):
+    officer = create_user("officer", YIYANG)
+    mine = create_enterprise(liaison_id=officer.id)
+    create_enterprise()
+    log_in(client, officer)
+    items = client.get("/visits/enterprises.json").json["items"]
+    assert [item["id"] for item in items] == [mine.id]
+    assert {"name", "pinyin", "initials", "county"} <= items[0].keys()
+    found = client.get("/visits/enterprises.json?q=测试企业").json["items"]
+    assert len(found) == 2
+
+
+def test_the_service_worker_and_manifest_are_served_from_the_root(client):
+    worker = client.get("/sw.js")
+    assert worker.status_code == 200 and "javascript" in worker.mimetype
+    assert worker.headers["Service-Worker-Allowed"] == "/"
+    assert "/visits/new" in worker.text
+    manifest = client.get("/manifest.webmanifest")
+    assert manifest.mimetype == "application/manifest+json"
+    assert manifest.json["start_url"] == "/visits/new"
+
+
+def test_moving_an_enterprise_to_another_county_moves_its_visits(app, client, login, enterprise):
+    from crm.enterprises import operations
+
+    login("officer")
+    client.post(
+        "/api/v1/visits",
+        json=api_visit(enterprise.id, problems=[{"category": "other", "title": "其他"}]),
+    )
+    with app.app_context():
+        record = db.session.get(Enterprise, enterprise.id)
+        operations.update_enterprise(None, record, {"county_code": MENGJIN})
+        db.session.commit()
+        assert set(db.session.scalars(sa.select(Visit.county_code))) == {MENGJIN}
+        assert set(db.session.scalars(sa.select(Problem.county_code))) == {MENGJIN}
+
+
+def test_a_retired_policy_cannot_be_chosen_for_a_new_visit(app, client, login, enterprise):
+    with app.app_context():
+        db.session.get(Policy, 5).active = False
+        db.session.commit()
+    login("officer")
+    response = client.post("/api/v1/visits", json=api_visit(enterprise.id, policy_ids=[5]))
+    assert response.status_code == 422 and "policy_ids" in response.json["error"]["fields"]
+
+
+def test_files_are_deleted_when_the_visit_cannot_be_committed(
+    app, client, login, enterprise, monkeypatch
+):
+    login("officer")
+
+    def failing_commit():
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(db.session, "commit", failing_commit)
+    response = post_form(client, form_visit(enterprise.id), json=True)
+    assert response.status_code == 500
+    monkeypatch.undo()
+    assert stored_files(app) == [], stored_files(app)
+    assert counts(app)["visits"] == 0
