@@ -633,6 +633,7 @@
   }
   window.addEventListener("online", () => {
     showNetwork();
+    $("send-status").textContent = "";
     syncAll();
   });
   window.addEventListener("offline", showNetwork);

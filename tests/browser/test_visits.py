@@ -150,3 +150,32 @@ def test_a_draft_survives_a_reload(open_page):
     tab.wait_for_load_state()
     assert tab.locator("#summary").input_value() == ""
     assert page.errors == []
+
+
+def test_a_queued_visit_the_server_refuses_is_kept_and_can_be_corrected(open_page):
+    page = open_page()
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    fill_visit(tab, "离线记录：问题标题漏填。", "待补充")
+    tab.locator("[data-problem-row] input").first.fill("")  # the server wants a title
+    client_uuid = tab.locator("[name=client_uuid]").input_value()
+    tab.context.set_offline(True)
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.locator("#outbox-count", has_text="待同步 1 条").wait_for()
+    tab.context.set_offline(False)
+    refused = tab.locator(".outbox-item .text-danger")
+    refused.wait_for()
+    assert "请填写问题标题" in refused.inner_text()
+    assert stored_visits(tab, client_uuid) == 0
+    page.screenshot("visit-refused-810x1080")
+    tab.locator(".outbox-item").get_by_role("button", name="修改").tap()
+    title = tab.locator("[data-problem-row] input").first
+    assert "请填写问题标题" in tab.locator("[data-problem-row]").first.inner_text()
+    assert tab.locator("#summary").input_value() == "离线记录：问题标题漏填。"
+    title.fill("研发人员招聘难")
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.wait_for_url(re.compile(r".*/visits/\d+$"))
+    assert stored_visits(tab, client_uuid) == 1
+    assert "研发人员招聘难" in tab.locator("main").inner_text()
+    tab.goto(page.base_url + "/visits/new")
+    assert tab.locator("#outbox").is_hidden()
