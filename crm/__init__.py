@@ -5,10 +5,20 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from crm.config import configure
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_RECORD_ID = 2**31 - 1  # the largest key of an INTEGER column on PostgreSQL
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:…>` in URLs: a number too large to be a record's id matches nothing (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("max", MAX_RECORD_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: type | Mapping | None = None) -> Flask:
@@ -20,6 +30,7 @@ def create_app(config: type | Mapping | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     configure(app, config)
+    app.url_map.converters["int"] = RecordIdConverter
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -96,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(import_views.bp)
     app.register_blueprint(policy_views.bp)
     app.register_blueprint(visit_views.bp)
+    app.before_request_funcs.setdefault(None, []).insert(0, visit_views.allow_visit_uploads)
     app.register_blueprint(offline.bp)
     api_blueprints = (
         auth_api.blp,

@@ -35,8 +35,9 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     # Babel reads zh_CN as zh_Hans_CN, so the Chinese catalogue lives in translations/zh_Hans_CN.
     LANGUAGES = {"zh_CN": "中文", "en": "English"}
-    # A visit may carry several photos; each attachment has its own limit below.
-    MAX_CONTENT_LENGTH = 100 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    # A visit may carry several photos and files, each up to ATTACHMENT_MAX_BYTES.
+    VISIT_MAX_CONTENT_LENGTH = 100 * 1024 * 1024
     ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
     # How long the lead officer may still change a visit (chiefs always may).
     VISIT_EDIT_DAYS = 7

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from crm.api import is_api_request
+from crm.api import wants_json
 from crm.extensions import db
 
 ERROR_CODES = {
@@ -142,7 +142,7 @@ def handle_http_exception(error: HTTPException) -> Any:
         code = "csrf_failed"
     else:
         message, code = str(MESSAGES.get(status, error.description)), None
-    if is_api_request():
+    if wants_json():
         response = json_error(status, message, _request_fields(error), code)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
@@ -152,7 +152,7 @@ def handle_http_exception(error: HTTPException) -> Any:
 
 def handle_domain_error(error: DomainError) -> Any:
     db.session.rollback()
-    if is_api_request():
+    if wants_json():
         return json_error(error.status, error.message, error.fields)
     return error_page(error.status, error.message)
 
@@ -160,7 +160,7 @@ def handle_domain_error(error: DomainError) -> Any:
 def handle_unexpected_error(error: Exception) -> Any:
     db.session.rollback()
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
-    if is_api_request():
+    if wants_json():
         return json_error(500, str(MESSAGES[500]))
     return error_page(500, str(MESSAGES[500]))
 

@@ -3,7 +3,8 @@
 // (static/js/visit-form.js) in IndexedDB, never here.
 "use strict";
 
-const VERSION = "crm-2026-11-23";
+// Change VERSION when SHELL changes; the files themselves are refreshed on every use.
+const VERSION = "crm-2026-11-23b";
 const STATIC_CACHE = `${VERSION}-static`;
 const PAGE_CACHE = "crm-pages";
 const FORM_URL = "/visits/new";
@@ -52,9 +53,22 @@ async function networkFirst(request, key) {
   }
 }
 
-async function cacheFirst(request) {
-  const kept = await caches.match(request, { ignoreSearch: true });
-  return kept || fetch(request);
+// The kept copy at once (fast on a weak network), and a fresh one fetched for next time, so an
+// update of the app reaches the tablet by the following page.
+async function keptThenRefreshed(event) {
+  const cache = await caches.open(STATIC_CACHE);
+  const kept = await cache.match(event.request, { ignoreSearch: true });
+  const fresh = fetch(event.request).then(async (response) => {
+    if (response.ok) {
+      await cache.put(event.request, response.clone());
+    }
+    return response;
+  });
+  if (kept) {
+    event.waitUntil(fresh.catch(() => undefined));
+    return kept;
+  }
+  return fresh;
 }
 
 async function navigate(request) {
@@ -81,7 +95,7 @@ self.addEventListener("fetch", (event) => {
   } else if (url.pathname === ENTERPRISES_URL && !url.searchParams.has("q")) {
     event.respondWith(networkFirst(request, ENTERPRISES_URL));
   } else if (url.pathname.startsWith("/static/")) {
-    event.respondWith(cacheFirst(request));
+    event.respondWith(keptThenRefreshed(event));
   } else if (request.mode === "navigate") {
     event.respondWith(navigate(request));
   }

@@ -525,7 +525,7 @@ def test_the_visit_list_filters(app, client, login, create_enterprise):
     assert listed("problems=yes") == 1 and listed("problems=no") == 1
     start = (date.today() - timedelta(days=7)).isoformat()
     assert listed(f"start={start}") == 1
-    assert listed(f"officer={officer.id}") == 0  # the chief's colleagues list excludes the chief
+    assert listed(f"officer={officer.id}") == 2
     assert client.get(f"/api/v1/visits?county={MENGJIN}").json["total"] == 1
     assert client.get(f"/api/v1/visits?from={start}").json["total"] == 1
 
@@ -623,4 +623,130 @@ def test_files_are_deleted_when_the_visit_cannot_be_committed(
     assert response.status_code == 500
     monkeypatch.undo()
     assert stored_files(app) == [], stored_files(app)
+    assert counts(app)["visits"] == 0
+
+
+# Findings of the review: odd input, reused numbers, companions, uploads.
+
+
+def test_a_used_visit_number_with_other_content_is_a_conflict(
+    app, client, login, create_enterprise
+):
+    login("officer")
+    first, second = create_enterprise(), create_enterprise()
+    body = api_visit(first.id)
+    assert client.post("/api/v1/visits", json=body).status_code == 201
+    clash = client.post("/api/v1/visits", json={**body, "enterprise_id": second.id})
+    assert clash.status_code == 409 and "client_uuid" in clash.json["error"]["fields"]
+    assert counts(app)["visits"] == 1
+
+
+def test_too_many_problems_are_refused_not_cut(app, client, login, enterprise):
+    login("officer")
+    rows = {}
+    for number in range(25):
+        rows[f"problems-{number}-category"] = "talent"
+        rows[f"problems-{number}-title"] = f"问题{number}"
+    response = post_form(client, form_visit(enterprise.id, **rows), json=True)
+    assert response.status_code == 422, response.json
+    assert "problems" in response.json["error"]["fields"]
+    assert counts(app)["problems"] == 0
+
+
+def test_a_photo_whose_thumbnail_fails_is_kept_without_one(app, client, login, enterprise):
+    image = Image.new("RGB", (64, 48), (10, 200, 30))
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotated
+    buffer = io.BytesIO()
+    image.save(buffer, "WEBP", exif=exif)
+    data = bytearray(buffer.getvalue())
+    data[data.index(b"MM\x00*") + 1] = 0x4C  # a broken byte-order mark inside the EXIF block
+    login("officer")
+    photo = (io.BytesIO(bytes(data)), "p.webp")
+    response = post_form(client, form_visit(enterprise.id, photos=photo), json=True)
+    assert response.status_code == 201
+    with app.app_context():
+        stored = db.session.scalars(sa.select(Attachment)).one()
+        assert stored.kind == "photo" and not stored.has_thumbnail
+    assert len(stored_files(app)) == 1
+
+
+HUGE = 10**20
+
+
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("POST", "/api/v1/visits", {"enterprise_id": HUGE}),
+        ("POST", "/api/v1/visits", {"policy_ids": [HUGE]}),
+        ("POST", "/api/v1/visits", {"companion_ids": [HUGE]}),
+        ("POST", "/api/v1/visits", {"latitude": "1e9999999", "longitude": "1"}),
+        ("GET", f"/api/v1/visits?enterprise_id={HUGE}", None),
+        ("GET", f"/api/v1/visits/{HUGE}", None),
+        ("GET", f"/visits/{HUGE}", None),
+        ("GET", f"/visits/new?enterprise_id={HUGE}", None),
+        ("GET", f"/enterprises/{HUGE}", None),
+    ],
+)
+def test_huge_numbers_are_refused_not_a_crash(client, login, enterprise, method, path, body):
+    login("officer")
+    json = {**api_visit(enterprise.id), **body} if body else None
+    response = client.open(path, method=method, json=json)
+    assert response.status_code in (200, 404, 422)
+    if method == "POST":
+        assert response.status_code == 422
+
+
+def test_form_coordinates_and_huge_choices_are_refused(app, client, login, enterprise):
+    login("officer")
+    odd = {"latitude": "1e9999999", "longitude": "112.4", "policy_ids": [str(HUGE)]}
+    response = post_form(client, form_visit(enterprise.id, **odd), json=True)
+    assert response.status_code == 422
+    assert {"location", "policy_ids"} <= response.json["error"]["fields"].keys()
+
+
+def test_only_officers_and_chiefs_go_along(app, client, login, create_user, enterprise):
+    viewer = create_user("viewer", MENGJIN)
+    login("officer", YIYANG)
+    body = api_visit(enterprise.id, companion_ids=[viewer.id])
+    response = client.post("/api/v1/visits", json=body)
+    assert response.status_code == 422 and "companion_ids" in response.json["error"]["fields"]
+
+
+def test_a_chief_who_went_along_stays_a_companion_after_editing(
+    app, client, login, create_user, enterprise
+):
+    chief = create_user("chief", YIYANG)
+    login("officer", YIYANG)
+    visit_id = client.post(
+        "/api/v1/visits", json=api_visit(enterprise.id, companion_ids=[chief.id])
+    ).json["id"]
+    client.post("/logout")
+    log_in(client, chief)
+    page = client.get(f"/visits/{visit_id}/edit")
+    assert f'value="{chief.id}" id="companion-{chief.id}" autocomplete="off" checked' in page.text
+    assert _edit(client, visit_id, companion_ids=[str(chief.id)]).status_code == 302
+    with app.app_context():
+        assert [u.id for u in db.session.get(Visit, visit_id).companions] == [chief.id]
+
+
+def test_a_file_keeps_the_extension_of_its_real_type(app, client, login, enterprise):
+    import openpyxl
+
+    buffer = io.BytesIO()
+    openpyxl.Workbook().save(buffer)
+    login("officer")
+    data = form_visit(enterprise.id, files=[(io.BytesIO(buffer.getvalue()), "setup.exe")])
+    assert post_form(client, data, json=True).status_code == 201
+    with app.app_context():
+        names = set(db.session.scalars(sa.select(Attachment.filename)))
+    assert "setup.exe.xlsx" in names
+
+
+def test_an_over_large_visit_request_is_refused_in_json(app, client, login, enterprise):
+    app.config["VISIT_MAX_CONTENT_LENGTH"] = 1024 * 1024
+    login("officer")
+    big = form_visit(enterprise.id, photos=(io.BytesIO(jpeg() + b"\0" * 2_000_000), "p.jpg"))
+    response = post_form(client, big, json=True)
+    assert response.status_code == 413 and response.json["error"]["code"] == "payload_too_large"
     assert counts(app)["visits"] == 0

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from crm import MAX_RECORD_ID
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.permissions import VISITORS, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
@@ -22,6 +23,10 @@ from crm.visits.queries import enterprise_for_visit, newest_first, with_list_det
 blp = Blueprint("visits_api", __name__, description="Visits to enterprises")
 # Keys that are not UUIDs are turned into one per user, so two users' keys never meet.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1d55-5a57-4a53-9d7e-3c0b8e2f9a41")
+
+
+def record_id() -> ma.fields.Integer:
+    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_RECORD_ID))
 
 
 class VisitPolicySchema(ma.Schema):
@@ -94,7 +99,7 @@ class VisitInputSchema(ma.Schema):
     client_uuid = ma.fields.UUID(
         metadata={"description": "made by the client; required unless Idempotency-Key is sent"}
     )
-    enterprise_id = ma.fields.Integer()
+    enterprise_id = record_id()
     visit_date = ma.fields.Date()
     mode = ma.fields.String(validate=ma.validate.Length(max=32))
     summary = ma.fields.String()
@@ -103,20 +108,20 @@ class VisitInputSchema(ma.Schema):
     location = ma.fields.String()
     latitude = ma.fields.Decimal(allow_none=True)
     longitude = ma.fields.Decimal(allow_none=True)
-    policy_ids = ma.fields.List(ma.fields.Integer())
+    policy_ids = ma.fields.List(record_id())
     policy_notes = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.String(),
         metadata={"description": "a note per policy id explained"},
     )
-    companion_ids = ma.fields.List(ma.fields.Integer())
+    companion_ids = ma.fields.List(record_id())
     problems = ma.fields.List(ma.fields.Nested(ProblemInputSchema))
     followup_title = ma.fields.String()
     followup_due_on = ma.fields.Date(allow_none=True)
 
 
 class VisitArgsSchema(PageArgsSchema):
-    enterprise_id = ma.fields.Integer()
+    enterprise_id = record_id()
     county = ma.fields.String(validate=ma.validate.Regexp(r"^\d{6}$"))
     start = ma.fields.Date(data_key="from")
     end = ma.fields.Date(data_key="to")

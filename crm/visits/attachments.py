@@ -9,12 +9,14 @@ import io
 import unicodedata
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import filetype
-from flask import current_app
+from flask import current_app, g
 from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -65,11 +67,15 @@ class CheckedFile:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def shown_name(filename: str, extension: str) -> str:
-    """The device's file name without paths or control characters, at most 200 characters."""
+def shown_name(filename: str, extension: str = "") -> str:
+    """The device's file name without paths or control characters, at most 200 characters,
+    ending in `extension` (the real type's) when one is given."""
     name = filename.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip(" .")
-    return name[-200:] or f"attachment.{extension}"
+    endings = (".jpg", ".jpeg") if extension == "jpg" else (f".{extension}",)
+    if extension and not name.lower().endswith(endings):
+        name = f"{name or 'attachment'}.{extension}"
+    return name[-200:]
 
 
 def check_upload(upload: Upload) -> CheckedFile:
@@ -79,12 +85,12 @@ def check_upload(upload: Upload) -> CheckedFile:
         raise ValueError(
             _(
                 "%(name)s is larger than %(limit)d MB.",
-                name=shown_name(upload.filename, ""),
+                name=shown_name(upload.filename),
                 limit=limit // (1024 * 1024),
             )
         )
     if not upload.data:
-        raise ValueError(_("%(name)s is empty.", name=shown_name(upload.filename, "")))
+        raise ValueError(_("%(name)s is empty.", name=shown_name(upload.filename)))
     guessed = filetype.guess(upload.data)
     mime = guessed.mime if guessed else ""
     if mime in IMAGE_TYPES:
@@ -96,7 +102,7 @@ def check_upload(upload: Upload) -> CheckedFile:
         raise ValueError(
             _(
                 "%(name)s is not a photo, PDF or Office document.",
-                name=shown_name(upload.filename, ""),
+                name=shown_name(upload.filename),
             )
         )
     return CheckedFile(kind, mime, extension, shown_name(upload.filename, extension), upload.data)
@@ -123,7 +129,7 @@ def _verify_image(upload: Upload) -> None:
         Image.DecompressionBombWarning,
     ) as error:
         raise ValueError(
-            _("%(name)s is not a readable picture.", name=shown_name(upload.filename, ""))
+            _("%(name)s is not a readable picture.", name=shown_name(upload.filename))
         ) from error
 
 
@@ -146,23 +152,37 @@ def store(checked: CheckedFile, today: date) -> tuple[str, bool]:
     stored_name = f"{today:%Y}/{today:%m}/{uuid.uuid4().hex}.{checked.extension}"
     path = path_of(stored_name)
     path.parent.mkdir(parents=True, exist_ok=True)
+    g.setdefault("attachments_written", []).append(stored_name)
     path.write_bytes(checked.data)
-    return stored_name, checked.kind == AttachmentKind.PHOTO and _make_thumbnail(checked, path)
+    photo = checked.kind == AttachmentKind.PHOTO
+    return stored_name, photo and _make_thumbnail(checked, path_of(stored_name, thumbnail=True))
 
 
 def _make_thumbnail(checked: CheckedFile, path: Path) -> bool:
+    """Best effort: a photo whose thumbnail cannot be made is still kept (and shown as is)."""
     try:
         image = ImageOps.exif_transpose(_open_image(checked.data))
         image.thumbnail(THUMBNAIL_SIZE)
-        image.convert("RGB").save(path_of_thumbnail(path), "JPEG", quality=80)
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        image.convert("RGB").save(path, "JPEG", quality=80)
+    except Exception as error:  # Pillow raises many kinds on odd EXIF or pixel data
         current_app.logger.warning("no thumbnail for %s: %s", path.name, error)
+        path.unlink(missing_ok=True)
         return False
     return True
 
 
-def path_of_thumbnail(path: Path) -> Path:
-    return path.with_name(f"{path.name}.thumb.jpg")
+@contextmanager
+def removed_on_failure() -> Iterator[None]:
+    """Files stored inside the block are deleted again when it raises (nothing refers to them:
+    the block's transaction did not commit)."""
+    written = g.setdefault("attachments_written", [])
+    first = len(written)
+    try:
+        yield
+    except BaseException:
+        remove_files(written[first:])
+        del written[first:]
+        raise
 
 
 def remove_files(stored_names: list[str]) -> None:

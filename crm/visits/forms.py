@@ -24,14 +24,14 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
-from crm.auth.models import Role, User
+from crm.auth.models import User
 from crm.extensions import db
 from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.models import CATEGORY_LABELS, ProblemCategory
 from crm.visits.attachments import Upload
 from crm.visits.models import MODE_LABELS, VisitMode
-from crm.visits.rules import MAX_PROBLEMS
+from crm.visits.rules import COMPANION_ROLES
 
 FILE_TYPES = ".pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,image/*"
 
@@ -46,7 +46,10 @@ class ProblemEntryForm(Form):
             *(SelectChoice(c.value, CATEGORY_LABELS[c]) for c in ProblemCategory),
         ]
 
-    category = SelectField(_l("Category"), choices=category_choices, default="")
+    # The problem's rules name a bad category (in the user's language), not WTForms.
+    category = SelectField(
+        _l("Category"), choices=category_choices, default="", validate_choice=False
+    )
     title = StringField(_l("Problem"))
     description = TextAreaField(_l("Details"))
 
@@ -64,7 +67,8 @@ class VisitForm(FlaskForm):
     people_met = StringField(_l("People met"))
     summary = TextAreaField(_l("Visit summary"))
     policy_ids = SelectMultipleField(_l("Policies explained"), coerce=int, validate_choice=False)
-    problems = FieldList(FormField(ProblemEntryForm), max_entries=MAX_PROBLEMS)
+    # No max_entries: it would drop rows silently; the visit's rules refuse too many.
+    problems = FieldList(FormField(ProblemEntryForm))
     next_step = StringField(_l("Next step"))
     followup_title = StringField(_l("Follow-up"))
     followup_due_on = DateField(_l("Follow-up due"), validators=[Optional()])
@@ -74,11 +78,12 @@ class VisitForm(FlaskForm):
     photos = MultipleFileField(_l("Photos"))
     files = MultipleFileField(_l("Files"))
 
-    def setup(self, user: User) -> None:
+    def setup(self, lead: User) -> None:
         """Choices that depend on the data: companions and the policy catalogue."""
-        self.companion_ids.choices = companion_choices(user)
+        self.companion_ids.choices = companion_choices(lead)
         self.policy_ids.choices = [SelectChoice(p.id, p.name) for p in active_policies()]
-        if not self.client_uuid.data:
+        if not self.is_submitted():
+            # A new number for each form shown; the tablet's script makes its own per visit.
             self.client_uuid.data = str(uuid.uuid4())
 
     def values(self, request: Request) -> dict[str, Any]:
@@ -124,14 +129,14 @@ def active_policies() -> list[Policy]:
     return list(db.session.scalars(stmt))
 
 
-def companion_choices(user: User) -> list[SelectChoice]:
-    """Active colleagues who go on visits: officers and chiefs of every region."""
+def companion_choices(lead: User | None = None) -> list[SelectChoice]:
+    """Active colleagues who go on visits (officers and chiefs of every region), but the lead."""
     stmt = (
         sa.select(User)
         .where(
             User.active.is_(True),
-            User.role.in_([Role.OFFICER, Role.CHIEF]),
-            User.id != user.id,
+            User.role.in_(COMPANION_ROLES),
+            User.id != (lead.id if lead else None),
         )
         .order_by(User.region_code, User.display_name)
         .options(joinedload(User.region))

@@ -11,8 +11,7 @@ bp = Blueprint("offline", __name__)
 @bp.get("/sw.js")
 @public
 def service_worker():
-    response = send_from_directory(current_app.static_folder, "sw.js", max_age=0)
-    response.headers["Cache-Control"] = "no-cache"
+    response = send_from_directory(current_app.static_folder, "sw.js")
     response.headers["Service-Worker-Allowed"] = "/"
     return response
 

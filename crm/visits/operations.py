@@ -6,11 +6,9 @@ gets the stored one back, with its policies and problems written once.
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +17,6 @@ from crm.audit.labels import register_labels
 from crm.audit.operations import Changes, apply_changes, plain_value, record_audit
 from crm.auth.models import User
 from crm.auth.scope import scoped
-from crm.db import utcnow
 from crm.enterprises.models import Enterprise
 from crm.errors import Conflict, FieldErrors
 from crm.extensions import db
@@ -74,10 +71,14 @@ def visit_by_uuid(client_uuid: uuid.UUID) -> Visit | None:
     return db.session.scalars(sa.select(Visit).where(Visit.client_uuid == client_uuid)).first()
 
 
-def _stored_already(actor: User, visit: Visit) -> Visit:
-    """The visit a repeated submission refers to, if the sender may see it."""
+def _stored_already(
+    actor: User, visit: Visit, enterprise: Enterprise | None, values: dict[str, Any]
+) -> Visit:
+    """The visit a repeated submission refers to: the sender may see it, and it is the same
+    visit (same enterprise and day), not a new one that happens to carry a used number."""
     visible = db.session.scalars(scoped(sa.select(Visit.id).where(Visit.id == visit.id), actor))
-    if visible.first() is None:
+    same = enterprise is not None and enterprise.id == visit.enterprise_id
+    if visible.first() is None or not same or values.get("visit_date") != visit.visit_date:
         message = _("This visit number belongs to another visit; reload the form.")
         raise Conflict(message, {"client_uuid": [message]})
     return visit
@@ -106,10 +107,11 @@ def record_visit(
     before. `enterprise` is None when the one asked for does not exist (a field error)."""
     client_uuid = parse_client_uuid(values.get("client_uuid"))
     if existing := visit_by_uuid(client_uuid):
-        return _stored_already(actor, existing), False
+        return _stored_already(actor, existing, enterprise, values), False
     cleaned = clean_visit(actor, values, enterprise_missing=enterprise is None)
     files = check_uploads(uploads)
-    assert enterprise is not None  # clean_visit refused the visit otherwise
+    if enterprise is None:  # clean_visit has refused the visit already; this is for the types
+        raise AssertionError("a visit without an enterprise passed its rules")
     visit = Visit(
         client_uuid=client_uuid,
         enterprise=enterprise,
@@ -127,7 +129,7 @@ def record_visit(
     except IntegrityError:
         # The same visit arrived at the same moment by another request, which stored it first.
         if existing := visit_by_uuid(client_uuid):
-            return _stored_already(actor, existing), False
+            return _stored_already(actor, existing, enterprise, values), False
         raise
     for entry in cleaned["problems"]:
         raise_problem(actor, enterprise, entry, visit.visit_date, visit_id=visit.id)
@@ -246,12 +248,3 @@ def remove_attachment(actor: User, attachment: Attachment) -> str:
     visit.attachments.remove(attachment)
     db.session.flush()
     return attachment.stored_name
-
-
-def editable_until(visit: Visit) -> Any:
-    """When the lead officer's window for changing the visit closes."""
-    return visit.created_at + timedelta(days=current_app.config["VISIT_EDIT_DAYS"])
-
-
-def edit_window_open(visit: Visit) -> bool:
-    return utcnow() <= editable_until(visit)

@@ -6,14 +6,14 @@ bad field, before crm.visits.operations writes anything.
 
 import uuid
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from crm.auth.models import User
-from crm.errors import FieldErrors
+from crm.auth.models import Role, User
+from crm.errors import FieldErrors, invalid
 from crm.extensions import db
 from crm.i18n import local_today
 from crm.policies.models import Policy
@@ -27,17 +27,18 @@ POLICY_NOTE_MAX = 200
 FOLLOWUP_TITLE_MAX = 100
 MAX_PROBLEMS = 20
 EARLIEST_VISIT = date(2000, 1, 1)
+MAX_ID = 2**31 - 1
+# Who may go along on a visit (and so see it, whatever its county).
+COMPANION_ROLES = (Role.OFFICER, Role.CHIEF)
 
 
 def parse_client_uuid(value: Any) -> uuid.UUID:
     """The device's visit number; ValidationFailed when it is missing or not a UUID."""
-    errors = FieldErrors()
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError:
-        errors.add("client_uuid", _("The visit number is missing or malformed; reload the form."))
-        errors.raise_any()
-        raise AssertionError("unreachable") from None
+        message = _("The visit number is missing or malformed; reload the form.")
+        raise invalid("client_uuid", message) from None
 
 
 def clean_visit(
@@ -98,7 +99,7 @@ def _coordinate(value: Any, limit: int) -> Decimal | None:
         return None
     number = Decimal(str(value))
     if not number.is_finite() or abs(number) > limit:
-        raise InvalidOperation
+        raise ValueError("not a coordinate")
     return number.quantize(Decimal("0.000001"))
 
 
@@ -106,7 +107,7 @@ def _check_location(values: dict[str, Any], errors: FieldErrors, cleaned: dict[s
     try:
         cleaned["latitude"] = _coordinate(values.get("latitude"), 90)
         cleaned["longitude"] = _coordinate(values.get("longitude"), 180)
-    except (InvalidOperation, ValueError):
+    except (DecimalException, ValueError):
         errors.add("location", _("The position could not be read; try again or leave it out."))
         return
     if (cleaned["latitude"] is None) != (cleaned["longitude"] is None):
@@ -116,10 +117,13 @@ def _check_location(values: dict[str, Any], errors: FieldErrors, cleaned: dict[s
 def _ids(values: dict[str, Any], field: str, errors: FieldErrors) -> list[int]:
     raw = values.get(field) or []
     try:
-        return list(dict.fromkeys(int(value) for value in raw))
+        ids = list(dict.fromkeys(int(value) for value in raw))
     except (TypeError, ValueError):
+        ids = [0]
+    if not all(0 < i <= MAX_ID for i in ids):
         errors.add(field, _("The selection contains an invalid entry."))
         return []
+    return ids
 
 
 def _check_policies(
@@ -145,12 +149,19 @@ def _check_policies(
 def _check_companions(
     actor: User, values: dict[str, Any], errors: FieldErrors, current: Visit | None
 ) -> list[User]:
-    ids = [i for i in _ids(values, "companion_ids", errors) if i != actor.id]
+    """Colleagues who went along: active officers and chiefs (the lead is not a companion);
+    those already on the visit stay whatever became of their account."""
+    lead_id = current.lead_id if current else actor.id
+    ids = [i for i in _ids(values, "companion_ids", errors) if i != lead_id]
     kept = {user.id for user in current.companions} if current else set()
     found = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
-    usable = [found[i] for i in ids if i in found and (found[i].active or i in kept)]
+    usable = [
+        found[i]
+        for i in ids
+        if i in found and (i in kept or (found[i].active and found[i].role in COMPANION_ROLES))
+    ]
     if len(usable) < len(ids):
-        errors.add("companion_ids", _("One of the companions is not an active user."))
+        errors.add("companion_ids", _("One of the companions cannot go on visits."))
     return usable
 
 

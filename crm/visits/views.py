@@ -19,6 +19,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from wtforms import SelectChoice
 
+from crm.api import wants_json
 from crm.auth.permissions import VISITORS, can_edit_visit, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
 from crm.enterprises.forms import county_choices, township_choices
@@ -53,9 +54,11 @@ bp = Blueprint("visits", __name__, url_prefix="/visits")
 PER_PAGE = 25
 
 
-def wants_json() -> bool:
-    """The tablet form's script sends with fetch and reads JSON; a plain form post gets pages."""
-    return request.accept_mimetypes.best == "application/json"
+def allow_visit_uploads() -> None:
+    """A visit may carry several photos and files: a larger request than elsewhere. (Runs
+    before the request guard, whose CSRF check is the first to read the body.)"""
+    if request.blueprint == bp.name:
+        request.max_content_length = current_app.config["VISIT_MAX_CONTENT_LENGTH"]
 
 
 def _filter_form() -> VisitFilterForm:
@@ -63,7 +66,7 @@ def _filter_form() -> VisitFilterForm:
     everything = SelectChoice("", _("All"))
     form.county.choices = [everything, *county_choices(current_user)]
     form.township.choices = [everything, *township_choices(form.county.data)[1:]]
-    form.officer.choices = [everything, *companion_choices(current_user)]
+    form.officer.choices = [everything, *companion_choices()]
     form.policy.choices = [everything, *(SelectChoice(p.id, p.name) for p in active_policies())]
     return form
 
@@ -91,10 +94,10 @@ def input_errors(form: VisitForm) -> dict[str, list[str]]:
     """Errors keyed by the input names of the page, for the script that sent the form."""
     fields: dict[str, list[str]] = {}
     for field in form:
-        entries = [entry.form for entry in field] if field.type == "FieldList" else None
-        for sub in [f for entry in entries for f in entry] if entries is not None else [field]:
-            if sub.errors and isinstance(sub.errors, list):
-                fields[sub.name] = [str(message) for message in sub.errors]
+        entries = [entry.form for entry in field] if field.type == "FieldList" else []
+        for sub in [field, *(f for entry in entries for f in entry)]:
+            if messages := [str(m) for m in sub.errors or [] if isinstance(m, str)]:
+                fields[sub.name] = messages
     if form.form_errors:
         fields["_form"] = [str(message) for message in form.form_errors]
     return fields
@@ -137,6 +140,7 @@ def _form_page(form: VisitForm, visit: Visit | None, chosen: Enterprise | None, 
         today=local_today().isoformat(),
         file_types=FILE_TYPES,
         max_mb=current_app.config["ATTACHMENT_MAX_BYTES"] // (1024 * 1024),
+        max_bytes=current_app.config["ATTACHMENT_MAX_BYTES"],
     )
     return page, status
 
@@ -172,26 +176,16 @@ def create():
         return _invalid_answer(form, status, None, chosen)
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     try:
-        visit, created = operations.record_visit(
-            current_user, chosen, form.values(request), uploads_of(form, limit)
-        )
+        with attachments.removed_on_failure():
+            visit, created = operations.record_visit(
+                current_user, chosen, form.values(request), uploads_of(form, limit)
+            )
+            db.session.commit()
     except DomainError as error:
         attach_visit_errors(form, error)
         status = 409 if isinstance(error, Conflict) else error.status
         return _invalid_answer(form, status, None, chosen)
-    commit_forgetting_new_files(visit if created else None)
     return _saved_answer(visit, created)
-
-
-def commit_forgetting_new_files(new_visit: Visit | None) -> None:
-    """Commit; if that fails, delete the new visit's files, which no record refers to then."""
-    written = [a.stored_name for a in new_visit.attachments] if new_visit else []
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        attachments.remove_files(written)
-        raise
 
 
 def _chosen_enterprise(form: VisitForm) -> Enterprise | None:
@@ -214,10 +208,11 @@ def show(visit_id: int):
 
 def _edit_form(visit: Visit) -> VisitForm:
     form = VisitForm(obj=visit)
-    form.setup(current_user)
+    form.setup(visit.lead)
+    offered = {choice.value for choice in form.companion_ids.choices}
     form.companion_ids.choices = [
         *form.companion_ids.choices,
-        *(SelectChoice(u.id, u.display_name) for u in visit.companions if not u.active),
+        *(SelectChoice(u.id, u.display_name) for u in visit.companions if u.id not in offered),
     ]
     if request.method == "GET":
         form.companion_ids.data = [user.id for user in visit.companions]
@@ -235,13 +230,14 @@ def edit(visit_id: int):
     if form.validate_on_submit():
         limit = current_app.config["ATTACHMENT_MAX_BYTES"]
         try:
-            operations.update_visit(
-                current_user, visit, form.values(request), uploads_of(form, limit)
-            )
+            with attachments.removed_on_failure():
+                operations.update_visit(
+                    current_user, visit, form.values(request), uploads_of(form, limit)
+                )
+                db.session.commit()
         except DomainError as error:
             attach_visit_errors(form, error)
         else:
-            db.session.commit()
             flash(_("The visit has been saved."), "success")
             return redirect(url_for("visits.show", visit_id=visit.id))
     status = 422 if request.method == "POST" else 200
@@ -260,16 +256,12 @@ def _send(attachment: Attachment, thumbnail: bool):
     path = attachments.path_of(attachment.stored_name, thumbnail)
     if not path.is_file():
         abort(404)
-    response = send_file(
+    return send_file(
         path,
         mimetype="image/jpeg" if thumbnail else attachment.content_type,
         as_attachment=attachment.kind != AttachmentKind.PHOTO,
         download_name=attachment.filename,
-        etag=f"{attachment.sha256}{'-t' if thumbnail else ''}",
-        max_age=0,
     )
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response
 
 
 @bp.get("/<int:visit_id>/attachments/<int:attachment_id>")
@@ -307,15 +299,11 @@ def enterprise_options():
         items = [enterprise_option(e) for e in typeahead(query, current_user)]
     else:
         items = offline_enterprises(current_user)
-    response = jsonify(items=items)
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return jsonify(items=items)
 
 
 @bp.get("/sync-token")
 @role_required(*VISITORS)
 def sync_token():
     """A fresh form token and who is logged in, asked for before sending queued visits."""
-    response = jsonify(csrf_token=generate_csrf(), user_id=current_user.id)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify(csrf_token=generate_csrf(), user_id=current_user.id)

@@ -33,11 +33,17 @@
 
   // ---- "+ 问题" rows, added and removed in place. ----
   const problems = $("problems");
+  const MAX_PROBLEMS = 20;
   let nextProblem = problems ? problems.querySelectorAll("[data-problem-row]").length : 0;
+  function countProblems() {
+    const rows = problems.querySelectorAll("[data-problem-row]").length;
+    $("no-problems").hidden = rows > 0;
+    $("add-problem").disabled = rows >= MAX_PROBLEMS;
+  }
   function addProblem() {
     const html = $("problem-template").innerHTML.replaceAll("__index__", String(nextProblem++));
     problems.insertAdjacentHTML("beforeend", html);
-    $("no-problems").hidden = true;
+    countProblems();
     const rows = problems.querySelectorAll("[data-problem-row]");
     return rows[rows.length - 1];
   }
@@ -49,7 +55,7 @@
       const button = event.target.closest("[data-remove-problem]");
       if (button) {
         button.closest("[data-problem-row]").remove();
-        $("no-problems").hidden = problems.querySelector("[data-problem-row]") !== null;
+        countProblems();
         saveDraft();
       }
     });
@@ -131,14 +137,24 @@
       return file; // the server checks it as it is
     }
   }
+  const maxBytes = Number(form.dataset.maxBytes || "0");
   for (const input of form.querySelectorAll("input[type=file]")) {
     input.addEventListener("change", async () => {
       const chosen = [...input.files];
+      const refused = [];
       input.value = "";
       for (const file of chosen) {
-        pendingFiles.push({ field: input.name, file: await scaled(file) });
+        const ready = await scaled(file);
+        if (maxBytes && ready.size > maxBytes) {
+          refused.push(format(messages.too_large, { name: file.name }));
+        } else {
+          pendingFiles.push({ field: input.name, file: ready });
+        }
       }
       renderFiles();
+      if (refused.length) {
+        showErrors({ [input.name]: refused });
+      }
     });
   }
 
@@ -452,6 +468,10 @@
     }
   }
   function loadEntry(entry) {
+    const busy = form.elements.summary.value.trim() || form.elements.enterprise_id.value;
+    if (busy && form.elements.client_uuid.value !== entry.id && !window.confirm(messages.replace_form)) {
+      return;
+    }
     fill(entry.entries, entry.enterprise);
     pendingFiles = entry.files.slice();
     renderFiles();
@@ -482,24 +502,47 @@
         try {
           answer = JSON.parse(request.responseText);
         } catch (_error) {
-          answer = null;
+          answer = null; // a page, not an answer: the login page after the session ended
         }
-        if (request.status === 200 || request.status === 201) {
-          resolve({ kind: "stored", url: answer.url });
-        } else if (request.status === 422 || request.status === 409 || request.status === 404) {
-          const error = (answer && answer.error) || {};
-          resolve({ kind: "rejected", message: error.message || String(request.status), fields: error.fields || {} });
-        } else if (request.status === 401 || request.status === 403 || request.responseURL.includes("/login")) {
+        const error = (answer && answer.error) || {};
+        if (request.responseURL.includes("/login") || request.status === 401 || request.status === 403) {
           resolve({ kind: "login" });
+        } else if ((request.status === 200 || request.status === 201) && answer && answer.url) {
+          resolve({ kind: "stored", url: answer.url });
+        } else if (error.fields && error.fields.client_uuid && request.status === 409) {
+          resolve({ kind: "renumber" });
+        } else if ([400, 404, 409, 413, 422].includes(request.status)) {
+          resolve({ kind: "rejected", message: error.message || String(request.status), fields: error.fields || {} });
         } else {
           resolve({ kind: "later", message: messages.server_error });
         }
       };
-      request.onerror = () => resolve({ kind: "later" });
-      request.ontimeout = () => resolve({ kind: "later" });
+      request.onerror = () => resolve({ kind: "later", network: true });
+      request.ontimeout = () => resolve({ kind: "later", network: true });
       request.timeout = 120000;
       request.send(body);
     });
+  }
+  // A number already taken by a different visit (a page kept from an earlier day, say): the
+  // visit gets a new number and is sent again; it is the same officer's new visit.
+  function renumbered(entry) {
+    const id = newUuid();
+    const entries = entry.entries.map(([name, value]) => [name, name === "client_uuid" ? id : value]);
+    return { ...entry, id, entries };
+  }
+  async function sendEntry(entry, token, onProgress) {
+    let result = await send(entry, token, onProgress);
+    if (result.kind === "renumber") {
+      const fresh = renumbered(entry);
+      await putEntry(fresh);
+      await deleteEntry(entry.id);
+      entry = fresh;
+      result = await send(entry, token, onProgress);
+    }
+    if (result.kind === "stored") {
+      await deleteEntry(entry.id);
+    }
+    return { ...result, entry };
   }
   async function freshToken() {
     const response = await fetch(form.dataset.syncTokenUrl, { headers: { Accept: "application/json" }, cache: "no-store" });
@@ -530,13 +573,11 @@
         return;
       }
       for (const entry of entries) {
-        const result = await send(entry, answer.token);
-        if (result.kind === "stored") {
-          await deleteEntry(entry.id);
-        } else if (result.kind === "rejected") {
+        const result = await sendEntry(entry, answer.token);
+        if (result.kind === "rejected") {
           await putEntry({ ...entry, rejected: result.message, fields: result.fields });
-        } else {
-          break;
+        } else if (result.kind === "login" || result.network) {
+          break; // the next entries would fail the same way; they stay queued
         }
       }
     } finally {
@@ -603,20 +644,19 @@
     let result = { kind: "later" };
     try {
       const answer = navigator.onLine ? await freshToken() : {};
-      result = answer.login ? { kind: "login" } : answer.token ? await send(entry, answer.token, progress) : result;
+      result = answer.login ? { kind: "login" } : answer.token ? await sendEntry(entry, answer.token, progress) : result;
     } catch (_error) {
       result = { kind: "later" };
     }
     progress(null);
     button.disabled = false;
     if (result.kind === "stored") {
-      await deleteEntry(entry.id);
       $("send-status").textContent = messages.saved;
       window.location.assign(result.url);
       return;
     }
     if (result.kind === "rejected") {
-      await putEntry({ ...entry, rejected: result.message, fields: result.fields });
+      await putEntry({ ...result.entry, rejected: result.message, fields: result.fields });
       saveDraft();
       showErrors(result.fields);
       $("send-status").textContent = "";
@@ -639,7 +679,11 @@
   window.addEventListener("offline", showNetwork);
   $("outbox-sync").addEventListener("click", syncAll);
   showNetwork();
+  if (form.dataset.posted !== "true") {
+    form.elements.client_uuid.value = newUuid(); // the page may come from the offline cache
+  }
   restoreDraft();
+  countProblems();
   renderOutbox().then(syncAll);
   refreshOfflineList();
   window.setInterval(syncAll, 60000);

@@ -37,10 +37,11 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     migrate(url)
     app = make_app(url, WTF_CSRF_ENABLED=True)
     with app.app_context():
-        load_demo_users()
+        users = {user.username: user for user in load_demo_users()}
         db.session.flush()
         load_demo_enterprises(60)
-        operations.create_enterprise(None, dict(QIHANG))
+        # 宜阳县's officer looks after 启航 (it is on the list the visit form keeps offline).
+        operations.create_enterprise(None, dict(QIHANG, liaison_id=users["yiyang"].id))
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

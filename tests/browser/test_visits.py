@@ -120,9 +120,12 @@ def test_the_form_opens_without_network(open_page):
     tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
     tab.reload()  # now the service worker controls the page and has kept the form
     tab.wait_for_function("navigator.serviceWorker.controller !== null")
+    first_number = tab.locator("[name=client_uuid]").input_value()
     tab.context.set_offline(True)
     tab.reload()
     assert tab.locator("#visit-form").is_visible()
+    # The kept page is the same each time; each opening still gets a visit number of its own.
+    assert tab.locator("[name=client_uuid]").input_value() not in ("", first_number)
     box = tab.locator("#enterprise-search")
     box.press_sequentially("lyqh", delay=40)
     tab.locator("#enterprise-results [role=option]", has_text=QIHANG_NAME).wait_for()
