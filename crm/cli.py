@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from click.core import ParameterSource
 from flask import Flask
 from flask.cli import AppGroup
 from flask_babel import gettext as _
@@ -88,11 +89,26 @@ def create_token_command(username: str, name: str) -> None:
     click.echo(token)
 
 
+def _load_demo_visits(count: int, seed: int) -> int:
+    """The visits --visits asks for; without the option, the default number while none exist."""
+    asked = click.get_current_context().get_parameter_source("visit_count")
+    if asked is ParameterSource.DEFAULT and demo.has_visits():
+        return 0
+    return demo.load_demo_visits(count, seed)
+
+
 @crm_cli.command("demo")
 @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
 @click.option("--enterprises", "enterprise_count", default=demo.DEMO_ENTERPRISES, show_default=True)
+@click.option(
+    "--visits",
+    "visit_count",
+    default=demo.DEMO_VISITS,
+    show_default=True,
+    help="Visits to add; without this option only while there are no visits yet.",
+)
 @click.option("--seed", default=demo.DEMO_SEED, show_default=True)
-def demo_command(if_empty: bool, enterprise_count: int, seed: int) -> None:
+def demo_command(if_empty: bool, enterprise_count: int, visit_count: int, seed: int) -> None:
     """Load demo users and data (idempotent), then print the demo logins."""
     if if_empty and not demo.database_is_empty():
         click.echo(_("The database already holds data; no demo data was added."))
@@ -100,6 +116,7 @@ def demo_command(if_empty: bool, enterprise_count: int, seed: int) -> None:
         created = demo.load_demo_users()
         db.session.flush()
         enterprises = demo.load_demo_enterprises(enterprise_count, seed)
+        visits = _load_demo_visits(visit_count, seed)
         db.session.commit()
         click.echo(
             _(
@@ -108,6 +125,7 @@ def demo_command(if_empty: bool, enterprise_count: int, seed: int) -> None:
                 e=enterprises,
             )
         )
+        click.echo(_("Demo visits added: %(v)d.", v=visits))
     click.echo(_("Demo logins (password for all: %(password)s):", password=demo.DEMO_PASSWORD))
     for user in demo.DEMO_USERS:
         click.echo(

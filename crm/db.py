@@ -100,13 +100,14 @@ def _copy(session: Session, table: sa.Table, records: list[dict], key: str | Non
 
 
 def bulk_insert(
-    session: Session, model: type[Base], records: list[dict], key: str | None = None
+    session: Session, model: type[Base] | sa.Table, records: list[dict], key: str | None = None
 ) -> dict:
-    """Insert many rows at once (same keys in every record); with `key`, return {key: id} of
-    the inserted rows (`key` unique among them, e.g. a credit code)."""
+    """Insert many rows at once (same keys in every record) into a model's or a plain table;
+    with `key`, return {key: id} of the inserted rows (`key` unique among them, e.g. a credit
+    code)."""
     if not records:
         return {}
-    table = model.__table__
+    table = model if isinstance(model, sa.Table) else model.__table__
     if session.get_bind().dialect.name == "postgresql":
         return _copy(session, table, records, key)
     ids: dict = {}

@@ -1,18 +1,30 @@
-"""Demo data for a trial or a training session: users of each role, and enterprises."""
+"""Demo data for a trial or a training session: users of each role, enterprises, visits."""
 
+import itertools
 import random
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 import sqlalchemy as sa
 
 from crm.auth import operations as auth_operations
 from crm.auth.models import Role, User
+from crm.auth.scope import region_codes_within
+from crm.db import bulk_insert
 from crm.enterprises import credit_code, operations
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.i18n import local_today
+from crm.policies.models import Policy
+from crm.problems.models import Problem, ProblemCategory, ProblemStatus
 from crm.regions.models import Region, RegionLevel
+from crm.visits.models import Visit, VisitMode, VisitPolicy, visit_companions
+
+T = TypeVar("T")
 
 DEMO_PASSWORD = "demo2026"
 
@@ -241,3 +253,440 @@ def load_demo_enterprises(count: int = DEMO_ENTERPRISES, seed: int = DEMO_SEED) 
     ]
     operations.insert_enterprises(None, entries)
     return len(entries)
+
+
+DEMO_VISITS = 1200
+VISIT_MONTHS = 18
+VISIT_CHUNK = 25_000  # visits drawn and inserted at a time, so a million fit in memory
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A subject officers talk about on visits: summary sentences ({n} 2–60, {p} 2–9), the
+    policies that go with it, the problems enterprises raise about it, the next steps."""
+
+    sentences: tuple[str, ...]
+    policies: tuple[str, ...]
+    problems: tuple[tuple[ProblemCategory, str], ...]
+    next_steps: tuple[str, ...]
+
+
+TOPICS = (
+    Topic(
+        (
+            "企业今年研发投入预计{n}0万元，主要用于新产品开发。",
+            "研发费用占营业收入比重约{p}%，同比有所提高。",
+        ),
+        ("研发费用加计扣除", "工程技术研究中心/重点实验室建设"),
+        (
+            (ProblemCategory.TECHNOLOGY, "关键工艺技术攻关缺少合作单位"),
+            (ProblemCategory.FINANCING, "研发投入大，资金回收周期长"),
+        ),
+        ("协助企业梳理研发项目立项材料", "推荐企业申报市级科技计划项目"),
+    ),
+    Topic(
+        (
+            "企业与河南科技大学开展产学研合作，共建联合实验室。",
+            "企业希望对接高校院所，联合攻关关键工艺难题。",
+        ),
+        ("科技副总", "企业科技特派员", "大型科研仪器共享"),
+        (
+            (ProblemCategory.TECHNOLOGY, "寻求高校院所技术合作对接"),
+            (ProblemCategory.TECHNOLOGY, "检测设备不足，需共享大型科研仪器"),
+        ),
+        ("协助对接河南科技大学相关团队", "推荐企业选聘科技副总"),
+    ),
+    Topic(
+        (
+            "辅导企业准备高企申报材料，重点梳理知识产权和研发费用归集。",
+            "企业计划今年申报高新技术企业，已有{p}项Ⅰ类知识产权。",
+        ),
+        ("高新技术企业认定及15%所得税优惠", "高企认定奖补", "科技型中小企业评价入库"),
+        (
+            (ProblemCategory.CERTIFICATION, "高企申报材料准备不充分"),
+            (ProblemCategory.CERTIFICATION, "研发费用归集不规范，影响高企认定"),
+        ),
+        ("下周上门指导高企申报材料", "邀请企业参加高企申报培训会"),
+    ),
+    Topic(
+        (
+            "企业反映高端技术人才引进难，现有研发人员{n}人。",
+            "企业计划今年引进{p}名硕士以上研发人员。",
+        ),
+        ("科技副总", "院录企用", "创新创业领军人才"),
+        (
+            (ProblemCategory.TALENT, "高层次技术人才引进困难"),
+            (ProblemCategory.TALENT, "一线技术工人招聘难、流失率高"),
+        ),
+        ("将人才需求推送至市人才服务中心", "协助企业对接高校毕业生招聘"),
+    ),
+    Topic(
+        (
+            "企业有约{n}00万元流动资金需求，希望了解科技贷产品。",
+            "企业拟扩大产能，资金缺口约{n}00万元。",
+        ),
+        ("科技金融/贷款贴息",),
+        (
+            (ProblemCategory.FINANCING, "流动资金紧张，需科技贷支持"),
+            (ProblemCategory.FINANCING, "缺少抵押物，贷款审批难"),
+        ),
+        ("将融资需求推送至合作银行", "邀请企业参加下次银企对接会"),
+    ),
+    Topic(
+        (
+            "企业计划更新两条生产线设备，推进数字化改造。",
+            "企业今年拟投入{n}00万元用于设备更新和智能化改造。",
+        ),
+        ("工业领域设备更新", "科技金融/贷款贴息"),
+        (
+            (ProblemCategory.FINANCING, "设备更新项目资金缺口较大"),
+            (ProblemCategory.APPROVAL, "技改项目备案手续办理慢"),
+        ),
+        ("指导企业申报设备更新项目",),
+    ),
+    Topic(
+        (
+            "介绍科技创新券申领流程，企业拟用于检验检测服务。",
+            "企业去年申领科技创新券{p}万元，已用于委托研发。",
+        ),
+        ("科技创新券", "科技服务综合体"),
+        (
+            (ProblemCategory.POLICY, "科技创新券兑付进度慢"),
+            (ProblemCategory.POLICY, "不了解科技创新券申领条件"),
+        ),
+        ("协助企业在线申领科技创新券",),
+    ),
+    Topic(
+        (
+            "宣讲研发费用加计扣除政策，企业财务人员对归集口径有疑问。",
+            "企业去年享受研发费用加计扣除约{n}0万元。",
+        ),
+        ("研发费用加计扣除",),
+        (
+            (ProblemCategory.POLICY, "研发费用加计扣除归集口径不清"),
+            (ProblemCategory.POLICY, "加计扣除备查资料不完整"),
+        ),
+        ("联系税务部门为企业财务人员答疑",),
+    ),
+    Topic(
+        (
+            "指导企业办理技术合同登记，享受技术交易相关优惠。",
+            "企业今年签订技术开发合同{p}份，尚未登记。",
+        ),
+        ("技术合同登记",),
+        ((ProblemCategory.APPROVAL, "技术合同登记流程不熟悉"),),
+        ("协助企业在线办理技术合同登记",),
+    ),
+    Topic(
+        (
+            "企业已获授权发明专利{p}件，计划加强核心技术知识产权布局。",
+            "建议企业围绕主导产品开展专利布局。",
+        ),
+        ("高新技术企业认定及15%所得税优惠",),
+        (
+            (ProblemCategory.TECHNOLOGY, "发明专利申请周期长"),
+            (ProblemCategory.TECHNOLOGY, "核心技术专利布局不足"),
+        ),
+        ("推荐知识产权服务机构为企业提供咨询",),
+    ),
+    Topic(
+        (
+            "企业产品主要销往省外，今年订单同比增长约{n}%。",
+            "企业希望拓展海外市场，计划参加行业展会。",
+        ),
+        (),
+        (
+            (ProblemCategory.MARKET, "新产品市场推广渠道不足"),
+            (ProblemCategory.MARKET, "希望对接本地龙头企业配套"),
+        ),
+        ("推荐企业参加行业展会", "协助对接本地龙头企业采购需求"),
+    ),
+    Topic(
+        ("企业订单增长，计划扩建厂房约{n}00平方米。", "企业现有厂房为租赁，希望在园区购置用地。"),
+        (),
+        (
+            (ProblemCategory.LAND, "新建厂房用地指标不足"),
+            (ProblemCategory.LAND, "厂房租赁到期需搬迁"),
+            (ProblemCategory.APPROVAL, "扩建项目规划审批进度慢"),
+        ),
+        ("将用地需求转交自然资源部门", "协调园区了解标准化厂房"),
+    ),
+    Topic(
+        (
+            "企业拟申报市级工程技术研究中心。",
+            "企业研发中心现有研发人员{n}人，具备申报省级平台条件。",
+        ),
+        ("工程技术研究中心/重点实验室建设", "科技企业孵化器/众创空间"),
+        ((ProblemCategory.CERTIFICATION, "申报工程技术研究中心条件不足"),),
+        ("指导企业准备研发平台申报材料",),
+    ),
+    Topic(
+        ("提醒企业按时完成科技型中小企业评价入库。", "企业已连续{p}年入库科技型中小企业。"),
+        ("科技型中小企业评价入库",),
+        ((ProblemCategory.CERTIFICATION, "科技型中小企业评价信息填报有误"),),
+        ("月底前回访评价入库情况",),
+    ),
+)
+OPENINGS = {
+    VisitMode.ONSITE: (
+        "实地查看生产车间，与企业负责人座谈。",
+        "走访企业研发中心，了解生产经营情况。",
+    ),
+    VisitMode.MEETING: ("企业负责人来局座谈，介绍近期发展情况。",),
+    VisitMode.PHONE: ("电话回访企业负责人。",),
+    VisitMode.VIDEO: ("与企业负责人视频连线，了解近期情况。",),
+    VisitMode.POLICY_DELIVERY: ("上门送政策，发放政策明白卡。",),
+}
+MODE_WEIGHTS = {
+    VisitMode.ONSITE: 62,
+    VisitMode.MEETING: 10,
+    VisitMode.PHONE: 12,
+    VisitMode.VIDEO: 5,
+    VisitMode.POLICY_DELIVERY: 11,
+}
+POLICY_NOTES = ("企业有申报意向", "已发放政策明白卡", "讲解申报条件和时间节点", "企业已享受该政策")
+RECORDED_FROM = time(9, tzinfo=UTC)  # 17:00 in Luoyang: visits are written up that evening
+POLICY_COUNT_WEIGHTS = (30, 65, 90, 100)  # cumulative: 0, 1, 2 or 3 policies explained
+
+
+@dataclass
+class VisitPlan:
+    """What demo visits are drawn from; weights are cumulative, as random.choices takes them."""
+
+    enterprises: list[tuple[int, str]]
+    enterprise_weights: list[float]
+    staff: dict[str, list[int]]
+    days: list[date]
+    day_weights: list[float]
+    policies: dict[str, int]
+    policy_ids: list[int]
+
+
+@dataclass
+class DrawnVisit:
+    """One visit's row, and what goes into the other tables once its id is known."""
+
+    record: dict
+    policies: list[tuple[int, str]]
+    companion: int | None
+    problems: list[tuple[ProblemCategory, str]]
+
+
+def _demo_staff(counties: set[str]) -> dict[str, list[int]]:
+    """Per county, the demo officers and chiefs whose scope covers it; the county's own
+    officers are listed four times, as they lead most of its visits."""
+    leads = [d.username for d in DEMO_USERS if d.role in (Role.OFFICER, Role.CHIEF)]
+    users = db.session.scalars(
+        sa.select(User).where(User.username.in_(leads), User.active).order_by(User.id)
+    )
+    staff: dict[str, list[int]] = {}
+    for user in users:
+        weight = 1 if user.region.is_root else 4
+        for county in counties & set(db.session.scalars(region_codes_within(user.region_code))):
+            staff.setdefault(county, []).extend([user.id] * weight)
+    return staff
+
+
+def _visit_days(today: date) -> tuple[list[date], list[float]]:
+    """The days of the last VISIT_MONTHS months up to yesterday (written up that evening, so in
+    the past) with cumulative weights: mostly weekdays, and more visits lately as the campaign
+    gathered pace (the last month 2.5 times the first)."""
+    first = today - timedelta(days=round(VISIT_MONTHS * 30.44))
+    days = [first + timedelta(days=n) for n in range((today - first).days)]
+    weights = [
+        (2 + 3 * n / len(days)) * (1 if day.weekday() < 5 else 0.1) for n, day in enumerate(days)
+    ]
+    return days, list(itertools.accumulate(weights))
+
+
+def _visit_plan(rng: random.Random, today: date) -> VisitPlan | None:
+    """None when no enterprise has a demo officer to visit it."""
+    rows = db.session.execute(
+        sa.select(Enterprise.id, Enterprise.county_code)
+        .where(Enterprise.deleted_at.is_(None))
+        .order_by(Enterprise.id)
+    ).all()
+    staff = _demo_staff({county for _id, county in rows})
+    enterprises = [(id_, county) for id_, county in rows if county in staff]
+    if not enterprises:
+        return None
+    # A few enterprises are visited often, most now and then.
+    weights = [min(rng.paretovariate(1.2), 25) for _ in enterprises]
+    named = sa.select(Policy.name, Policy.id).where(Policy.active).order_by(Policy.id)
+    policies = dict(db.session.execute(named).all())
+    return VisitPlan(
+        enterprises,
+        list(itertools.accumulate(weights)),
+        staff,
+        *_visit_days(today),
+        policies,
+        list(policies.values()),
+    )
+
+
+def _summary(rng: random.Random, mode: VisitMode, topics: list[Topic]) -> str:
+    """One to three sentences: maybe how the visit went, then one sentence per topic."""
+    opening = rng.choice(OPENINGS[mode]) if rng.random() < 0.5 else ""
+    n, p = rng.randint(2, 60), rng.randint(2, 9)
+    return opening + "".join(rng.choice(t.sentences).format(n=n, p=p) for t in topics)
+
+
+def _distinct(rng: random.Random, population: Sequence[T], draws: int) -> list[T]:
+    """Up to `draws` different members, the first drawn first (much cheaper than rng.sample)."""
+    return list(dict.fromkeys(rng.choice(population) for _ in range(draws)))
+
+
+def _people_met(rng: random.Random) -> str:
+    titles = _distinct(rng, TITLES, rng.choice((1, 1, 2, 2, 3)))
+    return "、".join(rng.choice(SURNAMES) + title for title in titles)
+
+
+def _explained(
+    rng: random.Random, plan: VisitPlan, topics: list[Topic], mode: VisitMode
+) -> list[tuple[int, str]]:
+    """0–3 policies, those of the topics first; at least one when policies were delivered."""
+    wanted = rng.choices(range(4), cum_weights=POLICY_COUNT_WEIGHTS)[0]
+    if mode is VisitMode.POLICY_DELIVERY:
+        wanted = max(wanted, 1)
+    if not wanted:
+        return []
+    related = [plan.policies[name] for t in topics for name in t.policies if name in plan.policies]
+    rng.shuffle(related)
+    others = _distinct(rng, plan.policy_ids, wanted) if plan.policy_ids else []
+    chosen = list(dict.fromkeys(related + others))[:wanted]
+    return [(pid, rng.choice(POLICY_NOTES) if rng.random() < 0.4 else "") for pid in chosen]
+
+
+def _companion(rng: random.Random, colleagues: list[int], lead: int) -> int | None:
+    others = [user for user in colleagues if user != lead]
+    return rng.choice(others) if others and rng.random() < 0.25 else None
+
+
+def _problems(rng: random.Random, topics: list[Topic]) -> list[tuple[ProblemCategory, str]]:
+    """About 30 % of visits raise a problem of their topics, some two."""
+    if rng.random() >= 0.3:
+        return []
+    raised = [problem for topic in topics for problem in topic.problems]
+    return _distinct(rng, raised, rng.choice((1, 1, 2)))
+
+
+def _time_ordered_uuid(rng: random.Random, moment: datetime) -> uuid.UUID:
+    """A UUID version 7 (RFC 9562): milliseconds first, so that visits recorded one after
+    another sit side by side in the unique index and a bulk load does not scatter over it."""
+    value = int(moment.timestamp() * 1000) << 80 | rng.getrandbits(80)
+    value = value & ~(0xF << 76) | 7 << 76  # the version
+    return uuid.UUID(int=value & ~(0b11 << 62) | 0b10 << 62)  # the RFC 4122 variant
+
+
+def _draw_visit(
+    rng: random.Random, plan: VisitPlan, enterprise: tuple[int, str], day: date, mode: VisitMode
+) -> DrawnVisit:
+    enterprise_id, county = enterprise
+    colleagues = plan.staff[county]
+    lead = rng.choice(colleagues)
+    topics = _distinct(rng, TOPICS, rng.choice((1, 1, 2)))
+    recorded = datetime.combine(day, RECORDED_FROM) + timedelta(minutes=rng.randrange(300))
+    record = {
+        "client_uuid": _time_ordered_uuid(rng, recorded),
+        "enterprise_id": enterprise_id,
+        "county_code": county,
+        "visit_date": day,
+        "mode": mode,
+        "lead_id": lead,
+        "people_met": _people_met(rng),
+        "summary": _summary(rng, mode, topics),
+        "next_step": rng.choice(topics[0].next_steps) if rng.random() < 0.5 else "",
+        "location": "",
+        "followup_title": "",
+        "created_by_id": lead,
+        "created_at": recorded,
+        "updated_at": recorded,
+    }
+    return DrawnVisit(
+        record,
+        _explained(rng, plan, topics, mode),
+        _companion(rng, colleagues, lead),
+        _problems(rng, topics),
+    )
+
+
+def _insert_visits(rng: random.Random, plan: VisitPlan, days: list[date]) -> None:
+    """Draw visits on these days and insert them with their policies, companions, problems."""
+    count = len(days)
+    enterprises = rng.choices(plan.enterprises, cum_weights=plan.enterprise_weights, k=count)
+    modes = rng.choices(list(MODE_WEIGHTS), weights=list(MODE_WEIGHTS.values()), k=count)
+    drawn = [
+        _draw_visit(rng, plan, *chosen) for chosen in zip(enterprises, days, modes, strict=True)
+    ]
+    ids = bulk_insert(db.session, Visit, [v.record for v in drawn], key="client_uuid")
+    links, companions, problems = [], [], []
+    for visit in drawn:
+        visit_id = ids[visit.record["client_uuid"]]
+        links += [{"visit_id": visit_id, "policy_id": p, "note": n} for p, n in visit.policies]
+        if visit.companion is not None:
+            companions.append({"visit_id": visit_id, "user_id": visit.companion})
+        problems += [_problem_record(visit.record, visit_id, *raised) for raised in visit.problems]
+    bulk_insert(db.session, VisitPolicy, links)
+    bulk_insert(db.session, visit_companions, companions)
+    bulk_insert(db.session, Problem, problems)
+
+
+def _problem_record(visit: dict, visit_id: int, category: ProblemCategory, title: str) -> dict:
+    return {
+        "enterprise_id": visit["enterprise_id"],
+        "county_code": visit["county_code"],
+        "visit_id": visit_id,
+        "category": category,
+        "title": title,
+        "description": "",
+        "raised_on": visit["visit_date"],
+        "status": ProblemStatus.NEW,
+        "version": 1,  # the ORM's version counter starts at 1
+        "created_by_id": visit["lead_id"],
+        "created_at": visit["created_at"],
+        "updated_at": visit["created_at"],
+    }
+
+
+def _mark_visited() -> None:
+    """Each visited enterprise's last visit, where a demo visit is newer than the one stored."""
+    newest = (
+        sa.select(sa.func.max(Visit.visit_date))
+        .where(Visit.enterprise_id == Enterprise.id)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        sa.update(Enterprise)
+        .where(sa.func.coalesce(Enterprise.last_visited_on, date.min) < newest)
+        .values(last_visited_on=newest)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def has_visits() -> bool:
+    """True once any visit is stored."""
+    return db.session.scalar(sa.select(Visit.id).limit(1)) is not None
+
+
+def load_demo_visits(count: int = DEMO_VISITS, seed: int = DEMO_SEED) -> int:
+    """Add `count` demo visits of the last 18 months to the registered enterprises.
+
+    Returns how many were added: none when no enterprise has a demo officer to visit it. Every
+    call adds `count` more (`crm demo` calls it only while there are no visits, or when
+    --visits is given). The visits depend on the seed and on the visits already stored, so the
+    same seed on the same data gives the same visits and a second call never repeats the first.
+    Needs an app context. Inserts in bulk: a million visits take about two minutes on SQLite.
+    """
+    if count <= 0:
+        return 0
+    already = db.session.scalar(sa.select(sa.func.count(Visit.id)))
+    rng = random.Random(f"{seed}/{already}")
+    plan = _visit_plan(rng, local_today())
+    if plan is None:
+        return 0
+    # In date order, as if recorded day by day: the date indexes then grow at their ends.
+    days = sorted(rng.choices(plan.days, cum_weights=plan.day_weights, k=count))
+    for start in range(0, count, VISIT_CHUNK):
+        _insert_visits(rng, plan, days[start : start + VISIT_CHUNK])
+    _mark_visited()
+    return count

@@ -1,8 +1,11 @@
 """`flask --app crm crm …` commands."""
 
+from datetime import date, timedelta
+
 import sqlalchemy as sa
 
 from crm.auth.models import Role, User
+from crm.db import utcnow
 from crm.demo import DEMO_PASSWORD
 from crm.extensions import db
 from tests.conftest import CITY, MENGJIN, YIYANG, UserInfo, log_in
@@ -135,3 +138,91 @@ def test_demo_enterprises_are_plausible_and_idempotent(app):
     assert "12 家企业" in more.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Enterprise.id))) == DEMO_ENTERPRISES + 12
+
+
+def visit_count(app) -> int:
+    from crm.visits.models import Visit
+
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count(Visit.id)))
+
+
+def test_demo_visits_are_added_once_unless_asked_for(app):
+    from crm.demo import DEMO_VISITS
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["crm", "demo"]).exit_code == 0
+    assert visit_count(app) == DEMO_VISITS
+    assert runner.invoke(args=["crm", "demo"]).exit_code == 0
+    assert visit_count(app) == DEMO_VISITS
+    assert runner.invoke(args=["crm", "demo", "--visits", "50"]).exit_code == 0
+    assert visit_count(app) == DEMO_VISITS + 50
+
+
+def test_demo_visits_are_plausible(app):
+    from sqlalchemy.orm import selectinload
+
+    from crm.enterprises.models import Enterprise
+    from crm.i18n import local_today
+    from crm.problems.models import ProblemStatus
+    from crm.visits.models import Visit
+
+    app.test_cli_runner().invoke(args=["crm", "demo"])
+    with app.test_request_context():
+        visits = db.session.scalars(
+            sa.select(Visit).options(
+                selectinload(Visit.enterprise),
+                selectinload(Visit.lead),
+                selectinload(Visit.companions),
+                selectinload(Visit.policies),
+                selectinload(Visit.problems),
+            )
+        ).all()
+        today = local_today()
+        assert all(today - timedelta(days=560) <= v.visit_date < today for v in visits)
+        assert all(v.created_at <= utcnow() for v in visits)
+        assert all(v.county_code == v.enterprise.county_code and v.summary for v in visits)
+        assert len({v.client_uuid for v in visits}) == len(visits)
+        leads = {(v.lead.username, v.county_code == YIYANG) for v in visits}
+        city, county = {"chief", "officer"}, {"chief", "officer", "yiyang"}
+        assert leads == {(u, False) for u in city} | {(u, True) for u in county}
+        assert not any(v.lead in v.companions for v in visits)
+        assert any(v.companions for v in visits) and any(v.next_step for v in visits)
+        assert max(len(v.policies) for v in visits) == 3
+        raised = [v for v in visits if v.problems]
+        assert 0.2 < len(raised) / len(visits) < 0.4
+        for visit in raised:
+            for problem in visit.problems:
+                assert (problem.status, problem.version) == (ProblemStatus.NEW, 1)
+                assert (problem.raised_on, problem.county_code) == (
+                    visit.visit_date,
+                    visit.county_code,
+                )
+        newest: dict[int, date] = {}
+        for visit in sorted(visits, key=lambda v: v.visit_date):
+            newest[visit.enterprise_id] = visit.visit_date
+        stored = db.session.execute(sa.select(Enterprise.id, Enterprise.last_visited_on)).all()
+        assert {id_: day for id_, day in stored if day} == newest
+        raised[0].problems[0].title = "新建厂房用地指标不足"
+        db.session.flush()  # the ORM's version counter works on bulk-inserted problems
+
+
+def test_demo_visits_depend_only_on_the_seed_and_the_data(app):
+    from crm import demo
+    from crm.visits.models import Visit
+
+    app.test_cli_runner().invoke(args=["crm", "demo", "--visits", "0"])
+    columns = (
+        Visit.client_uuid,
+        Visit.enterprise_id,
+        Visit.lead_id,
+        Visit.summary,
+        Visit.created_at,
+    )
+    drawn = []
+    with app.test_request_context():
+        for _attempt in range(2):
+            demo.load_demo_visits(30, seed=5)
+            drawn.append(db.session.execute(sa.select(*columns).order_by(*columns)).all())
+            db.session.rollback()
+    assert len(drawn[0]) == 30 and drawn[0] == drawn[1]

@@ -19,3 +19,8 @@ def record(backend: str, measure: str, value: str) -> None:
     with OUT.open("a") as out:
         out.write(f"| {backend} | {measure} | {value} |\n")
     print(f"[bench] {backend}: {measure}: {value}")
+
+
+def percentile(samples: list[float], share: float) -> float:
+    """The sample below which `share` of the samples lie (0.95: the p95)."""
+    return sorted(samples)[max(0, int(len(samples) * share) - 1)]

@@ -13,7 +13,7 @@ import pytest
 from crm.enterprises import imports, operations
 from crm.extensions import db
 from tests.conftest import log_in
-from tests.perf.report import record
+from tests.perf.report import percentile, record
 from tests.workbooks import good_row, write_workbook
 
 ROWS = 100_000
@@ -62,10 +62,6 @@ def big_workbook(tmp_path_factory) -> Path:
     return write_workbook(
         tmp_path_factory.mktemp("bench") / "100k.xlsx", (varied_row(n) for n in range(2, ROWS + 2))
     )
-
-
-def percentile(samples: list[float], share: float) -> float:
-    return sorted(samples)[max(0, int(len(samples) * share) - 1)]
 
 
 def test_import_100k_rows_then_search(app, database, big_workbook, create_user):
