@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from crm.demo import load_demo_enterprises, load_demo_users
+from crm.demo import load_demo_enterprises, load_demo_users, load_demo_visits
 from crm.enterprises import operations
 from crm.extensions import db
 from tests.conftest import QIHANG, make_app, migrate
@@ -42,6 +42,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
         load_demo_enterprises(60)
         # 宜阳县's officer looks after 启航 (it is on the list the visit form keeps offline).
         operations.create_enterprise(None, dict(QIHANG, liaison_id=users["yiyang"].id))
+        load_demo_visits(300)
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -182,3 +182,20 @@ def test_a_queued_visit_the_server_refuses_is_kept_and_can_be_corrected(open_pag
     assert "研发人员招聘难" in tab.locator("main").inner_text()
     tab.goto(page.base_url + "/visits/new")
     assert tab.locator("#outbox").is_hidden()
+
+
+@pytest.mark.parametrize(
+    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
+)
+def test_the_visit_list_on_a_tablet(open_page, viewport):
+    page = open_page(viewport)
+    log_in(page, "chief")
+    tab = page.open("/visits/")
+    tab.get_by_label("县（区）").select_option(label="宜阳县")
+    tab.get_by_role("button", name="筛选").tap()
+    tab.wait_for_url("**/visits/?*county=410327*")
+    rows = tab.locator(".visit-table tbody tr")
+    assert rows.count() >= 1 and "宜阳县" in rows.first.inner_text()
+    assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+    page.screenshot(f"visit-list-{viewport['width']}x{viewport['height']}")
+    assert page.errors == []
