@@ -93,6 +93,8 @@ def register_blueprints(app: Flask) -> None:
     from crm.extensions import api
     from crm.policies import api as policies_api
     from crm.policies import views as policy_views
+    from crm.problems import api as problems_api
+    from crm.problems import views as problem_views
     from crm.regions import api as regions_api
     from crm.visits import api as visits_api
     from crm.visits import offline
@@ -109,12 +111,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(visit_views.bp)
     app.before_request_funcs.setdefault(None, []).insert(0, visit_views.allow_visit_uploads)
     app.register_blueprint(offline.bp)
+    app.register_blueprint(problem_views.bp)
     api_blueprints = (
         auth_api.blp,
         regions_api.blp,
         enterprises_api.blp,
         policies_api.blp,
         visits_api.blp,
+        problems_api.blp,
     )
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -41,6 +41,12 @@ class Config:
     ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
     # How long the lead officer may still change a visit (chiefs always may).
     VISIT_EDIT_DAYS = 7
+    # The campaign's "13710" habit: acknowledge a problem within 1 day, report progress within
+    # 3, solve an ordinary one within 7 days and a major one within 30.
+    PROBLEM_ACK_DAYS = 1
+    PROBLEM_PROGRESS_DAYS = 3
+    PROBLEM_DUE_DAYS = 7
+    PROBLEM_MAJOR_DUE_DAYS = 30
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_LIMIT_PER_USERNAME = "5 per 10 minutes"

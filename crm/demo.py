@@ -20,7 +20,8 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.i18n import local_today
 from crm.policies.models import Policy
-from crm.problems.models import Problem, ProblemCategory, ProblemStatus
+from crm.problems.demo import ProblemHistories, Raised, demo_cast
+from crm.problems.models import ProblemCategory
 from crm.regions.models import Region, RegionLevel
 from crm.visits.models import Visit, VisitMode, VisitPolicy, visit_companions
 
@@ -610,7 +611,9 @@ def _draw_visit(
     )
 
 
-def _insert_visits(rng: random.Random, plan: VisitPlan, days: list[date]) -> None:
+def _insert_visits(
+    rng: random.Random, plan: VisitPlan, days: list[date], histories: ProblemHistories
+) -> None:
     """Draw visits on these days and insert them with their policies, companions, problems."""
     count = len(days)
     enterprises = rng.choices(plan.enterprises, cum_weights=plan.enterprise_weights, k=count)
@@ -619,33 +622,16 @@ def _insert_visits(rng: random.Random, plan: VisitPlan, days: list[date]) -> Non
         _draw_visit(rng, plan, *chosen) for chosen in zip(enterprises, days, modes, strict=True)
     ]
     ids = bulk_insert(db.session, Visit, [v.record for v in drawn], key="client_uuid")
-    links, companions, problems = [], [], []
+    links, companions, raised = [], [], []
     for visit in drawn:
         visit_id = ids[visit.record["client_uuid"]]
         links += [{"visit_id": visit_id, "policy_id": p, "note": n} for p, n in visit.policies]
         if visit.companion is not None:
             companions.append({"visit_id": visit_id, "user_id": visit.companion})
-        problems += [_problem_record(visit.record, visit_id, *raised) for raised in visit.problems]
+        raised += [Raised(visit.record, visit_id, *problem) for problem in visit.problems]
     bulk_insert(db.session, VisitPolicy, links)
     bulk_insert(db.session, visit_companions, companions)
-    bulk_insert(db.session, Problem, problems)
-
-
-def _problem_record(visit: dict, visit_id: int, category: ProblemCategory, title: str) -> dict:
-    return {
-        "enterprise_id": visit["enterprise_id"],
-        "county_code": visit["county_code"],
-        "visit_id": visit_id,
-        "category": category,
-        "title": title,
-        "description": "",
-        "raised_on": visit["visit_date"],
-        "status": ProblemStatus.NEW,
-        "version": 1,  # the ORM's version counter starts at 1
-        "created_by_id": visit["lead_id"],
-        "created_at": visit["created_at"],
-        "updated_at": visit["created_at"],
-    }
+    histories.insert(raised)
 
 
 def _mark_visited() -> None:
@@ -673,7 +659,8 @@ def load_demo_visits(count: int = DEMO_VISITS, seed: int = DEMO_SEED) -> int:
 
     Returns how many were added: none when no enterprise has a demo officer to visit it. Every
     call adds `count` more (`crm demo` calls it only while there are no visits, or when
-    --visits is given). The visits depend on the seed and on the visits already stored, so the
+    --visits is given). The problems the visits raise get their histories up to yesterday
+    (crm.problems.demo). The visits depend on the seed and on the visits already stored, so the
     same seed on the same data gives the same visits and a second call never repeats the first.
     Needs an app context. Inserts in bulk: a million visits take about two minutes on SQLite.
     """
@@ -681,12 +668,16 @@ def load_demo_visits(count: int = DEMO_VISITS, seed: int = DEMO_SEED) -> int:
         return 0
     already = db.session.scalar(sa.select(sa.func.count(Visit.id)))
     rng = random.Random(f"{seed}/{already}")
-    plan = _visit_plan(rng, local_today())
+    today = local_today()
+    plan = _visit_plan(rng, today)
     if plan is None:
         return 0
+    # The problems' lives draw from their own generator: the visits stay those of the seed.
+    lives = random.Random(f"{seed}/{already}/problems")
+    histories = ProblemHistories(lives, demo_cast(plan.staff), today)
     # In date order, as if recorded day by day: the date indexes then grow at their ends.
     days = sorted(rng.choices(plan.days, cum_weights=plan.day_weights, k=count))
     for start in range(0, count, VISIT_CHUNK):
-        _insert_visits(rng, plan, days[start : start + VISIT_CHUNK])
+        _insert_visits(rng, plan, days[start : start + VISIT_CHUNK], histories)
     _mark_visited()
     return count

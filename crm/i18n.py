@@ -29,6 +29,11 @@ def local_today() -> date:
     return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
+def local_date(moment: datetime) -> date:
+    """The bureau's calendar day of a stored (UTC) moment."""
+    return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
 def day_start(day: date) -> datetime:
     """Midnight at the start of `day` in the display timezone (Asia/Shanghai), as aware time."""
     return datetime.combine(day, time(), tzinfo=ZoneInfo(str(get_timezone())))

@@ -4,7 +4,13 @@ from crm.audit.models import AuditLog
 from crm.auth.models import ApiToken, Role, User, UserSession
 from crm.enterprises.models import Contact, Enterprise, Scale, SpecializedLevel
 from crm.policies.models import Policy, PolicyCategory
-from crm.problems.models import Problem, ProblemCategory, ProblemStatus
+from crm.problems.models import (
+    Problem,
+    ProblemCategory,
+    ProblemEvent,
+    ProblemStatus,
+    Satisfaction,
+)
 from crm.regions.models import Region, RegionLevel
 from crm.visits.models import Attachment, AttachmentKind, Visit, VisitMode, VisitPolicy
 
@@ -19,10 +25,12 @@ __all__ = [
     "PolicyCategory",
     "Problem",
     "ProblemCategory",
+    "ProblemEvent",
     "ProblemStatus",
     "Region",
     "RegionLevel",
     "Role",
+    "Satisfaction",
     "Scale",
     "SpecializedLevel",
     "User",

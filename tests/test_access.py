@@ -9,6 +9,7 @@ import json
 import secrets
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ ROLES = ("admin", "chief", "officer", "viewer")
 EVERYONE = frozenset(ROLES)
 ADMIN = frozenset({"admin"})
 ADMIN_CHIEF = frozenset({"admin", "chief"})
+CHIEF = frozenset({"chief"})
 EDITORS = frozenset({"admin", "chief", "officer"})
 
 # endpoint → (method, URL, who may use it). {target} is an officer in scope; {token} is that
@@ -89,6 +91,16 @@ ROUTES = {
     "visits_api.visits": ("GET", "/api/v1/visits", EVERYONE),
     "visits_api.visit": ("GET", "/api/v1/visits/{visit}", EVERYONE),
     "visits_api.record_visit": ("POST", "/api/v1/visits", EDITORS),
+    "problems.index": ("GET", "/problems/", EVERYONE),
+    "problems.mine": ("GET", "/problems/mine", EVERYONE),
+    "problems.create": ("GET", "/problems/new", EDITORS),
+    "problems.show": ("GET", "/problems/{problem}", EVERYONE),
+    # Officers may take the steps of problems assigned to them (tests/test_problems.py).
+    "problems.take_step": ("POST", "/problems/{problem}/steps/assign", CHIEF),
+    "problems.bulk_assign": ("POST", "/problems/bulk-assign", CHIEF),
+    "problems_api.problems": ("GET", "/api/v1/problems", EVERYONE),
+    "problems_api.problem": ("GET", "/api/v1/problems/{problem}", EVERYONE),
+    "problems_api.transition": ("POST", "/api/v1/problems/{problem_api}/transition", CHIEF),
     "policies_api.policies": ("GET", "/api/v1/policies", EVERYONE),
     "enterprises.delete_contact": (
         "POST",
@@ -108,7 +120,13 @@ ROUTES = {
 
 
 # Views open to more roles than the matrix sees served, because a predicate narrows them further.
-DECLARED = {"visits.edit": EDITORS, "visits.delete_attachment": EDITORS}
+STEP_TAKERS = frozenset({"officer", "chief"})
+DECLARED = {
+    "visits.edit": EDITORS,
+    "visits.delete_attachment": EDITORS,
+    "problems.take_step": STEP_TAKERS,
+    "problems_api.transition": STEP_TAKERS,
+}
 
 
 def declared(allowed, endpoint=None):
@@ -159,6 +177,16 @@ def _visit_with_photo(officer_id, enterprise_id):
     return visit.id, visit.attachments[0].id
 
 
+def _problem(enterprise_id):
+    from crm.problems import operations as problem_operations
+
+    enterprise = db.session.get(Enterprise, enterprise_id)
+    cleaned = {"category": "talent", "title": "缺少研发人才", "description": ""}
+    problem = problem_operations.raise_problem(None, enterprise, cleaned, date.today())
+    db.session.commit()
+    return problem.id
+
+
 @pytest.fixture
 def targets(app, create_user, create_token, create_enterprise):
     """An officer with an API token; an enterprise with a contact; a visit with a photo."""
@@ -173,7 +201,11 @@ def targets(app, create_user, create_token, create_enterprise):
         db.session.commit()
         contact_id = contact.id
         visit_id, attachment_id = _visit_with_photo(officer.id, enterprise.id)
+        problems = [_problem(enterprise.id) for _ in range(3)]
     return {
+        "problem": problems[0],
+        "problem_api": problems[1],
+        "problem_bulk": problems[2],
         "visit": visit_id,
         "attachment": attachment_id,
         "target": officer.id,
@@ -226,6 +258,15 @@ REQUESTS = {
     },
     "enterprises_api.update_enterprise": {"json": {"staff": 5}},
     "visits_api.record_visit": {"json": lambda ids: visit_json(ids["enterprise"])},
+    "problems.take_step": {"data": {"version": "1", "unit": "市人社局"}},
+    "problems.bulk_assign": {
+        "data": lambda ids: {
+            "problem_ids": [ids["problem_bulk"]],
+            f"version_{ids['problem_bulk']}": "1",
+            "unit": "市人社局",
+        }
+    },
+    "problems_api.transition": {"json": {"to": "assigned", "version": 1, "unit": "市人社局"}},
 }
 
 
@@ -238,7 +279,8 @@ def visit_json(enterprise_id):
 def request_options(endpoint, ids):
     options = dict(REQUESTS.get(endpoint, {}))
     if callable(options.get("data")):
-        options["data"] = options["data"]()
+        data = options["data"]
+        options["data"] = data(ids) if data.__code__.co_argcount else data()
     if callable(options.get("json")):
         options["json"] = options["json"](ids)
     return options

@@ -1,5 +1,7 @@
 """`flask --app crm crm …` commands."""
 
+import re
+from collections import Counter
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -164,7 +166,6 @@ def test_demo_visits_are_plausible(app):
 
     from crm.enterprises.models import Enterprise
     from crm.i18n import local_today
-    from crm.problems.models import ProblemStatus
     from crm.visits.models import Visit
 
     app.test_cli_runner().invoke(args=["crm", "demo"])
@@ -193,11 +194,11 @@ def test_demo_visits_are_plausible(app):
         assert 0.2 < len(raised) / len(visits) < 0.4
         for visit in raised:
             for problem in visit.problems:
-                assert (problem.status, problem.version) == (ProblemStatus.NEW, 1)
                 assert (problem.raised_on, problem.county_code) == (
                     visit.visit_date,
                     visit.county_code,
                 )
+                assert problem.created_by_id == visit.lead_id
         newest: dict[int, date] = {}
         for visit in sorted(visits, key=lambda v: v.visit_date):
             newest[visit.enterprise_id] = visit.visit_date
@@ -209,6 +210,7 @@ def test_demo_visits_are_plausible(app):
 
 def test_demo_visits_depend_only_on_the_seed_and_the_data(app):
     from crm import demo
+    from crm.problems.models import Problem, ProblemEvent
     from crm.visits.models import Visit
 
     app.test_cli_runner().invoke(args=["crm", "demo", "--visits", "0"])
@@ -219,10 +221,104 @@ def test_demo_visits_depend_only_on_the_seed_and_the_data(app):
         Visit.summary,
         Visit.created_at,
     )
+    histories = (
+        sa.select(Problem.visit_id, Problem.status, Problem.assignee_id, Problem.due_on).order_by(
+            Problem.id
+        ),
+        sa.select(ProblemEvent.step, ProblemEvent.at, ProblemEvent.note).order_by(ProblemEvent.id),
+    )
     drawn = []
     with app.test_request_context():
         for _attempt in range(2):
             demo.load_demo_visits(30, seed=5)
-            drawn.append(db.session.execute(sa.select(*columns).order_by(*columns)).all())
+            visits = db.session.execute(sa.select(*columns).order_by(*columns)).all()
+            drawn.append([visits, *(db.session.execute(stmt).all() for stmt in histories)])
             db.session.rollback()
-    assert len(drawn[0]) == 30 and drawn[0] == drawn[1]
+    assert len(drawn[0][0]) == 30 and drawn[0][1] and drawn[0] == drawn[1]
+
+
+def replay(problem) -> None:
+    """The problem's events are a path through the workflow that ends where the problem is."""
+    from crm.problems.models import ProblemStatus
+    from crm.problems.workflow import TRANSITIONS, Step
+
+    raised, *steps = problem.events
+    assert (raised.step, raised.from_status, raised.to_status, raised.version) == (
+        Step.RAISE,
+        None,
+        ProblemStatus.NEW,
+        1,
+    )
+    previous = raised
+    for event in steps:
+        transition = TRANSITIONS[Step(event.step)]
+        assert event.from_status == previous.to_status and event.from_status in transition.sources
+        assert event.to_status == transition.target and event.version == previous.version + 1
+        assert previous.at < event.at <= utcnow() and event.actor_name
+        previous = event
+    assert (problem.status, problem.version) == (previous.to_status, previous.version)
+    assert problem.reopen_count == sum(e.step == Step.REOPEN for e in problem.events)
+
+
+def check_fields(problem, chief, today) -> None:
+    """What each state leaves on the problem, as the operations would have left it."""
+    from crm.auth.scope import in_scope
+    from crm.i18n import local_date
+    from crm.problems.models import ProblemStatus, Satisfaction
+    from crm.problems.workflow import Step
+
+    status = problem.status
+    if status == ProblemStatus.NEW:
+        assert problem.assignee_id is None and not problem.unit and problem.due_on is None
+        return
+    assigned = [e for e in problem.events if e.step == Step.ASSIGN][-1]
+    assert (problem.assigned_by_id, problem.assigned_at) == (chief.id, assigned.at)
+    assert assigned.details["due_on"] == problem.due_on.isoformat()
+    days = 30 if problem.major else 7
+    assert problem.due_on == local_date(assigned.at) + timedelta(days=days)
+    if problem.unit:
+        assert problem.assignee_id is None and assigned.details["assignee"] == problem.unit
+        assert re.fullmatch(r"\S+ 0379-6\d{7}", problem.unit_contact)
+    else:
+        assert in_scope(problem.assignee, problem.county_code)
+        assert assigned.details["assignee"] == problem.assignee.display_name
+    assert (problem.acknowledged_at is None) == (status == ProblemStatus.ASSIGNED)
+    assert (problem.resolved_on is not None) == (
+        status in (ProblemStatus.RESOLVED, ProblemStatus.CLOSED)
+    )
+    assert bool(problem.unresolvable_reason) == (status == ProblemStatus.UNRESOLVABLE)
+    if status == ProblemStatus.CLOSED:
+        assert problem.satisfaction != Satisfaction.DISSATISFIED and problem.callback_comment
+        assert problem.closed_by_id == chief.id and problem.resolved_on <= problem.closed_on
+        assert problem.closed_on < today
+
+
+def test_demo_problems_have_the_histories_their_age_allows(app):
+    from sqlalchemy.orm import selectinload
+
+    from crm.i18n import local_today
+    from crm.problems import deadlines
+    from crm.problems.models import Problem, ProblemStatus
+
+    app.test_cli_runner().invoke(args=["crm", "demo", "--visits", "12000"])
+    with app.test_request_context():
+        today = local_today()
+        chief = db.session.scalar(sa.select(User).where(User.username == "chief"))
+        problems = db.session.scalars(
+            sa.select(Problem).options(selectinload(Problem.events), selectinload(Problem.assignee))
+        ).all()
+        for problem in problems:
+            replay(problem)
+            check_fields(problem, chief, today)
+        statuses = Counter(p.status for p in problems)
+        assert set(statuses) == set(ProblemStatus)
+        assert statuses[ProblemStatus.CLOSED] > 0.8 * len(problems)
+        yesterday = today - timedelta(days=1)
+        assert all(p.status == ProblemStatus.NEW for p in problems if p.raised_on == yesterday)
+        open_ = [p for p in problems if p.status in deadlines.OPEN]
+        overdue = [p for p in open_ if deadlines.is_overdue(p, today)]
+        assert 0 < len(overdue) < 0.35 * len(open_)
+        reopened = {p.status for p in problems if p.reopen_count}
+        assert ProblemStatus.CLOSED in reopened and len(reopened) > 1
+        assert 0.05 < sum(p.major for p in problems) / len(problems) < 0.15
+        assert any(p.unit for p in problems) and any(p.assignee_id for p in problems)

@@ -1,30 +1,68 @@
-"""Every write to problems. Nothing here commits."""
+"""Every write to problems: raising one, and each step of the workflow. Nothing here commits.
+
+A step names the version of the problem its author saw; when someone else changed the problem
+since, the step is refused with a Conflict listing what changed, and nothing is overwritten.
+"""
 
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm.audit.labels import register_labels
-from crm.audit.operations import record_audit
+from crm.audit.operations import plain_value, record_audit
 from crm.auth.models import User
+from crm.db import utcnow
 from crm.enterprises.models import Enterprise
+from crm.errors import Conflict, FieldErrors, Forbidden, ValidationFailed
 from crm.extensions import db
-from crm.problems.models import Problem, ProblemCategory, ProblemStatus
+from crm.i18n import local_today
+from crm.problems import deadlines
+from crm.problems.models import (
+    Problem,
+    ProblemCategory,
+    ProblemEvent,
+    ProblemStatus,
+    Satisfaction,
+)
+from crm.problems.rules import clean_problem, clean_raised_on, clean_step
+from crm.problems.workflow import TRANSITIONS, Step
 
 register_labels(
-    {"problem.raise": _l("Recorded a problem")},
+    {
+        "problem.raise": _l("Recorded a problem"),
+        "problem.assign": _l("Assigned a problem"),
+        "problem.accept": _l("Accepted a problem"),
+        "problem.progress": _l("Reported progress on a problem"),
+        "problem.resolve": _l("Resolved a problem"),
+        "problem.close": _l("Closed a problem after the call-back"),
+        "problem.reopen": _l("Reopened a problem after the call-back"),
+        "problem.mark_unresolvable": _l("Marked a problem as cannot be solved for now"),
+    },
     {
         "category": _l("Category"),
         "title": _l("Title"),
         "description": _l("Description"),
         "raised_on": _l("Raised on"),
         "status": _l("Status"),
+        "major": _l("Major problem"),
+        "assignee": _l("Assigned to"),
+        "unit": _l("Responsible unit"),
+        "unit_contact": _l("Contact at the unit"),
+        "due_on": _l("Due date"),
+        "note": _l("Note"),
+        "resolution": _l("Resolution"),
+        "satisfaction": _l("Satisfaction"),
+        "comment": _l("Call-back comment"),
+        "reopen_count": _l("Times reopened"),
     },
     {"problems": _l("Problem")},
     {
         "category": lambda value: ProblemCategory(value).label,
         "status": lambda value: ProblemStatus(value).label,
+        "satisfaction": lambda value: Satisfaction(value).label,
     },
 )
 
@@ -35,6 +73,7 @@ def raise_problem(
     cleaned: dict[str, Any],
     raised_on: date,
     visit_id: int | None = None,
+    major: bool = False,
 ) -> Problem:
     """Put a checked problem (crm.problems.rules.clean_problem) on the ledger, waiting for 交办."""
     problem = Problem(
@@ -43,20 +82,207 @@ def raise_problem(
         county_code=enterprise.county_code,
         visit_id=visit_id,
         raised_on=raised_on,
+        major=major,
         status=ProblemStatus.NEW,
         created_by_id=actor.id if actor else None,
     )
     db.session.add(problem)
     db.session.flush()
+    _event(actor, problem, Step.RAISE, None, {})
     record_audit(
         "problem.raise",
         problem,
         actor=actor,
         region_code=enterprise.county_code,
         changes={
-            "category": [None, problem.category.value],
+            "category": [None, plain_value(problem.category)],
             "title": [None, problem.title],
             "raised_on": [None, raised_on.isoformat()],
         },
     )
     return problem
+
+
+def record_problem(actor: User, enterprise: Enterprise, values: dict[str, Any]) -> Problem:
+    """A problem that came without a visit (by phone, at a meeting): checked, then raised."""
+    errors = FieldErrors()
+    cleaned = clean_problem(values, errors)
+    raised_on = clean_raised_on(values.get("raised_on"), errors)
+    errors.raise_any()
+    return raise_problem(
+        actor, enterprise, cleaned, raised_on or local_today(), major=bool(values.get("major"))
+    )
+
+
+def _event(
+    actor: User | None, problem: Problem, step: Step, before: ProblemStatus | None, details: dict
+) -> ProblemEvent:
+    event = ProblemEvent(
+        step=step.value,
+        from_status=before,
+        to_status=problem.status,
+        actor_id=actor.id if actor else None,
+        actor_name=actor.display_name if actor else "",
+        note=details.pop("note", ""),
+        details=details,
+        version=problem.version,
+    )
+    problem.events.append(event)
+    return event
+
+
+def changes_since(problem: Problem, version: int) -> list[str]:
+    """What others did to the problem after `version`, as lines a person can read."""
+    return [
+        _(
+            "%(who)s: %(step)s (%(status)s)",
+            who=e.actor_name,
+            step=Step(e.step).label,
+            status=e.to_status.label,
+        )
+        for e in problem.events
+        if e.version > version
+    ]
+
+
+def _stale(problem: Problem, version: int) -> Conflict:
+    missed = changes_since(problem, version)
+    message = _(
+        "Someone else changed this problem meanwhile: %(what)s. Nothing was saved; "
+        "reload it and try again.",
+        what="；".join(missed) or _("an unknown change"),
+    )
+    return Conflict(message, {"version": [message]})
+
+
+def _check_allowed(actor: User, problem: Problem, step: Step) -> None:
+    transition = TRANSITIONS[step]
+    if problem.status not in transition.sources:
+        message = _(
+            "This problem is %(status)s; “%(step)s” is not possible now.",
+            status=problem.status.label,
+            step=step.label,
+        )
+        raise ValidationFailed(message, {"to": [message]})
+    if not transition.who(actor, problem):
+        raise Forbidden(_("Only the assigned officer or a chief of its region may do this."))
+
+
+def take_step(
+    actor: User, problem: Problem, step: Step, version: Any, values: dict[str, Any]
+) -> ProblemEvent:
+    """Move the problem one step, if `version` is still current, the state allows the step and
+    the actor may take it; write its event and audit entry."""
+    if step in (Step.CLOSE, Step.REOPEN):
+        dissatisfied = values.get("satisfaction") == Satisfaction.DISSATISFIED
+        step = Step.REOPEN if dissatisfied else Step.CLOSE
+    if str(version) != str(problem.version):
+        raise _stale(problem, _version(version))
+    _check_allowed(actor, problem, step)
+    cleaned = clean_step(step, values, problem)
+    before = problem.status
+    details = APPLY[step](actor, problem, cleaned)
+    problem.status = TRANSITIONS[step].target
+    try:
+        db.session.flush()  # the UPDATE names the version read: a concurrent step fails here
+    except StaleDataError as error:
+        db.session.rollback()
+        raise _stale(db.session.get(Problem, problem.id), _version(version)) from error
+    event = _event(actor, problem, step, before, details)
+    record_audit(
+        f"problem.{step.value}", problem, actor=actor, changes=_audited(before, problem, details)
+    )
+    return event
+
+
+def _version(version: Any) -> int:
+    try:
+        return int(version)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _audited(before: ProblemStatus, problem: Problem, details: dict) -> dict:
+    changes = {"status": [before.value, problem.status.value]}
+    for key, value in details.items():
+        changes[key] = [None, plain_value(value)]
+    return changes
+
+
+def _assign(actor: User, problem: Problem, cleaned: dict) -> dict:
+    today = local_today()
+    problem.assignee = cleaned["assignee"]
+    problem.unit = cleaned["unit"]
+    problem.unit_contact = cleaned["unit_contact"]
+    problem.assigned_by_id = actor.id
+    problem.assigned_at = utcnow()
+    problem.acknowledged_at = None
+    problem.due_on = cleaned["due_on"] or deadlines.default_due(problem.major, today)
+    who = cleaned["assignee"].display_name if cleaned["assignee"] else cleaned["unit"]
+    details = {"assignee": who, "due_on": problem.due_on.isoformat(), "note": cleaned["note"]}
+    if cleaned["unit_contact"]:
+        details["unit_contact"] = cleaned["unit_contact"]
+    return details
+
+
+def _accept(actor: User, problem: Problem, cleaned: dict) -> dict:
+    problem.acknowledged_at = utcnow()
+    return {"note": cleaned["note"]}
+
+
+def _progress(actor: User, problem: Problem, cleaned: dict) -> dict:
+    problem.first_progress_at = problem.first_progress_at or utcnow()
+    return {"note": cleaned["note"]}
+
+
+def _resolve(actor: User, problem: Problem, cleaned: dict) -> dict:
+    problem.resolution = cleaned["resolution"]
+    problem.resolved_on = local_today()
+    return {"note": cleaned["resolution"]}
+
+
+def _close(actor: User, problem: Problem, cleaned: dict) -> dict:
+    problem.satisfaction = cleaned["satisfaction"]
+    problem.callback_comment = cleaned["comment"]
+    problem.closed_on = local_today()
+    problem.closed_by_id = actor.id
+    return {"satisfaction": cleaned["satisfaction"].value, "note": cleaned["comment"]}
+
+
+def _reopen(actor: User, problem: Problem, cleaned: dict) -> dict:
+    problem.satisfaction = cleaned["satisfaction"]
+    problem.callback_comment = cleaned["comment"]
+    problem.reopen_count += 1
+    problem.resolved_on = None
+    return {"satisfaction": cleaned["satisfaction"].value, "note": cleaned["comment"]}
+
+
+def _mark_unresolvable(actor: User, problem: Problem, cleaned: dict) -> dict:
+    problem.unresolvable_reason = cleaned["note"]
+    return {"note": cleaned["note"]}
+
+
+APPLY = {
+    Step.ASSIGN: _assign,
+    Step.ACCEPT: _accept,
+    Step.PROGRESS: _progress,
+    Step.RESOLVE: _resolve,
+    Step.CLOSE: _close,
+    Step.REOPEN: _reopen,
+    Step.MARK_UNRESOLVABLE: _mark_unresolvable,
+}
+
+
+def assign_problems(
+    actor: User, problems: list[tuple[Problem, Any]], values: dict[str, Any]
+) -> list[ProblemEvent]:
+    """批量交办: the same assignment for several problems, each at the version its author saw;
+    one refusal refuses them all (the caller rolls back)."""
+    if not problems:
+        raise ValidationFailed(
+            _("Choose the problems to assign."),
+            {"problem_ids": [_("Choose the problems to assign.")]},
+        )
+    return [
+        take_step(actor, problem, Step.ASSIGN, version, values) for problem, version in problems
+    ]

@@ -1,15 +1,29 @@
-"""The rules for a problem's own fields, shared by every way of raising one."""
+"""The rules for a problem's fields and for what each step is given, shared by every way in."""
 
+from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from crm.auth.models import Role, User
+from crm.auth.scope import in_scope
 from crm.errors import FieldErrors
-from crm.problems.models import ProblemCategory
+from crm.extensions import db
+from crm.i18n import local_today
+from crm.problems.models import Problem, ProblemCategory, Satisfaction
+from crm.problems.workflow import Step
 from crm.text import collapse, is_clean
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 2000
+NOTE_MAX = 2000
+UNIT_MAX = 100
+COMMENT_MAX = 500
+EARLIEST = date(2000, 1, 1)
+# Who can be handed a problem inside the bureau.
+ASSIGNEE_ROLES = (Role.OFFICER, Role.CHIEF)
 
 
 def clean_problem(values: dict[str, Any], errors: FieldErrors, prefix: str = "") -> dict[str, Any]:
@@ -30,3 +44,121 @@ def clean_problem(values: dict[str, Any], errors: FieldErrors, prefix: str = "")
     except ValueError:
         errors.add(f"{prefix}category", _("Choose a category."))
     return {"category": category, "title": title, "description": description}
+
+
+def clean_raised_on(value: Any, errors: FieldErrors) -> date | None:
+    if not isinstance(value, date):
+        errors.add("raised_on", _("Enter the date the problem was raised."))
+    elif not EARLIEST <= value <= local_today():
+        errors.add("raised_on", _("The date cannot be in the future."))
+    else:
+        return value
+    return None
+
+
+def _text(values: dict[str, Any], field: str, limit: int, errors: FieldErrors) -> str:
+    text = str(values.get(field) or "").strip()
+    if len(text) > limit or not is_clean(text, multiline=True):
+        errors.add(field, _("At most %(n)d ordinary characters.", n=limit))
+    return text
+
+
+def _assignee(values: dict[str, Any], problem: Problem, errors: FieldErrors) -> User | None:
+    raw = values.get("assignee_id")
+    if raw in (None, ""):
+        return None
+    try:
+        user = db.session.get(User, int(raw)) if 0 < int(raw) < 2**31 else None
+    except (TypeError, ValueError):
+        user = None
+    usable = (
+        user is not None
+        and user.active
+        and user.role in ASSIGNEE_ROLES
+        and in_scope(user, problem.county_code)
+    )
+    if not usable:
+        errors.add("assignee_id", _("Choose an officer of the problem's region."))
+        return None
+    return user
+
+
+def _due(values: dict[str, Any], errors: FieldErrors) -> date | None:
+    due = values.get("due_date")
+    if due in (None, ""):
+        return None
+    if not isinstance(due, date) or due < local_today():
+        errors.add("due_date", _("The due date cannot be in the past."))
+        return None
+    return due
+
+
+def _clean_assignment(values: dict[str, Any], problem: Problem, errors: FieldErrors) -> dict:
+    assignee = _assignee(values, problem, errors)
+    unit = collapse(values.get("unit"))
+    contact = collapse(values.get("unit_contact"))
+    for field, text in (("unit", unit), ("unit_contact", contact)):
+        if len(text) > UNIT_MAX or not is_clean(text):
+            errors.add(field, _("At most %(n)d ordinary characters.", n=UNIT_MAX))
+    if assignee is None and not unit and "assignee_id" not in errors.fields:
+        errors.add("assignee_id", _("Assign the problem to an officer or to a responsible unit."))
+    if assignee is not None and unit:
+        errors.add("unit", _("Assign to an officer or to a unit, not both."))
+    return {
+        "assignee": assignee,
+        "unit": unit,
+        "unit_contact": contact,
+        "due_on": _due(values, errors),
+    }
+
+
+def _clean_callback(step: Step, values: dict[str, Any], errors: FieldErrors) -> dict:
+    try:
+        satisfaction = Satisfaction(values.get("satisfaction"))
+    except ValueError:
+        errors.add("satisfaction", _("Record the enterprise's answer on the call-back."))
+        satisfaction = None
+    comment = collapse(values.get("comment"))
+    if len(comment) > COMMENT_MAX or not is_clean(comment):
+        errors.add("comment", _("At most %(n)d ordinary characters.", n=COMMENT_MAX))
+    if step == Step.REOPEN and not comment:
+        errors.add("comment", _("Say what the enterprise is not satisfied with."))
+    return {"satisfaction": satisfaction, "comment": comment}
+
+
+def _required_note(field: str, message: Any):  # type: ignore[no-untyped-def]
+    def clean(step: Step, values: dict[str, Any], errors: FieldErrors) -> dict:
+        text = _text(values, field, NOTE_MAX, errors)
+        if not text and field not in errors.fields:
+            errors.add(field, str(message))
+        return {field: text}
+
+    return clean
+
+
+def clean_step(step: Step, values: dict[str, Any], problem: Problem) -> dict[str, Any]:
+    """What `step` is given, checked; ValidationFailed naming every bad field."""
+    errors = FieldErrors()
+    if step == Step.ASSIGN:
+        cleaned = _clean_assignment(values, problem, errors)
+        cleaned["note"] = _text(values, "note", NOTE_MAX, errors)
+    elif step in (Step.CLOSE, Step.REOPEN):
+        cleaned = _clean_callback(step, values, errors)
+    else:
+        cleaned = NOTE_RULES[step](step, values, errors)
+    errors.raise_any()
+    return cleaned
+
+
+NOTE_RULES = {
+    Step.ACCEPT: lambda step, values, errors: {"note": _text(values, "note", NOTE_MAX, errors)},
+    Step.PROGRESS: _required_note("note", _l("Write what has been done.")),
+    Step.RESOLVE: _required_note("resolution", _l("Write how the problem was solved.")),
+    Step.MARK_UNRESOLVABLE: _required_note("note", _l("Give the reason.")),
+}
+
+
+def assignees() -> sa.Select:
+    """Active officers and chiefs, whom a problem can be handed to (each within their region)."""
+    stmt = sa.select(User).where(User.active.is_(True), User.role.in_(ASSIGNEE_ROLES))
+    return stmt.order_by(User.region_code, User.display_name)

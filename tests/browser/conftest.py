@@ -6,6 +6,7 @@ In CI (CI=true) a missing Chromium fails the run instead of skipping the browser
 import os
 import threading
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from werkzeug.serving import make_server
 from crm.demo import load_demo_enterprises, load_demo_users, load_demo_visits
 from crm.enterprises import operations
 from crm.extensions import db
+from crm.problems.operations import raise_problem
 from tests.conftest import QIHANG, make_app, migrate
 
 CHROMIUM = "/usr/bin/chromium"
@@ -25,6 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--lang=zh-CN",  # date pickers and other browser-drawn controls as on a Chinese tablet
 ]
+# New problems of 启航 that the ledger's browser test assigns and drives to their end.
+BROWSER_PROBLEMS = ("急需引进高级工程师", "研发楼用地审批慢")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 TABLET_PORTRAIT = {"width": 810, "height": 1080}
 TABLET_LANDSCAPE = {"width": 1080, "height": 810}
@@ -41,8 +45,11 @@ def live_server(tmp_path_factory) -> Iterator[str]:
         db.session.flush()
         load_demo_enterprises(60)
         # 宜阳县's officer looks after 启航 (it is on the list the visit form keeps offline).
-        operations.create_enterprise(None, dict(QIHANG, liaison_id=users["yiyang"].id))
+        qihang = operations.create_enterprise(None, dict(QIHANG, liaison_id=users["yiyang"].id))
         load_demo_visits(300)
+        for title in BROWSER_PROBLEMS:
+            cleaned = {"category": "talent", "title": title, "description": ""}
+            raise_problem(None, qihang, cleaned, date.today())
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

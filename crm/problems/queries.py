@@ -1,0 +1,118 @@
+"""Reads of the problem ledger, always in scope: filters, counts per status, my problems."""
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
+from wtforms import DateField, SelectChoice, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from crm.auth.models import User
+from crm.auth.scope import scoped
+from crm.extensions import db
+from crm.problems import deadlines
+from crm.problems.models import CATEGORY_LABELS, Problem, ProblemCategory, ProblemStatus
+
+LEDGER_ORDER = (Problem.raised_on.desc(), Problem.id.desc())
+
+
+class LedgerFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice("", _l("All")),
+            *(SelectChoice(s.value, s.value) for s in ProblemStatus),
+        ],
+        default="",
+    )
+    category = SelectField(
+        _l("Category"),
+        choices=[
+            SelectChoice("", _l("All")),
+            *(SelectChoice(c.value, CATEGORY_LABELS[c]) for c in ProblemCategory),
+        ],
+        default="",
+    )
+    county = SelectField(_l("County/district"), default="")
+    assignee = SelectField(_l("Assigned to"), default="")
+    unit = StringField(_l("Responsible unit"), validators=[Optional(), Length(max=100)])
+    overdue = SelectField(
+        _l("Deadline"),
+        choices=[SelectChoice("", _l("All")), SelectChoice("1", _l("Overdue"))],
+        default="",
+    )
+    reopened = SelectField(
+        _l("Reopened"),
+        choices=[SelectChoice("", _l("All")), SelectChoice("1", _l("Reopened at least once"))],
+        default="",
+    )
+    start = DateField(_l("Raised from"), validators=[Optional()])
+    end = DateField(_l("Raised until"), validators=[Optional()])
+
+
+def _where(stmt: sa.Select, form: LedgerFilterForm, today: date) -> sa.Select:
+    """Every filter but the status (the tabs count per status under the other filters)."""
+    if form.category.data:
+        stmt = stmt.where(Problem.category == ProblemCategory(form.category.data))
+    if form.county.data:
+        stmt = stmt.where(Problem.county_code == form.county.data)
+    if form.assignee.data:
+        stmt = stmt.where(Problem.assignee_id == int(form.assignee.data))
+    if form.unit.data:
+        stmt = stmt.where(Problem.unit.contains(form.unit.data.strip(), autoescape=True))
+    if form.overdue.data:
+        stmt = stmt.where(deadlines.overdue(today))
+    if form.reopened.data:
+        stmt = stmt.where(Problem.reopen_count > 0)
+    if form.start.data:
+        stmt = stmt.where(Problem.raised_on >= form.start.data)
+    if form.end.data:
+        stmt = stmt.where(Problem.raised_on <= form.end.data)
+    return stmt
+
+
+def ledger(form: LedgerFilterForm, user: User, today: date) -> sa.Select:
+    """The problems the user may see, filtered as the form says, newest first."""
+    stmt = _where(scoped(sa.select(Problem), user), form, today)
+    if form.status.data:
+        stmt = stmt.where(Problem.status == ProblemStatus(form.status.data))
+    return stmt.order_by(*LEDGER_ORDER)
+
+
+def status_counts(form: LedgerFilterForm, user: User, today: date) -> dict[str, int]:
+    """How many problems each status tab holds under the other filters (one query)."""
+    stmt = _where(
+        scoped(sa.select(Problem.status, sa.func.count()), user, joined=(Problem,)),
+        form,
+        today,
+    ).group_by(Problem.status)
+    counts = {status.value: 0 for status in ProblemStatus}
+    for status, count in db.session.execute(stmt):
+        counts[ProblemStatus(status).value] = count
+    counts[""] = sum(counts.values())
+    return counts
+
+
+def with_ledger_details(stmt: sa.Select) -> sa.Select:
+    """What a ledger row shows, in a fixed number of queries whatever the page size."""
+    return stmt.options(selectinload(Problem.enterprise), selectinload(Problem.assignee))
+
+
+def problems_of(user: User) -> sa.Select:
+    """我的问题: what is assigned to the user and not finished, the most urgent first."""
+    open_states = (ProblemStatus.ASSIGNED, ProblemStatus.IN_PROGRESS, ProblemStatus.RESOLVED)
+    return (
+        scoped(sa.select(Problem), user)
+        .where(Problem.assignee_id == user.id, Problem.status.in_(open_states))
+        .order_by(Problem.due_on.asc().nulls_last(), Problem.id)
+    )
+
+
+def problem_option(problem: Problem) -> dict[str, Any]:
+    return {"id": problem.id, "title": problem.title, "version": problem.version}

@@ -1,0 +1,202 @@
+"""The problem ledger's pages: 问题台账 with its tabs and 批量交办, 我的问题, a problem's page with
+its history and the steps the viewer may take, and a problem recorded without a visit."""
+
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from crm.auth.models import Role
+from crm.auth.permissions import VISITORS, login_required, role_required
+from crm.auth.scope import get_scoped_or_404, scoped
+from crm.enterprises.forms import county_choices
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.forms import attach_errors
+from crm.i18n import local_today
+from crm.problems import deadlines, operations
+from crm.problems import timeline as _timeline  # noqa: F401  (registers the timeline source)
+from crm.problems.forms import BulkAssignForm, ProblemForm, StepForm
+from crm.problems.models import Problem, ProblemStatus, Satisfaction
+from crm.problems.queries import (
+    LedgerFilterForm,
+    ledger,
+    problems_of,
+    status_counts,
+    with_ledger_details,
+)
+from crm.problems.workflow import Step, allowed_steps
+from crm.visits.queries import enterprise_for_visit
+
+bp = Blueprint("problems", __name__, url_prefix="/problems")
+PER_PAGE = 25
+STEP_ROLES = (Role.OFFICER, Role.CHIEF)
+
+
+@bp.app_template_global()
+def step_label(step: str) -> str:
+    return Step(step).label
+
+
+@bp.app_template_global()
+def satisfaction_label(value: str) -> str:
+    return Satisfaction(value).label
+
+
+@bp.app_template_global()
+def deadline_days(problem: Problem) -> int | None:
+    """Days left until the problem's due date (negative: overdue), in the bureau's calendar."""
+    return deadlines.days_left(problem, local_today())
+
+
+@bp.app_template_global()
+def late_steps(problem: Problem) -> list[str]:
+    """What the 13710 habit expected by now and did not get (not accepted, no progress)."""
+    today = local_today()
+    late = []
+    if deadlines.acknowledgement_late(problem, today):
+        late.append(_("Not accepted within %(n)d day", n=current_app.config["PROBLEM_ACK_DAYS"]))
+    if deadlines.progress_late(problem, today):
+        days = current_app.config["PROBLEM_PROGRESS_DAYS"]
+        late.append(_("No progress within %(n)d days", n=days))
+    return late
+
+
+def _filter_form() -> LedgerFilterForm:
+    form = LedgerFilterForm(formdata=request.args)
+    everything = SelectChoice("", _("All"))
+    form.county.choices = [everything, *county_choices(current_user)]
+    assign = StepForm(formdata=None)
+    assign.setup(None)
+    form.assignee.choices = [everything, *assign.assignee_id.choices[1:]]
+    return form
+
+
+@bp.get("/")
+@login_required
+def index():
+    form = _filter_form()
+    today = local_today()
+    if form.validate():
+        stmt, counts = ledger(form, current_user, today), status_counts(form, current_user, today)
+    else:
+        stmt, counts = scoped(sa.select(Problem)).where(sa.false()), {}
+    page = db.paginate(with_ledger_details(stmt), per_page=PER_PAGE, error_out=False)
+    bulk = BulkAssignForm(formdata=None)
+    bulk.setup(None if current_user.region.is_root else current_user.region_code)
+    return render_template(
+        "problems/index.html",
+        form=form,
+        page=page,
+        counts=counts,
+        bulk=bulk,
+        statuses=list(ProblemStatus),
+    )
+
+
+@bp.post("/bulk-assign")
+@role_required(Role.CHIEF)
+def bulk_assign():
+    ids = request.form.getlist("problem_ids", type=int)
+    problems = [(get_scoped_or_404(Problem, i), request.form.get(f"version_{i}")) for i in ids]
+    form = BulkAssignForm()
+    form.setup(None)
+    if form.validate_on_submit():
+        try:
+            operations.assign_problems(current_user, problems, form.values())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("%(n)d problems have been assigned.", n=len(problems)), "success")
+    return redirect(request.form.get("back") or url_for("problems.index"))
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    page = db.paginate(
+        with_ledger_details(problems_of(current_user)), per_page=PER_PAGE, error_out=False
+    )
+    return render_template("problems/mine.html", page=page)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*VISITORS)
+def create():
+    form = ProblemForm()
+    if request.method == "GET":
+        form.raised_on.data = local_today()
+        form.enterprise_id.data = request.args.get("enterprise_id", "")
+    enterprise = enterprise_for_visit(form.enterprise_id.data, current_user)
+    if form.validate_on_submit():
+        values = {
+            name: form[name].data
+            for name in ("category", "title", "description", "raised_on", "major")
+        }
+        try:
+            if enterprise is None:
+                form.enterprise_id.errors = [_("Choose the enterprise from the list.")]
+                raise DomainError(_("Choose the enterprise from the list."))
+            problem = operations.record_problem(current_user, enterprise, values)
+        except DomainError as error:
+            attach_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("The problem has been put on the ledger."), "success")
+            return redirect(url_for("problems.show", problem_id=problem.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("problems/form.html", form=form, chosen=enterprise), status
+
+
+def _page(problem: Problem, forms: dict[Step, StepForm] | None = None, status: int = 200):
+    steps = allowed_steps(current_user, problem)
+    forms = forms or {}
+    for step in steps:
+        if step not in forms:
+            forms[step] = StepForm(formdata=None, version=problem.version)
+        forms[step].setup(problem.county_code)
+    page = render_template("problems/show.html", problem=problem, steps=steps, forms=forms)
+    return page, status
+
+
+@bp.get("/<int:problem_id>")
+@login_required
+def show(problem_id: int):
+    return _page(get_scoped_or_404(Problem, problem_id))
+
+
+@bp.post("/<int:problem_id>/steps/<step>")
+@role_required(*STEP_ROLES)
+def take_step(problem_id: int, step: str):
+    problem = get_scoped_or_404(Problem, problem_id)
+    try:
+        chosen = Step(step)
+    except ValueError:
+        abort(404)
+    form = StepForm()
+    form.setup(problem.county_code)
+    if form.validate_on_submit():
+        try:
+            operations.take_step(current_user, problem, chosen, form.version.data, form.values())
+        except DomainError as error:
+            db.session.rollback()
+            if error.status == 403:
+                raise
+            attach_errors(form, error)
+            return _page(db.session.get(Problem, problem_id), {chosen: form}, error.status)
+        db.session.commit()
+        flash(_("Saved: %(step)s.", step=chosen.label), "success")
+        return redirect(url_for("problems.show", problem_id=problem.id))
+    return _page(problem, {chosen: form}, 422)

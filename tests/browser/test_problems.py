@@ -1,0 +1,52 @@
+"""The problem ledger on a tablet: 批量交办, then the officer's steps and the chief's call-back."""
+
+import re
+
+import pytest
+
+from tests.browser.conftest import BROWSER_PROBLEMS, TABLET_LANDSCAPE, TABLET_PORTRAIT
+from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_problem_from_assignment_to_closing(open_page):
+    chief = open_page(TABLET_LANDSCAPE)
+    log_in(chief, "chief")
+    tab = chief.open("/problems/?status=new")
+    for title in BROWSER_PROBLEMS:
+        tab.locator("tr", has_text=title).locator("input[type=checkbox]").tap()
+    tab.locator("#bulk-assignee").select_option(label="李明（洛阳市）")
+    chief.screenshot("problem-ledger-1080x810")
+    tab.get_by_role("button", name="交办", exact=True).tap()
+    tab.locator(".alert-success", has_text="已交办 2 个问题").wait_for()
+    assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+
+    officer = open_page(TABLET_PORTRAIT)
+    log_in(officer, "officer")
+    mine = officer.open("/problems/mine")
+    for title in BROWSER_PROBLEMS:
+        assert mine.locator("tr", has_text=title).count() == 1
+    mine.get_by_role("link", name=BROWSER_PROBLEMS[0]).tap()
+    mine.wait_for_url(re.compile(r".*/problems/\d+$"))
+    problem_url = mine.url
+    mine.get_by_role("button", name="签收").tap()
+    mine.locator("#progress-note").fill("已联系市人社局人才办，约定下周面谈。")
+    mine.get_by_role("button", name="报告进展").tap()
+    mine.locator("#resolve-resolution").fill("通过“院录企用”引进高级工程师 2 名。")
+    mine.get_by_role("button", name="办结").tap()
+    mine.locator(".alert-success", has_text="办结").wait_for()
+    assert mine.evaluate(NO_HORIZONTAL_SCROLL)
+    officer.screenshot("problem-resolved-810x1080")
+
+    page = chief.open(problem_url.removeprefix(chief.base_url))
+    page.locator("label", has_text="基本满意").first.tap()
+    page.locator("#close-comment").fill("企业表示问题已基本解决。")
+    page.get_by_role("button", name="回访销号").tap()
+    page.locator(".alert-success", has_text="回访销号").wait_for()
+    history = page.locator("#history").inner_text()
+    for step in ("提出问题", "交办", "签收", "报告进展", "办结", "回访销号"):
+        assert step in history, step
+    assert "已销号" in page.locator("header").inner_text()
+    chief.screenshot("problem-closed-1080x810")
+    assert chief.errors == [] and officer.errors == []

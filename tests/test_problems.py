@@ -1,0 +1,417 @@
+"""The problem ledger: the transition table, call-backs, conflicts, scope, deadlines, pages, API."""
+
+import threading
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from crm.auth.models import User
+from crm.errors import Conflict
+from crm.extensions import db
+from crm.problems import deadlines, operations
+from crm.problems.models import Problem, ProblemEvent
+from crm.problems.workflow import Step
+from tests.conftest import MENGJIN, YIYANG, log_in
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# What each step is given when it is taken.
+GIVEN = {
+    "assign": lambda people: {"assignee_id": people["assignee"]},
+    "accept": lambda people: {},
+    "progress": lambda people: {"note": "已与市人社局对接"},
+    "resolve": lambda people: {"resolution": "已协调解决人才公寓 3 套"},
+    "close": lambda people: {"satisfaction": "satisfied", "comment": "企业满意"},
+    "reopen": lambda people: {"satisfaction": "dissatisfied", "comment": "还没落实"},
+    "mark_unresolvable": lambda people: {"note": "涉及国家政策调整，暂无法解决"},
+}
+# The steps that lead to each state from a new problem.
+PATH = {
+    "new": [],
+    "assigned": ["assign"],
+    "in_progress": ["assign", "accept"],
+    "resolved": ["assign", "accept", "resolve"],
+    "closed": ["assign", "accept", "resolve", "close"],
+    "unresolvable": ["assign", "mark_unresolvable"],
+}
+# The transition table as the product promises it: (state, step) → who may take the step.
+ALLOWED = {
+    ("new", "assign"): {"chief"},
+    ("assigned", "assign"): {"chief"},
+    ("in_progress", "assign"): {"chief"},
+    ("assigned", "accept"): {"assignee"},
+    ("in_progress", "progress"): {"assignee"},
+    ("in_progress", "resolve"): {"assignee"},
+    ("resolved", "close"): {"chief"},
+    ("resolved", "reopen"): {"chief"},
+    ("assigned", "mark_unresolvable"): {"chief"},
+    ("in_progress", "mark_unresolvable"): {"chief"},
+}
+ACTORS = ("admin", "chief", "assignee", "other_officer", "viewer")
+
+
+@pytest.fixture
+def people(create_user):
+    """Users of 宜阳县 (the problems' county), keyed by their part in the workflow."""
+    return {
+        "admin": create_user("admin", YIYANG),
+        "chief": create_user("chief", YIYANG),
+        "assignee": create_user("officer", YIYANG),
+        "other_officer": create_user("officer", YIYANG),
+        "viewer": create_user("viewer", YIYANG),
+    }
+
+
+@pytest.fixture
+def make_problem(app, create_enterprise, people):
+    """make_problem(state="new", county=YIYANG) → the id of a problem walked to that state."""
+    enterprises = {}
+
+    def make(state: str = "new", county: str = YIYANG, **fields) -> int:
+        if county not in enterprises:
+            enterprises[county] = create_enterprise(county_code=county)
+        with app.app_context():
+            from crm.enterprises.models import Enterprise
+
+            enterprise = db.session.get(Enterprise, enterprises[county].id)
+            cleaned = {"category": "talent", "title": "缺少研发人才", "description": ""}
+            problem = operations.raise_problem(
+                None, enterprise, cleaned, date.today() - timedelta(days=3), **fields
+            )
+            ids = {name: info.id for name, info in people.items()}
+            for step in PATH[state]:
+                actor_name = "assignee" if step in ("accept", "progress", "resolve") else "chief"
+                if county != YIYANG:
+                    actor_name = "county_chief"
+                actor = db.session.get(User, ids.get(actor_name) or _chief_of(county))
+                values = GIVEN[step]({"assignee": ids["assignee"]})
+                if county != YIYANG and step == "assign":
+                    values = {"unit": "孟津区自然资源局"}
+                operations.take_step(actor, problem, Step(step), problem.version, values)
+            db.session.commit()
+            return problem.id
+
+    return make
+
+
+def _chief_of(county: str) -> int:
+    chief = db.session.scalars(
+        sa.select(User).where(User.role == "chief", User.region_code == county)
+    ).first()
+    if chief is None:
+        from crm.auth import operations as auth_operations
+
+        chief = auth_operations.create_user(
+            None,
+            username=f"chief{county}",
+            display_name="县科长",
+            role="chief",
+            region_code=county,
+            password="secret123",
+            must_change_password=False,
+        )
+        db.session.flush()
+    return chief.id
+
+
+def state_of(app, problem_id: int) -> tuple[str, int, int]:
+    with app.app_context():
+        problem = db.session.get(Problem, problem_id)
+        events = db.session.scalar(
+            sa.select(sa.func.count()).where(ProblemEvent.problem_id == problem_id)
+        )
+        return problem.status.value, problem.version, events
+
+
+@pytest.mark.parametrize("state", PATH)
+def test_every_state_step_and_role(app, people, make_problem, state):
+    clients = {}
+    for name, user in people.items():
+        clients[name] = app.test_client()
+        log_in(clients[name], user)
+    wrong = []
+    for step in GIVEN:
+        for actor in ACTORS:
+            problem_id = make_problem(state)
+            before = state_of(app, problem_id)
+            data = {"version": before[1], **GIVEN[step]({"assignee": people["assignee"].id})}
+            response = clients[actor].post(f"/problems/{problem_id}/steps/{step}", data=data)
+            after = state_of(app, problem_id)
+            if actor in ALLOWED.get((state, step), set()):
+                ok = response.status_code == 302 and after[2] == before[2] + 1
+                ok = ok and after[1] == before[1] + 1
+            else:
+                ok = response.status_code in (403, 422) and after == before
+            if not ok:
+                wrong.append((step, actor, response.status_code, before, after))
+    assert wrong == []
+
+
+def test_closing_needs_a_call_back_and_dissatisfied_reopens(app, client, people, make_problem):
+    problem_id = make_problem("resolved")
+    log_in(client, people["chief"])
+    version = state_of(app, problem_id)[1]
+    refused = client.post(
+        f"/api/v1/problems/{problem_id}/transition", json={"to": "closed", "version": version}
+    )
+    assert refused.status_code == 422 and "satisfaction" in refused.json["error"]["fields"]
+    assert state_of(app, problem_id)[0] == "resolved"
+    reopened = client.post(
+        f"/api/v1/problems/{problem_id}/transition",
+        json={
+            "to": "closed",
+            "version": version,
+            "satisfaction": "dissatisfied",
+            "comment": "补贴还没到账",
+        },
+    )
+    assert reopened.status_code == 200
+    assert reopened.json["status"] == "in_progress" and reopened.json["reopen_count"] == 1
+    assert reopened.json["events"][-1]["step"] == "reopen"
+
+
+def test_two_chiefs_assigning_from_the_same_version(app, client, people, make_problem, create_user):
+    problem_id = make_problem("new")
+    second_chief = create_user("chief", YIYANG)
+    other = app.test_client()
+    log_in(client, people["chief"])
+    log_in(other, second_chief)
+    body = {"to": "assigned", "version": 1}
+    first = client.post(
+        f"/api/v1/problems/{problem_id}/transition",
+        json={**body, "assignee_id": people["assignee"].id},
+    )
+    late = other.post(
+        f"/api/v1/problems/{problem_id}/transition", json={**body, "unit": "市人社局"}
+    )
+    assert first.status_code == 200 and late.status_code == 409
+    assert "交办" in late.json["error"]["message"]
+    with app.app_context():
+        problem = db.session.get(Problem, problem_id)
+        assert problem.assignee_id == people["assignee"].id and problem.unit == ""
+
+
+def test_concurrent_assignments_store_exactly_one(app, people, make_problem, create_user):
+    """Two sessions read version 1 and write at once: the database lets one through."""
+    problem_id = make_problem("new")
+    chiefs = [people["chief"].id, create_user("chief", YIYANG).id]
+    loaded = threading.Barrier(2)
+    outcomes = []
+
+    def assign(chief_id: int, unit: str) -> None:
+        with app.app_context():
+            problem = db.session.get(Problem, problem_id)
+            actor = db.session.get(User, chief_id)
+            from crm.auth.scope import in_scope
+
+            in_scope(actor, problem.county_code)
+            loaded.wait()
+            try:
+                operations.take_step(actor, problem, Step.ASSIGN, 1, {"unit": unit})
+                db.session.commit()
+                outcomes.append("ok")
+            except Conflict:
+                db.session.rollback()
+                outcomes.append("conflict")
+            finally:
+                db.session.remove()
+
+    threads = [
+        threading.Thread(target=assign, args=(chiefs[0], "市人社局")),
+        threading.Thread(target=assign, args=(chiefs[1], "县自然资源局")),
+    ]
+    with app.test_request_context():
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(outcomes) == ["conflict", "ok"]
+    status, version, events = state_of(app, problem_id)
+    assert (status, version, events) == ("assigned", 2, 2)
+
+
+def test_county_users_never_reach_another_countys_problems(app, client, create_user, make_problem):
+    theirs = make_problem("new", county=MENGJIN)
+    ours = make_problem("new")
+    chief = create_user("chief", YIYANG)
+    log_in(client, chief)
+    assert client.get(f"/problems/{theirs}").status_code == 404
+    assert client.get(f"/api/v1/problems/{theirs}").status_code == 404
+    listed = client.get("/api/v1/problems").json
+    assert [item["id"] for item in listed["items"]] == [ours]
+    assert f"/problems/{theirs}" not in client.get("/problems/").text
+    step = client.post(f"/problems/{theirs}/steps/assign", data={"version": 1, "unit": "x"})
+    assert step.status_code == 404
+    api = client.post(
+        f"/api/v1/problems/{theirs}/transition", json={"to": "assigned", "version": 1, "unit": "x"}
+    )
+    assert api.status_code == 404
+    bulk = client.post(
+        "/problems/bulk-assign",
+        data={
+            "problem_ids": [ours, theirs],
+            f"version_{ours}": 1,
+            f"version_{theirs}": 1,
+            "unit": "县人社局",
+        },
+    )
+    assert bulk.status_code == 404
+    assert state_of(app, theirs)[0] == "new" and state_of(app, ours)[0] == "new"
+
+
+def test_bulk_assignment_assigns_every_ticked_problem(app, client, people, make_problem):
+    first, second = make_problem("new"), make_problem("new")
+    log_in(client, people["chief"])
+    response = client.post(
+        "/problems/bulk-assign",
+        data={
+            "problem_ids": [first, second],
+            f"version_{first}": 1,
+            f"version_{second}": 1,
+            "assignee_id": people["assignee"].id,
+        },
+    )
+    assert response.status_code == 302
+    assert state_of(app, first)[0] == state_of(app, second)[0] == "assigned"
+    mine = app.test_client()
+    log_in(mine, people["assignee"])
+    page = mine.get("/problems/mine").text
+    assert f"/problems/{first}" in page and f"/problems/{second}" in page
+
+
+def test_a_stale_bulk_assignment_changes_nothing(app, client, people, make_problem):
+    first, second = make_problem("new"), make_problem("assigned")
+    log_in(client, people["chief"])
+    client.post(
+        "/problems/bulk-assign",
+        data={
+            "problem_ids": [first, second],
+            f"version_{first}": 1,
+            f"version_{second}": 1,
+            "unit": "市人社局",
+        },
+    )
+    assert state_of(app, first) == ("new", 1, 1)
+    assert state_of(app, second)[1] == 2
+
+
+@pytest.mark.parametrize(
+    "now, due, overdue",
+    [
+        (datetime(2026, 10, 31, 23, 30, tzinfo=SHANGHAI), date(2026, 10, 31), False),
+        (datetime(2026, 11, 1, 0, 30, tzinfo=SHANGHAI), date(2026, 10, 31), True),
+        (datetime(2026, 11, 30, 12, 0, tzinfo=SHANGHAI), date(2026, 11, 30), False),
+        (datetime(2026, 12, 1, 0, 1, tzinfo=SHANGHAI), date(2026, 11, 30), True),
+    ],
+    ids=["on the due date", "the next month", "due today", "past midnight"],
+)
+def test_overdue_across_a_month_boundary(app, client, people, make_problem, now, due, overdue):
+    problem_id = make_problem("assigned")
+    with app.app_context():
+        db.session.get(Problem, problem_id).due_on = due
+        db.session.commit()
+    with time_machine.travel(now, tick=False):
+        log_in(client, people["chief"])
+        flagged = client.get("/api/v1/problems?overdue=1").json["total"]
+        one = client.get(f"/api/v1/problems/{problem_id}").json
+    assert flagged == (1 if overdue else 0)
+    assert one["overdue"] is overdue
+    assert one["days_left"] == (due - now.date()).days
+
+
+def test_deadlines_default_to_seven_days_or_thirty_for_a_major_problem(app, make_problem):
+    ordinary, major = make_problem("assigned"), make_problem("assigned", major=True)
+    with app.app_context():
+        first, second = db.session.get(Problem, ordinary), db.session.get(Problem, major)
+        assert (first.due_on - first.assigned_at.date()).days in (7, 8)
+        assert (second.due_on - second.assigned_at.date()).days in (30, 31)
+        assert not deadlines.is_overdue(first, first.due_on)
+
+
+def test_the_problem_page_offers_only_the_viewers_steps(app, client, people, make_problem):
+    problem_id = make_problem("assigned")
+    log_in(client, people["assignee"])
+    page = client.get(f"/problems/{problem_id}").text
+    assert f"/problems/{problem_id}/steps/accept" in page
+    assert f"/problems/{problem_id}/steps/assign" not in page
+    other = app.test_client()
+    log_in(other, people["viewer"])
+    assert "/steps/" not in other.get(f"/problems/{problem_id}").text
+
+
+def test_a_problem_without_a_visit(app, client, people, create_enterprise):
+    enterprise = create_enterprise()
+    log_in(client, people["assignee"])
+    page = client.get(f"/problems/new?enterprise_id={enterprise.id}")
+    assert page.status_code == 200
+    response = client.post(
+        "/problems/new",
+        data={
+            "enterprise_id": enterprise.id,
+            "category": "land",
+            "title": "厂房用地指标",
+            "raised_on": date.today().isoformat(),
+            "major": "y",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        problem = db.session.scalars(sa.select(Problem)).one()
+        assert problem.visit_id is None and problem.major and problem.status == "new"
+    bad = client.post(
+        "/problems/new", data={"enterprise_id": enterprise.id, "category": "land", "title": ""}
+    )
+    assert bad.status_code == 422 and "invalid-feedback" in bad.text
+    assert "厂房用地指标" in client.get(f"/enterprises/{enterprise.id}").text
+
+
+def test_the_ledger_counts_per_status_and_filters(app, client, people, make_problem):
+    make_problem("new"), make_problem("assigned"), make_problem("closed")
+    log_in(client, people["chief"])
+    page = client.get("/problems/").text
+    assert page.count('class="fw-semibold"') >= 3
+    assert client.get("/api/v1/problems?status=closed").json["total"] == 1
+    tab = client.get("/problems/?status=assigned").text
+    assert tab.count("problem_ids") == 1
+
+
+def test_ledger_queries_do_not_grow_with_the_page_size(app, client, people, make_problem):
+    for _ in range(30):
+        make_problem("assigned")
+    log_in(client, people["chief"])
+
+    def queries(path: str) -> int:
+        statements = []
+
+        def count(*_args):
+            statements.append(1)
+
+        with app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", count)
+            try:
+                assert client.get(path).status_code == 200
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", count)
+        return len(statements)
+
+    assert queries("/api/v1/problems?per_page=2") == queries("/api/v1/problems?per_page=30")
+    assert queries("/problems/?page=2") == queries("/problems/")
+
+
+def test_the_13710_reminders_on_the_problem(app, client, people, make_problem):
+    assigned = make_problem("assigned")
+    accepted = make_problem("in_progress")
+    with app.app_context():
+        assigned_at = db.session.get(Problem, assigned).assigned_at
+    log_in(client, people["chief"])
+    late_by_two = assigned_at + timedelta(days=2)
+    with time_machine.travel(late_by_two, tick=False):
+        log_in(client, people["chief"])
+        not_accepted = client.get(f"/problems/{assigned}").text
+        in_time = client.get(f"/problems/{accepted}").text
+    assert "超过 1 天未签收" in not_accepted and "未报告进展" not in in_time
+    with time_machine.travel(assigned_at + timedelta(days=4), tick=False):
+        log_in(client, people["chief"])
+        assert "3 天内未报告进展" in client.get(f"/problems/{accepted}").text
