@@ -111,7 +111,7 @@ class Problem(TimestampMixin, db.Model):
     major: Mapped[bool] = mapped_column(default=False)
     # 交办: to an officer, or to a responsible unit outside the bureau (市人社局, 县自然资源局).
     assignee_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True, default=None
+        sa.ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     unit: Mapped[str] = mapped_column(sa.String(100), default="")
     unit_contact: Mapped[str] = mapped_column(sa.String(100), default="")
@@ -149,9 +149,14 @@ class Problem(TimestampMixin, db.Model):
         passive_deletes=True,
     )
 
+    # The ledger lists newest first within a scope or a status tab, and filters overdue by scope
+    # or city-wide; 我的问题 lists one assignee's open problems by due date.
     __table_args__ = (
         sa.Index("ix_problems_county_status_due", "county_code", "status", "due_on"),
         sa.Index("ix_problems_status_due", "status", "due_on"),
+        sa.Index("ix_problems_county_raised", "county_code", "raised_on"),
+        sa.Index("ix_problems_status_raised", "status", "raised_on"),
+        sa.Index("ix_problems_assignee_status_due", "assignee_id", "status", "due_on"),
         sa.Index("ix_problems_raised_on", "raised_on"),
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

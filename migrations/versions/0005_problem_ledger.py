@@ -124,11 +124,17 @@ def upgrade():
             sa.Column("unresolvable_reason", sa.Text(), nullable=False, server_default="")
         )
         batch_op.drop_index(batch_op.f("ix_problems_county_status"))
-        batch_op.create_index(batch_op.f("ix_problems_assignee_id"), ["assignee_id"], unique=False)
         batch_op.create_index(
             "ix_problems_county_status_due", ["county_code", "status", "due_on"], unique=False
         )
         batch_op.create_index("ix_problems_status_due", ["status", "due_on"], unique=False)
+        batch_op.create_index(
+            "ix_problems_county_raised", ["county_code", "raised_on"], unique=False
+        )
+        batch_op.create_index("ix_problems_status_raised", ["status", "raised_on"], unique=False)
+        batch_op.create_index(
+            "ix_problems_assignee_status_due", ["assignee_id", "status", "due_on"], unique=False
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_problems_assignee_id_users"),
             "users",
@@ -157,9 +163,11 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f("fk_problems_assigned_by_id_users"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_problems_closed_by_id_users"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_problems_assignee_id_users"), type_="foreignkey")
+        batch_op.drop_index("ix_problems_assignee_status_due")
+        batch_op.drop_index("ix_problems_status_raised")
+        batch_op.drop_index("ix_problems_county_raised")
         batch_op.drop_index("ix_problems_status_due")
         batch_op.drop_index("ix_problems_county_status_due")
-        batch_op.drop_index(batch_op.f("ix_problems_assignee_id"))
         batch_op.create_index(
             batch_op.f("ix_problems_county_status"), ["county_code", "status"], unique=False
         )
