@@ -180,6 +180,22 @@ def create_token(app: Flask):
     return create
 
 
+def queries_for(app: Flask, client: FlaskClient, path: str) -> int:
+    """How many SQL statements one GET of `path` runs (it must answer 200)."""
+    statements = []
+
+    def count(*_args: Any) -> None:
+        statements.append(1)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert client.get(path).status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
 def code_for(county: str, number: int) -> str:
     """A valid credit code registered in `county`, distinct for each number."""
     from crm.enterprises.credit_code import check_character

@@ -14,7 +14,7 @@ from crm.extensions import db
 from crm.problems import deadlines, operations
 from crm.problems.models import Problem, ProblemEvent
 from crm.problems.workflow import Step
-from tests.conftest import MENGJIN, YIYANG, log_in
+from tests.conftest import MENGJIN, YIYANG, log_in, queries_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # What each step is given when it is taken.
@@ -382,22 +382,10 @@ def test_ledger_queries_do_not_grow_with_the_page_size(app, client, people, make
         make_problem("assigned")
     log_in(client, people["chief"])
 
-    def queries(path: str) -> int:
-        statements = []
-
-        def count(*_args):
-            statements.append(1)
-
-        with app.app_context():
-            sa.event.listen(db.engine, "before_cursor_execute", count)
-            try:
-                assert client.get(path).status_code == 200
-            finally:
-                sa.event.remove(db.engine, "before_cursor_execute", count)
-        return len(statements)
-
-    assert queries("/api/v1/problems?per_page=2") == queries("/api/v1/problems?per_page=30")
-    assert queries("/problems/?page=2") == queries("/problems/")
+    assert queries_for(app, client, "/api/v1/problems?per_page=2") == queries_for(
+        app, client, "/api/v1/problems?per_page=30"
+    )
+    assert queries_for(app, client, "/problems/?page=2") == queries_for(app, client, "/problems/")
 
 
 def test_the_13710_reminders_on_the_problem(app, client, people, make_problem):

@@ -17,7 +17,7 @@ from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.models import Problem, ProblemStatus
 from crm.visits.models import Attachment, Visit, VisitPolicy
-from tests.conftest import MENGJIN, YIYANG, log_in
+from tests.conftest import MENGJIN, YIYANG, log_in, queries_for
 
 
 def jpeg(width: int = 640, height: int = 480) -> bytes:
@@ -543,22 +543,12 @@ def test_list_queries_do_not_grow_with_the_page_size(app, client, login, create_
             ),
         )
 
-    def queries(path: str) -> int:
-        statements = []
-
-        def count(*_args):
-            statements.append(1)
-
-        with app.app_context():
-            sa.event.listen(db.engine, "before_cursor_execute", count)
-            try:
-                assert client.get(path).status_code == 200
-            finally:
-                sa.event.remove(db.engine, "before_cursor_execute", count)
-        return len(statements)
-
-    assert queries("/api/v1/visits?per_page=2") == queries("/api/v1/visits?per_page=30")
-    assert queries("/visits/?page=2") == queries("/visits/")  # 5 rows, then 25
+    assert queries_for(app, client, "/api/v1/visits?per_page=2") == queries_for(
+        app, client, "/api/v1/visits?per_page=30"
+    )
+    assert queries_for(app, client, "/visits/?page=2") == queries_for(
+        app, client, "/visits/"
+    )  # 5 rows, then 25
 
 
 def test_the_offline_list_holds_the_officers_enterprises_in_scope(
