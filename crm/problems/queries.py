@@ -1,7 +1,6 @@
 """Reads of the problem ledger, always in scope: filters, counts per status, my problems."""
 
 from datetime import date
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -112,7 +111,3 @@ def problems_of(user: User) -> sa.Select:
         .where(Problem.assignee_id == user.id, Problem.status.in_(open_states))
         .order_by(Problem.due_on.asc().nulls_last(), Problem.id)
     )
-
-
-def problem_option(problem: Problem) -> dict[str, Any]:
-    return {"id": problem.id, "title": problem.title, "version": problem.version}
