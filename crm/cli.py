@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from crm import demo
 from crm.auth import operations as auth_operations
 from crm.auth.models import Role, User
+from crm.db import refresh_statistics
 from crm.enterprises import imports, operations
 from crm.errors import DomainError
 from crm.extensions import db
@@ -118,6 +119,7 @@ def demo_command(if_empty: bool, enterprise_count: int, visit_count: int, seed: 
         enterprises = demo.load_demo_enterprises(enterprise_count, seed)
         visits = _load_demo_visits(visit_count, seed)
         db.session.commit()
+        refresh_statistics(db.engine)
         click.echo(
             _(
                 "Demo data loaded: %(n)d new users, %(e)d new enterprises.",

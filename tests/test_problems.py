@@ -321,6 +321,23 @@ def test_overdue_across_a_month_boundary(app, client, people, make_problem, now,
     assert one["days_left"] == (due - now.date()).days
 
 
+def test_overdue_problems_come_the_longest_overdue_first(app, client, people, make_problem):
+    ids = [make_problem("assigned") for _ in range(3)]
+    today = date.today()
+    with app.app_context():
+        for problem_id, days_late in zip(ids, (2, 9, 5), strict=True):
+            db.session.get(Problem, problem_id).due_on = today - timedelta(days=days_late)
+        db.session.commit()
+    expected = [ids[1], ids[2], ids[0]]
+    log_in(client, people["chief"])
+    listed = client.get("/api/v1/problems?overdue=1").json["items"]
+    assert [item["id"] for item in listed] == expected
+    page = client.get("/problems/?overdue=1").text
+    assert sorted(expected, key=lambda i: page.index(f"/problems/{i}\"")) == expected
+    everything = [item["id"] for item in client.get("/api/v1/problems").json["items"]]
+    assert everything == sorted(ids, reverse=True)  # newest first otherwise
+
+
 def test_deadlines_default_to_seven_days_or_thirty_for_a_major_problem(app, make_problem):
     ordinary, major = make_problem("assigned"), make_problem("assigned", major=True)
     with app.app_context():

@@ -6,6 +6,7 @@ from typing import Any
 import marshmallow as ma
 import sqlalchemy as sa
 
+from crm.db import paginate as keys_first
 from crm.extensions import db
 
 MAX_PER_PAGE = 200
@@ -37,5 +38,5 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
 
 def paginate(stmt: sa.Select[Any], args: dict[str, Any]) -> dict[str, Any]:
     """Run `stmt` for one page and wrap the rows in the envelope."""
-    page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
+    page = keys_first(db.session, stmt, page=args["page"], per_page=args["per_page"])
     return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}

@@ -16,7 +16,7 @@ from crm.extensions import db
 from crm.i18n import local_today
 from crm.problems import deadlines, operations
 from crm.problems.models import Problem, ProblemCategory, ProblemStatus, Satisfaction
-from crm.problems.queries import LEDGER_ORDER, with_ledger_details
+from crm.problems.queries import ledger_order, with_ledger_details
 from crm.problems.workflow import step_towards
 
 blp = Blueprint("problems_api", __name__, description="The problem ledger")
@@ -98,7 +98,8 @@ class TransitionSchema(ma.Schema):
 @blp.response(200, page_of(ProblemSchema))
 @login_required
 def problems(args: dict):
-    """The ledger in the caller's scope, newest first."""
+    """The ledger in the caller's scope, newest first; with `overdue`, the longest overdue
+    first."""
     stmt = scoped(sa.select(Problem), current_user)
     if "status" in args:
         stmt = stmt.where(Problem.status == args["status"])
@@ -108,7 +109,8 @@ def problems(args: dict):
         stmt = stmt.where(Problem.county_code == args["county"])
     if "assignee_id" in args:
         stmt = stmt.where(Problem.assignee_id == args["assignee_id"])
-    return paginate(with_ledger_details(stmt.order_by(*LEDGER_ORDER)), args)
+    order = ledger_order(bool(args.get("overdue")))
+    return paginate(with_ledger_details(stmt.order_by(*order)), args)
 
 
 @blp.get("/problems/<int:problem_id>")

@@ -19,6 +19,7 @@ from wtforms import SelectChoice
 from crm.auth.models import Role
 from crm.auth.permissions import VISITORS, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
+from crm.db import paginate
 from crm.enterprises.forms import county_choices
 from crm.errors import DomainError
 from crm.extensions import db
@@ -91,7 +92,7 @@ def index():
         stmt, counts = ledger(form, current_user, today), status_counts(form, current_user, today)
     else:
         stmt, counts = scoped(sa.select(Problem)).where(sa.false()), {}
-    page = db.paginate(with_ledger_details(stmt), per_page=PER_PAGE, error_out=False)
+    page = paginate(db.session, with_ledger_details(stmt), per_page=PER_PAGE)
     bulk = BulkAssignForm(formdata=None)
     bulk.setup(None if current_user.region.is_root else current_user.region_code)
     return render_template(
@@ -126,9 +127,7 @@ def bulk_assign():
 @bp.get("/mine")
 @login_required
 def mine():
-    page = db.paginate(
-        with_ledger_details(problems_of(current_user)), per_page=PER_PAGE, error_out=False
-    )
+    page = paginate(db.session, with_ledger_details(problems_of(current_user)), per_page=PER_PAGE)
     return render_template("problems/mine.html", page=page)
 
 

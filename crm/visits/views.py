@@ -22,6 +22,7 @@ from wtforms import SelectChoice
 from crm.api import wants_json
 from crm.auth.permissions import VISITORS, can_edit_visit, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
+from crm.db import paginate
 from crm.enterprises.forms import county_choices, township_choices
 from crm.enterprises.models import Enterprise
 from crm.enterprises.queries import typeahead
@@ -78,7 +79,7 @@ def index():
     stmt = filtered_visits(form, current_user) if form.validate() else None
     if stmt is None:
         stmt = scoped(sa.select(Visit)).where(sa.false())
-    page = db.paginate(with_list_details(stmt), per_page=PER_PAGE, error_out=False)
+    page = paginate(db.session, with_list_details(stmt), per_page=PER_PAGE)
     return render_template("visits/index.html", form=form, page=page)
 
 
@@ -86,7 +87,7 @@ def index():
 @login_required
 def mine():
     stmt = with_list_details(visits_of(current_user))
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    page = paginate(db.session, stmt, per_page=PER_PAGE)
     return render_template("visits/mine.html", page=page)
 
 

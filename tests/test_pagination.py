@@ -1,0 +1,45 @@
+"""Keys-first pagination: the same pages, in the same order, as LIMIT/OFFSET over whole rows."""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from crm.db import paginate
+from crm.extensions import db
+from crm.regions.models import Region, RegionLevel
+
+
+def townships() -> sa.Select:
+    # Ordered by a column that is not the key, with ties, so the order is the statement's own.
+    return (
+        sa.select(Region)
+        .where(Region.level == RegionLevel.TOWNSHIP)
+        .order_by(Region.parent_code.desc(), Region.name, Region.code)
+    )
+
+
+def test_pages_follow_the_statements_order_and_filter(app):
+    with app.app_context():
+        everything = list(db.session.scalars(townships()))
+        assert len(everything) > 20
+        seen = []
+        for number in range(1, 5):
+            page = paginate(db.session, townships(), page=number, per_page=7)
+            assert page.total == len(everything)
+            assert page.items == everything[(number - 1) * 7 : number * 7]
+            seen += page.items
+        assert len(set(seen)) == len(seen) == min(28, len(everything))
+
+
+def test_loader_options_apply_to_the_page(app):
+    with app.app_context():
+        stmt = townships().options(selectinload(Region.parent))
+        page = paginate(db.session, stmt, page=1, per_page=5)
+        db.session.expunge_all()  # a lazy load now would fail: the parents are loaded already
+        assert all(region.parent.level == RegionLevel.COUNTY for region in page.items)
+
+
+def test_a_page_past_the_end_is_empty(app):
+    with app.app_context():
+        page = paginate(db.session, townships(), page=500, per_page=10)
+        assert page.items == []
+        assert page.total > 0
