@@ -16,3 +16,14 @@ RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379/0"
 
 # Connection pool per worker process.
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 5}
+
+# Notifications by e-mail too (off while MAIL_SERVER is None). The password comes from the
+# environment, like the other secrets.
+# import os
+# MAIL_SERVER = "smtp.example.gov.cn"
+# MAIL_PORT = 465
+# MAIL_USE_SSL = True
+# MAIL_USERNAME = "crm@example.gov.cn"
+# MAIL_PASSWORD = os.environ["CRM_MAIL_PASSWORD"]
+# MAIL_SENDER = "企业服务走访 CRM <crm@example.gov.cn>"
+# PUBLIC_URL = "https://crm.example.gov.cn"  # for the links in the mails

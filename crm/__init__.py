@@ -91,6 +91,8 @@ def register_blueprints(app: Flask) -> None:
     from crm.enterprises import import_views
     from crm.enterprises import views as enterprise_views
     from crm.extensions import api
+    from crm.followups import api as followups_api
+    from crm.followups import views as followup_views
     from crm.policies import api as policies_api
     from crm.policies import views as policy_views
     from crm.problems import api as problems_api
@@ -112,6 +114,8 @@ def register_blueprints(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, visit_views.allow_visit_uploads)
     app.register_blueprint(offline.bp)
     app.register_blueprint(problem_views.bp)
+    app.register_blueprint(followup_views.bp)
+    app.register_blueprint(followup_views.notifications_bp)
     api_blueprints = (
         auth_api.blp,
         regions_api.blp,
@@ -119,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
         policies_api.blp,
         visits_api.blp,
         problems_api.blp,
+        followups_api.blp,
     )
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1")

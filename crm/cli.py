@@ -5,17 +5,18 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from click.core import ParameterSource
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
-from crm import demo
+from crm import demo, scheduler
 from crm.auth import operations as auth_operations
 from crm.auth.models import Role, User
-from crm.db import refresh_statistics
+from crm.db import refresh_statistics, utcnow
 from crm.enterprises import imports, operations
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.i18n import datetime_filter
 from crm.regions.models import Region
 
 crm_cli = AppGroup("crm", help="企业服务走访 CRM administration.")
@@ -39,6 +40,7 @@ def _root_region_code() -> str:
 @click.option("--region", "region_code", help="Region code; the whole city when omitted.")
 @click.option("--display-name", help="Name shown in the app; the username when omitted.")
 @click.option("--unit", default="", help="e.g. 高新技术科")
+@click.option("--email", default="", help="Where notifications are e-mailed, if SMTP is set up.")
 @click.option("--password", help="Prompted for when omitted.")
 def create_user_command(
     username: str,
@@ -46,6 +48,7 @@ def create_user_command(
     region_code: str | None,
     display_name: str | None,
     unit: str,
+    email: str,
     password: str | None,
 ) -> None:
     """Create a user (for example the first administrator)."""
@@ -59,6 +62,7 @@ def create_user_command(
             role=Role(role),
             region_code=region_code or _root_region_code(),
             unit=unit,
+            email=email,
             password=password,
             must_change_password=False,
         )
@@ -164,6 +168,54 @@ def import_enterprises_command(file: Path, dry_run: bool, good_rows_only: bool) 
         raise click.ClickException(refusal.message) from refusal
     db.session.commit()
     click.echo(_("Imported: %(created)d new, %(updated)d updated, %(skipped)d skipped.", **counts))
+
+
+@crm_cli.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduled jobs (reminders, deadlines, monthly reports) until stopped.
+
+    One process beside the web server; starting a second is harmless (each run is claimed)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    names = ", ".join(job.name for job in scheduler.JOBS)
+    click.echo(_("Scheduler running (Ctrl+C to stop); jobs: %(names)s", names=names))
+    scheduler.serve_until_signalled(app)
+    click.echo(_("Scheduler stopped."))
+
+
+@crm_cli.command("run-job")
+@click.argument("name")
+def run_job_command(name: str) -> None:
+    """Run one job now, for the current period (nothing happens if that run is done)."""
+    job = scheduler.JOBS_BY_NAME.get(name)
+    if job is None:
+        names = ", ".join(scheduler.JOBS_BY_NAME)
+        raise click.ClickException(
+            _("No job %(name)s; the jobs are: %(names)s", name=name, names=names)
+        )
+    outcome = scheduler.run_job(job)
+    click.echo(_("%(name)s: %(outcome)s", name=name, outcome=scheduler.OUTCOME_LABELS[outcome]))
+    if outcome == "failed":
+        raise SystemExit(1)
+
+
+@crm_cli.command("jobs")
+def jobs_command() -> None:
+    """List the jobs with their last run and their next scheduled time."""
+    last = scheduler.last_runs()
+    now = utcnow()
+    for job in scheduler.JOBS:
+        run = last.get(job.name)
+        last_text = (
+            f"{run.period} {run.status} {datetime_filter(run.finished_at or run.started_at)}"
+            if run
+            else _("never")
+        )
+        upcoming = job.next_due(now)
+        click.echo(f"{job.name:<20} {job.description}")
+        click.echo(
+            "    "
+            + _("last: %(last)s · next: %(next)s", last=last_text, next=datetime_filter(upcoming))
+        )
 
 
 def init_app(app: Flask) -> None:

@@ -47,6 +47,23 @@ class Config:
     PROBLEM_PROGRESS_DAYS = 3
     PROBLEM_DUE_DAYS = 7
     PROBLEM_MAJOR_DUE_DAYS = 30
+    # Notifications by e-mail: off until MAIL_SERVER names the bureau's SMTP server.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_SENDER = "crm@localhost"
+    MAIL_TIMEOUT = 10
+    # The address users reach the app at, for links in e-mails (e.g. https://crm.example.gov.cn).
+    PUBLIC_URL = ""
+    # Follow-ups: the reminder goes out this many days before the due date (0: on the day).
+    FOLLOWUP_REMIND_DAYS = 1
+    # Problems overdue this many days after the assignee was told go to the chief as well.
+    PROBLEM_ESCALATE_DAYS = 1
+    # A high-tech certificate's re-certification case opens this many months before expiry.
+    RECERTIFY_MONTHS_AHEAD = 6
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
     LOGIN_LIMIT_PER_USERNAME = "5 per 10 minutes"

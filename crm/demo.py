@@ -18,6 +18,8 @@ from crm.db import bulk_insert
 from crm.enterprises import credit_code, operations
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.followups.demo import demo_followups
+from crm.followups.models import FollowUp
 from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.demo import ProblemHistories, Raised, demo_cast
@@ -612,7 +614,11 @@ def _draw_visit(
 
 
 def _insert_visits(
-    rng: random.Random, plan: VisitPlan, days: list[date], histories: ProblemHistories
+    rng: random.Random,
+    plan: VisitPlan,
+    days: list[date],
+    histories: ProblemHistories,
+    tasks: random.Random,
 ) -> None:
     """Draw visits on these days and insert them with their policies, companions, problems."""
     count = len(days)
@@ -632,6 +638,8 @@ def _insert_visits(
     bulk_insert(db.session, VisitPolicy, links)
     bulk_insert(db.session, visit_companions, companions)
     histories.insert(raised)
+    visits = [(visit.record, ids[visit.record["client_uuid"]]) for visit in drawn]
+    bulk_insert(db.session, FollowUp, demo_followups(tasks, visits, histories.today))
 
 
 def _mark_visited() -> None:
@@ -676,9 +684,10 @@ def load_demo_visits(count: int = DEMO_VISITS, seed: int = DEMO_SEED) -> int:
     # The problems' lives draw from their own generator: the visits stay those of the seed.
     lives = random.Random(f"{seed}/{already}/problems")
     histories = ProblemHistories(lives, demo_cast(plan.staff), today)
+    tasks = random.Random(f"{seed}/{already}/followups")
     # In date order, as if recorded day by day: the date indexes then grow at their ends.
     days = sorted(rng.choices(plan.days, cum_weights=plan.day_weights, k=count))
     for start in range(0, count, VISIT_CHUNK):
-        _insert_visits(rng, plan, days[start : start + VISIT_CHUNK], histories)
+        _insert_visits(rng, plan, days[start : start + VISIT_CHUNK], histories, tasks)
     _mark_visited()
     return count

@@ -3,6 +3,7 @@
 from crm.audit.models import AuditLog
 from crm.auth.models import ApiToken, Role, User, UserSession
 from crm.enterprises.models import Contact, Enterprise, Scale, SpecializedLevel
+from crm.followups.models import FollowUp, FollowUpStatus, Notification, NotificationKind
 from crm.policies.models import Policy, PolicyCategory
 from crm.problems.models import (
     Problem,
@@ -12,6 +13,7 @@ from crm.problems.models import (
     Satisfaction,
 )
 from crm.regions.models import Region, RegionLevel
+from crm.scheduler import JobRun
 from crm.visits.models import Attachment, AttachmentKind, Visit, VisitMode, VisitPolicy
 
 __all__ = [
@@ -21,6 +23,11 @@ __all__ = [
     "AuditLog",
     "Contact",
     "Enterprise",
+    "FollowUp",
+    "FollowUpStatus",
+    "JobRun",
+    "Notification",
+    "NotificationKind",
     "Policy",
     "PolicyCategory",
     "Problem",

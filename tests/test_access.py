@@ -102,6 +102,27 @@ ROUTES = {
     "problems_api.problem": ("GET", "/api/v1/problems/{problem}", EVERYONE),
     "problems_api.transition": ("POST", "/api/v1/problems/{problem_api}/transition", CHIEF),
     "policies_api.policies": ("GET", "/api/v1/policies", EVERYONE),
+    "followups.mine": ("GET", "/tasks/", EDITORS),
+    "followups.board": ("GET", "/tasks/board", CHIEF),
+    "followups.create": ("GET", "/tasks/new?enterprise_id={enterprise}", EDITORS),
+    "followups.show": ("GET", "/tasks/{task}", EVERYONE),
+    # The officer's own task: of the others only a chief over it may complete it.
+    "followups.act": ("POST", "/tasks/{task}/complete", CHIEF),
+    "followups_api.followups": ("GET", "/api/v1/followups", EVERYONE),
+    "followups_api.followup": ("GET", "/api/v1/followups/{task}", EVERYONE),
+    "followups_api.create_followup": ("POST", "/api/v1/followups", EDITORS),
+    "followups_api.complete": ("POST", "/api/v1/followups/{task_api}/complete", CHIEF),
+    "followups_api.cancel": ("POST", "/api/v1/followups/{task_cancel}/cancel", CHIEF),
+    "followups_api.reassign": ("POST", "/api/v1/followups/{task_reassign}/reassign", CHIEF),
+    "notifications.index": ("GET", "/notifications/", EVERYONE),
+    "notifications.open_one": ("GET", "/notifications/{own_notification}", EVERYONE),
+    "notifications.read": ("POST", "/notifications/read", EVERYONE),
+    "followups_api.notification_list": ("GET", "/api/v1/notifications?unread=1", EVERYONE),
+    "followups_api.notification_read": (
+        "POST",
+        "/api/v1/notifications/{own_notification}/read",
+        EVERYONE,
+    ),
     "enterprises.delete_contact": (
         "POST",
         "/enterprises/{enterprise}/contacts/{contact}/delete",
@@ -126,6 +147,9 @@ DECLARED = {
     "visits.delete_attachment": EDITORS,
     "problems.take_step": STEP_TAKERS,
     "problems_api.transition": STEP_TAKERS,
+    "followups.act": EDITORS,
+    "followups_api.complete": EDITORS,
+    "followups_api.cancel": EDITORS,
 }
 
 
@@ -187,6 +211,18 @@ def _problem(enterprise_id):
     return problem.id
 
 
+def _task(officer_id, enterprise_id):
+    from crm.auth.models import User
+    from crm.followups import operations as followup_operations
+
+    officer = db.session.get(User, officer_id)
+    values = {"title": "回访材料", "due_on": date.today()}
+    enterprise = db.session.get(Enterprise, enterprise_id)
+    task = followup_operations.create_followup(officer, enterprise, values)
+    db.session.commit()
+    return task.id
+
+
 @pytest.fixture
 def targets(app, create_user, create_token, create_enterprise):
     """An officer with an API token; an enterprise with a contact; a visit with a photo."""
@@ -202,7 +238,12 @@ def targets(app, create_user, create_token, create_enterprise):
         contact_id = contact.id
         visit_id, attachment_id = _visit_with_photo(officer.id, enterprise.id)
         problems = [_problem(enterprise.id) for _ in range(3)]
+        tasks = [_task(officer.id, enterprise.id) for _ in range(4)]
     return {
+        "task": tasks[0],
+        "task_api": tasks[1],
+        "task_cancel": tasks[2],
+        "task_reassign": tasks[3],
         "problem": problems[0],
         "problem_api": problems[1],
         "problem_bulk": problems[2],
@@ -219,7 +260,9 @@ def targets(app, create_user, create_token, create_enterprise):
 @pytest.mark.parametrize("endpoint", [e for e, (_m, _u, a) in ROUTES.items() if a != PUBLIC])
 def test_anonymous_is_sent_to_login_or_gets_401(client, targets, endpoint):
     method, url, _allowed = ROUTES[endpoint]
-    response = client.open(fill(url, {**targets, "own_token": 1}), method=method)
+    response = client.open(
+        fill(url, {**targets, "own_token": 1, "own_notification": 1}), method=method
+    )
     if url.startswith("/api/"):
         assert response.status_code == 401
         assert response.json["error"]["code"] == "unauthorized"
@@ -267,6 +310,17 @@ REQUESTS = {
         }
     },
     "problems_api.transition": {"json": {"to": "assigned", "version": 1, "unit": "市人社局"}},
+    "followups.act": {"data": {"version": "1", "outcome": "已办"}},
+    "followups_api.create_followup": {
+        "json": lambda ids: {
+            "enterprise_id": ids["enterprise"],
+            "title": "送政策上门",
+            "due_on": date.today().isoformat(),
+        }
+    },
+    "followups_api.complete": {"json": {"version": 1}},
+    "followups_api.cancel": {"json": {"version": 1, "reason": "企业已搬迁"}},
+    "followups_api.reassign": {"json": lambda ids: {"version": 1, "assignee_id": ids["target"]}},
 }
 
 
@@ -313,6 +367,17 @@ def outcome(endpoint, response):
     return "served" if status < 400 else f"failed with {status}"
 
 
+def own_notification_id(app, user):
+    from crm.auth.models import User
+    from crm.followups.models import NotificationKind
+    from crm.followups.notifications import notify
+
+    with app.app_context():
+        notification = notify(db.session.get(User, user.id), NotificationKind.PROBLEM, "测试", "/")
+        db.session.commit()
+        return notification.id
+
+
 def own_token_id(app, user):
     with app.app_context():
         return db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == user.id))
@@ -324,7 +389,12 @@ def test_role_matrix(app, client, login, create_token, targets, role):
     for endpoint, (method, url, allowed) in ROUTES.items():
         user = login(role)
         create_token(user)
-        ids = {**targets, "own_token": own_token_id(app, user), "upload": upload_of(app, user.id)}
+        ids = {
+            **targets,
+            "own_token": own_token_id(app, user),
+            "upload": upload_of(app, user.id),
+            "own_notification": own_notification_id(app, user),
+        }
         response = client.open(fill(url, ids), method=method, **request_options(endpoint, ids))
         expected = "served" if allowed == PUBLIC or role in allowed else "refused"
         if outcome(endpoint, response) != expected:

@@ -1,5 +1,8 @@
 """Migrations match the models, upgrade and downgrade on both databases, load reference data."""
 
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
 import pytest
 import sqlalchemy as sa
 from flask_migrate import check, downgrade, upgrade
@@ -78,6 +81,64 @@ def test_upgrade_downgrade_upgrade(scratch_url):
         assert not search_index_present()
         upgrade()
         check()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def insert_row(connection, table_name, **values):
+    """A row in a table as an earlier revision left it: what is not given gets a plain value."""
+    table = sa.Table(table_name, sa.MetaData(), autoload_with=connection)
+    for column in table.columns:
+        if column.name in values or column.nullable or column.server_default is not None:
+            continue
+        if column.primary_key:
+            continue
+        plain = (
+            (sa.Boolean, False),
+            (sa.Integer, 0),
+            (sa.Numeric, Decimal(0)),
+            (sa.DateTime, datetime(2026, 1, 5, 8, tzinfo=UTC)),
+            (sa.Date, date(2026, 1, 5)),
+            (sa.JSON, {}),
+        )
+        kinds = (kind for kind, value in plain if isinstance(column.type, kind))
+        kind = next(kinds, None)
+        values[column.name] = dict(plain)[kind] if kind else ""
+    connection.execute(table.insert().values(**values))
+
+
+def test_follow_ups_asked_for_on_visits_become_tasks(scratch_url):
+    """Visits recorded before revision 0006 kept their follow-up on the visit; the upgrade makes
+    each one the lead officer's task (an old one counts as reminded already)."""
+    app = make_app(scratch_url)
+    with app.app_context():
+        upgrade(revision="0005")
+        connection = db.session.connection()
+        insert_row(connection, "users", id=1, username="li", role="officer", region_code="410327")
+        insert_row(connection, "enterprises", id=1, name="启航", county_code="410327")
+        for visit_id, title, due in ((1, "送申报指南", date(2026, 1, 12)), (2, "", None)):
+            insert_row(
+                connection,
+                "visits",
+                id=visit_id,
+                client_uuid=f"00000000-0000-0000-0000-00000000000{visit_id}",
+                enterprise_id=1,
+                county_code="410327",
+                mode="onsite",
+                lead_id=1,
+                created_by_id=1,
+                followup_title=title,
+                followup_due_on=due,
+            )
+        db.session.commit()
+        upgrade()
+        from crm.followups.models import FollowUp
+
+        tasks = db.session.scalars(sa.select(FollowUp)).all()
+        assert [(t.visit_id, t.title, t.assignee_id, t.due_on) for t in tasks] == [
+            (1, "送申报指南", 1, date(2026, 1, 12))
+        ]
+        assert tasks[0].status.value == "todo" and tasks[0].escalated_at is not None
         db.session.remove()
         db.engine.dispose()
 

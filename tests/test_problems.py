@@ -333,7 +333,7 @@ def test_overdue_problems_come_the_longest_overdue_first(app, client, people, ma
     listed = client.get("/api/v1/problems?overdue=1").json["items"]
     assert [item["id"] for item in listed] == expected
     page = client.get("/problems/?overdue=1").text
-    assert sorted(expected, key=lambda i: page.index(f"/problems/{i}\"")) == expected
+    assert sorted(expected, key=lambda i: page.index(f'/problems/{i}"')) == expected
     everything = [item["id"] for item in client.get("/api/v1/problems").json["items"]]
     assert everything == sorted(ids, reverse=True)  # newest first otherwise
 

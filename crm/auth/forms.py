@@ -50,6 +50,14 @@ class UserEditForm(FlaskForm):
     phone = StringField(
         _l("Phone"), validators=[Optional(), Length(max=32)], render_kw={"inputmode": "tel"}
     )
+    email = StringField(
+        _l("E-mail"),
+        validators=[Optional(), Length(max=120)],
+        description=_l(
+            "Notifications are e-mailed here too when the bureau's mail server is set up."
+        ),
+        render_kw={"inputmode": "email", "autocomplete": "off"},
+    )
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
     region_code = SelectField(_l("Region scope"), validators=[DataRequired()])
     unit = StringField(

@@ -39,6 +39,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     username: Mapped[str] = mapped_column(sa.String(32), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(64))
     phone: Mapped[str] = mapped_column(sa.String(32), default="")
+    # Where notifications are e-mailed too, when the bureau's SMTP server is configured.
+    email: Mapped[str] = mapped_column(sa.String(120), default="")
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(enum_type(Role))
     unit: Mapped[str] = mapped_column(sa.String(64), default="")

@@ -31,7 +31,7 @@ from crm.regions.queries import region_name, regions
 from crm.text import collapse, is_clean
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
-EDITABLE_FIELDS = ("display_name", "phone", "role", "unit", "region_code")
+EDITABLE_FIELDS = ("display_name", "phone", "email", "role", "unit", "region_code")
 
 
 register_labels(
@@ -55,6 +55,7 @@ register_labels(
         "username": _l("Username"),
         "display_name": _l("Name"),
         "phone": _l("Phone"),
+        "email": _l("E-mail"),
         "role": _l("Role"),
         "unit": _l("Unit"),
         "region_code": _l("Region scope"),
@@ -89,7 +90,8 @@ def _check_password(password: str, field: str = "password") -> None:
         raise ValidationFailed(problems[0], {field: problems})
 
 
-PROFILE_TEXTS = {"display_name": 64, "unit": 64, "phone": 32}
+PROFILE_TEXTS = {"display_name": 64, "unit": 64, "phone": 32, "email": 120}
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +105,8 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
                 raise invalid(field, _("Contains characters that cannot be stored."))
     if "display_name" in values and not values["display_name"]:
         raise invalid("display_name", _("Enter the user's name."))
+    if values.get("email") and not EMAIL_PATTERN.fullmatch(values["email"]):
+        raise invalid("email", _("Enter an e-mail address such as name@example.gov.cn."))
     return values
 
 
@@ -124,6 +128,7 @@ def create_user(
     password: str,
     unit: str = "",
     phone: str = "",
+    email: str = "",
     must_change_password: bool = True,
 ) -> User:
     """Create a user; `actor` is None for the command line."""
@@ -140,7 +145,9 @@ def create_user(
         raise invalid("username", _("This username is already taken."))
     _check_region(actor, region_code)
     _check_password(password)
-    profile = _clean_profile({"display_name": display_name, "unit": unit, "phone": phone})
+    profile = _clean_profile(
+        {"display_name": display_name, "unit": unit, "phone": phone, "email": email}
+    )
     user = User(
         username=username,
         role=Role(role),

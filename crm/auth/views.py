@@ -43,7 +43,7 @@ LOGIN_REFUSALS = {
 }
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only a plain path on this site: no host, no scheme, nothing a browser would reinterpret."""
     home = url_for("dashboard.index")
     if not target or not target.startswith("/") or "\\" in target:
@@ -77,7 +77,7 @@ def login():
     throttle.record_success(username)
     start_session(result.user)
     db.session.commit()
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
@@ -99,7 +99,7 @@ def language():
         if current_user.is_authenticated:
             operations.set_language(current_user, locale)
             db.session.commit()
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next")))
 
 
 @bp.get("/account")

@@ -184,6 +184,9 @@ def delete_enterprise(actor: User, enterprise: Enterprise) -> None:
     """Soft-delete: the enterprise disappears from lists and search; its history stays."""
     enterprise.deleted_at = utcnow()
     record_audit("enterprise.delete", enterprise, actor=actor)
+    from crm.followups.operations import cancel_tasks_of  # follow-ups build on enterprises
+
+    cancel_tasks_of(actor, enterprise, _("The enterprise was deleted."))
 
 
 def _make_only_primary(enterprise: Enterprise, contact: Contact) -> None:

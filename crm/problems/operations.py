@@ -18,6 +18,8 @@ from crm.db import utcnow
 from crm.enterprises.models import Enterprise
 from crm.errors import Conflict, FieldErrors, Forbidden, ValidationFailed
 from crm.extensions import db
+from crm.followups.models import NotificationKind
+from crm.followups.notifications import link_to, notify
 from crm.i18n import local_today
 from crm.problems import deadlines
 from crm.problems.models import (
@@ -192,7 +194,68 @@ def take_step(
     record_audit(
         f"problem.{step.value}", problem, actor=actor, changes=_audited(before, problem, details)
     )
+    _tell(actor, problem, step)
     return event
+
+
+# Whom a step concerns, and what they are told (given who took it and the problem).
+TOLD = {
+    Step.ASSIGN: (
+        lambda p: p.assignee,
+        lambda who, p: _l(
+            "%(who)s assigned you a problem: %(title)s (due %(due)s)",
+            who=who,
+            title=p.title,
+            due=p.due_on.isoformat() if p.due_on else "",
+        ),
+    ),
+    Step.RESOLVE: (
+        lambda p: p.assigned_by,
+        lambda who, p: _l(
+            "%(who)s resolved a problem; call the enterprise back: %(title)s",
+            who=who,
+            title=p.title,
+        ),
+    ),
+    Step.REOPEN: (
+        lambda p: p.assignee,
+        lambda who, p: _l(
+            "The enterprise is not satisfied; the problem is back with you: %(title)s",
+            title=p.title,
+        ),
+    ),
+    Step.CLOSE: (
+        lambda p: p.assignee,
+        lambda who, p: _l(
+            "%(who)s closed a problem after the call-back: %(title)s", who=who, title=p.title
+        ),
+    ),
+    Step.MARK_UNRESOLVABLE: (
+        lambda p: p.assignee,
+        lambda who, p: _l(
+            "%(who)s marked a problem as cannot be solved for now: %(title)s",
+            who=who,
+            title=p.title,
+        ),
+    ),
+}
+
+
+def _tell(actor: User, problem: Problem, step: Step) -> None:
+    if step not in TOLD:
+        return
+    whom, text = TOLD[step]
+    user = whom(problem)
+    if user is None or user.id == actor.id:
+        return
+    message = text(actor.display_name, problem)
+    notify(
+        user,
+        NotificationKind.PROBLEM,
+        message,
+        link_to("problems.show", problem_id=problem.id),
+        key=f"problem:{problem.id}:v{problem.version}",
+    )
 
 
 def _version(version: Any) -> int:

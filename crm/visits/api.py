@@ -18,7 +18,7 @@ from crm.extensions import db
 from crm.problems.models import ProblemCategory, ProblemStatus
 from crm.visits import operations
 from crm.visits.models import AttachmentKind, Visit, VisitMode
-from crm.visits.queries import enterprise_for_visit, newest_first, with_list_details
+from crm.visits.queries import enterprise_for_visit, newest_first, with_full_details
 
 blp = Blueprint("visits_api", __name__, description="Visits to enterprises")
 # Keys that are not UUIDs are turned into one per user, so two users' keys never meet.
@@ -142,7 +142,7 @@ def visits(args: dict):
         stmt = stmt.where(Visit.visit_date >= args["start"])
     if "end" in args:
         stmt = stmt.where(Visit.visit_date <= args["end"])
-    return paginate(with_list_details(newest_first(stmt)), args)
+    return paginate(with_full_details(newest_first(stmt)), args)
 
 
 @blp.get("/visits/<int:visit_id>")

@@ -20,6 +20,9 @@ from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.errors import Conflict, FieldErrors
 from crm.extensions import db
+from crm.followups.models import FollowUp
+from crm.followups.operations import create_followup
+from crm.followups.rules import can_assign_followups
 from crm.i18n import local_today
 from crm.problems.operations import raise_problem
 from crm.visits import attachments
@@ -133,6 +136,7 @@ def record_visit(
         raise
     for entry in cleaned["problems"]:
         raise_problem(actor, enterprise, entry, visit.visit_date, visit_id=visit.id)
+    _create_followup(actor, visit)
     _attach(actor, visit, files)
     _mark_visited(enterprise, visit)
     record_audit("visit.create", visit, actor=actor, changes=_created(visit))
@@ -199,12 +203,26 @@ def update_visit(
     if {u.id for u in visit.companions} != {u.id for u in cleaned["companions"]}:
         visit.companions = cleaned["companions"]
         changes["companions"] = [before, [user.display_name for user in visit.companions]]
+    if "followup_title" in changes:
+        _create_followup(actor, visit)
     _attach(actor, visit, files)
     if "visit_date" in changes:
         _recount_last_visit(visit.enterprise)
     if changes:
         record_audit("visit.update", visit, actor=actor, changes=changes)
     return changes
+
+
+def _create_followup(actor: User, visit: Visit) -> None:
+    """The follow-up the form asked for becomes the lead officer's task (once per visit: later
+    changes to it are made on the task itself)."""
+    if not visit.followup_title:
+        return
+    if db.session.scalar(sa.select(FollowUp.id).where(FollowUp.visit_id == visit.id)):
+        return
+    lead = visit.lead_id if can_assign_followups(actor) else None  # a chief's edit: the lead's
+    values = {"title": visit.followup_title, "due_on": visit.followup_due_on, "assignee_id": lead}
+    create_followup(actor, visit.enterprise, values, visit_id=visit.id)
 
 
 def _replace_policies(visit: Visit, chosen: list[tuple[Any, str]]) -> Changes:

@@ -1,0 +1,155 @@
+"""Reads of follow-ups, always in scope: 我的任务 in its groups, a chief's board, the API list."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from crm.auth.models import User
+from crm.auth.scope import in_scope, scoped
+from crm.db import utcnow
+from crm.extensions import db
+from crm.followups.models import FollowUp, FollowUpStatus, Priority
+from crm.followups.rules import ASSIGNEE_ROLES
+
+# Higher priority first within the same due date.
+PRIORITY_ORDER = sa.case(
+    {Priority.HIGH.value: 0, Priority.NORMAL.value: 1, Priority.LOW.value: 2},
+    value=FollowUp.priority,
+    else_=1,
+)
+TASK_ORDER = (FollowUp.due_on, PRIORITY_ORDER, FollowUp.id)
+BOARD_LIMIT = 200
+
+
+def with_task_details(stmt: sa.Select) -> sa.Select:
+    return stmt.options(
+        selectinload(FollowUp.enterprise),
+        selectinload(FollowUp.assignee),
+        selectinload(FollowUp.assigned_by),
+    )
+
+
+def week_end(today: date) -> date:
+    """The last day (Sunday) of today's week."""
+    return today + timedelta(days=6 - today.weekday())
+
+
+@dataclass
+class TaskGroups:
+    """我的任务: 逾期 / 今天 / 本周 / 以后."""
+
+    overdue: list[FollowUp] = field(default_factory=list)
+    today: list[FollowUp] = field(default_factory=list)
+    this_week: list[FollowUp] = field(default_factory=list)
+    later: list[FollowUp] = field(default_factory=list)
+
+    def sections(self) -> list[tuple[str, object, list[FollowUp]]]:
+        return [
+            ("overdue", _l("Overdue"), self.overdue),
+            ("today", _l("Today"), self.today),
+            ("week", _l("This week"), self.this_week),
+            ("later", _l("Later"), self.later),
+        ]
+
+    @property
+    def total(self) -> int:
+        return len(self.overdue) + len(self.today) + len(self.this_week) + len(self.later)
+
+
+def open_tasks_of(user: User) -> sa.Select:
+    return (
+        sa.select(FollowUp)
+        .where(FollowUp.assignee_id == user.id, FollowUp.status == FollowUpStatus.TODO)
+        .order_by(*TASK_ORDER)
+    )
+
+
+def my_tasks(user: User, today: date) -> TaskGroups:
+    groups = TaskGroups()
+    end = week_end(today)
+    for task in db.session.scalars(with_task_details(open_tasks_of(user))):
+        if task.due_on < today:
+            groups.overdue.append(task)
+        elif task.due_on == today:
+            groups.today.append(task)
+        elif task.due_on <= end:
+            groups.this_week.append(task)
+        else:
+            groups.later.append(task)
+    return groups
+
+
+def recently_done_of(user: User, limit: int = 10) -> list[FollowUp]:
+    stmt = (
+        sa.select(FollowUp)
+        .where(FollowUp.assignee_id == user.id, FollowUp.status == FollowUpStatus.DONE)
+        .order_by(FollowUp.completed_at.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(with_task_details(stmt)))
+
+
+@dataclass
+class BoardRow:
+    assignee: User
+    open: int
+    overdue: int
+    due_this_week: int
+    done_recently: int
+
+
+def board_rows(user: User, today: date) -> list[BoardRow]:
+    """Per officer, the section's tasks: open, overdue, due this week, done in the last 30 days
+    (one aggregate query over the chief's scope)."""
+    todo = FollowUp.status == FollowUpStatus.TODO
+    stmt = (
+        scoped(
+            sa.select(
+                FollowUp.assignee_id,
+                sa.func.count().filter(todo),
+                sa.func.count().filter(todo, FollowUp.due_on < today),
+                sa.func.count().filter(todo, FollowUp.due_on.between(today, week_end(today))),
+                sa.func.count().filter(
+                    FollowUp.status == FollowUpStatus.DONE,
+                    FollowUp.completed_at >= utcnow() - timedelta(days=30),
+                ),
+            ),
+            user,
+            joined=(FollowUp,),
+        )
+        .where(sa.or_(todo, FollowUp.status == FollowUpStatus.DONE))
+        .group_by(FollowUp.assignee_id)
+    )
+    counts = {row[0]: row[1:] for row in db.session.execute(stmt)}
+    people = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(counts)))}
+    rows = [BoardRow(people[i], *counts[i]) for i in counts]
+    return sorted(rows, key=lambda r: (-r.overdue, -r.open, r.assignee.display_name))
+
+
+def board_tasks(user: User, today: date, assignee_id: int | None) -> list[FollowUp]:
+    """The open tasks the board lists: one officer's, or the section's overdue ones."""
+    stmt = scoped(sa.select(FollowUp), user).where(FollowUp.status == FollowUpStatus.TODO)
+    if assignee_id is not None:
+        stmt = stmt.where(FollowUp.assignee_id == assignee_id)
+    else:
+        stmt = stmt.where(FollowUp.due_on < today)
+    stmt = stmt.order_by(*TASK_ORDER).limit(BOARD_LIMIT)
+    return list(db.session.scalars(with_task_details(stmt)))
+
+
+def assignee_choices(actor: User, county_code: str) -> list[User]:
+    """Whom a chief may give a task on an enterprise of `county_code`: active officers and
+    chiefs who work there and lie within the chief's own scope."""
+    stmt = (
+        sa.select(User)
+        .where(User.active.is_(True), User.role.in_(ASSIGNEE_ROLES))
+        .order_by(User.region_code, User.display_name)
+    )
+    return [
+        u
+        for u in db.session.scalars(stmt)
+        if in_scope(u, county_code) and in_scope(actor, u.region_code)
+    ]

@@ -1,0 +1,200 @@
+"""The sweeps the scheduler runs: reminders before a task is due, escalation when it is overdue,
+and the 13710 watch over assigned problems. Each sweep reads the rows as they are now and tells
+each person about each event once (the notification's key), so running one twice adds nothing.
+Nothing here commits: the scheduler commits a sweep together with its run's record."""
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from crm.auth.models import User
+from crm.extensions import db
+from crm.followups.models import FollowUp, FollowUpStatus, Notification, NotificationKind
+from crm.followups.notifications import link_to, notify
+from crm.i18n import local_date
+from crm.problems import deadlines
+from crm.problems.models import Problem
+
+
+def _link(task: FollowUp) -> str:
+    return link_to("followups.show", followup_id=task.id)
+
+
+def due_reminders(now: datetime) -> int:
+    """Tell each officer about their tasks due within FOLLOWUP_REMIND_DAYS (today included),
+    once per task and due date."""
+    today = local_date(now)
+    until = today + timedelta(days=current_app.config["FOLLOWUP_REMIND_DAYS"])
+    tasks = db.session.scalars(
+        sa.select(FollowUp).where(
+            FollowUp.status == FollowUpStatus.TODO,
+            FollowUp.due_on.between(today, until),
+            FollowUp.reminded_at.is_(None),
+        )
+    ).all()
+    for task in tasks:
+        when = _l("today") if task.due_on == today else task.due_on.isoformat()
+        notify(
+            task.assignee,
+            NotificationKind.DUE_SOON,
+            _l(
+                "Task due %(when)s: %(title)s (%(enterprise)s)",
+                when=when,
+                title=task.title,
+                enterprise=task.enterprise.name,
+            ),
+            _link(task),
+            key=f"followup:{task.id}:due_soon:{task.due_on}",
+        )
+    _stamp(tasks, reminded_at=now)
+    return len(tasks)
+
+
+def overdue_escalation(now: datetime) -> int:
+    """Tasks past their due date: the officer is told, and so is whoever assigned the task
+    (the chief), once per task and due date."""
+    today = local_date(now)
+    tasks = db.session.scalars(
+        sa.select(FollowUp).where(
+            FollowUp.status == FollowUpStatus.TODO,
+            FollowUp.due_on < today,
+            FollowUp.escalated_at.is_(None),
+        )
+    ).all()
+    for task in tasks:
+        late = (today - task.due_on).days
+        notify(
+            task.assignee,
+            NotificationKind.OVERDUE,
+            _l(
+                "Task %(n)d days overdue: %(title)s (%(enterprise)s)",
+                n=late,
+                title=task.title,
+                enterprise=task.enterprise.name,
+            ),
+            _link(task),
+            key=f"followup:{task.id}:overdue:{task.due_on}",
+        )
+        if task.assigned_by is not None and task.assigned_by_id != task.assignee_id:
+            notify(
+                task.assigned_by,
+                NotificationKind.ESCALATED,
+                _l(
+                    "%(who)s's task is %(n)d days overdue: %(title)s (%(enterprise)s)",
+                    who=task.assignee.display_name,
+                    n=late,
+                    title=task.title,
+                    enterprise=task.enterprise.name,
+                ),
+                _link(task),
+                key=f"followup:{task.id}:escalated:{task.due_on}",
+            )
+    _stamp(tasks, escalated_at=now)
+    return len(tasks)
+
+
+def _stamp(tasks: list[FollowUp], **values: datetime) -> None:
+    """Reminder bookkeeping in one UPDATE that leaves the version alone: an officer completing
+    the task at that moment must not be told someone else changed it."""
+    if tasks:
+        ids = [task.id for task in tasks]
+        db.session.execute(sa.update(FollowUp).where(FollowUp.id.in_(ids)).values(**values))
+
+
+def problem_deadlines(now: datetime) -> int:
+    """The 13710 watch over assigned problems: the assignee is told when a problem was not
+    accepted within PROBLEM_ACK_DAYS, when no progress was reported within PROBLEM_PROGRESS_DAYS,
+    and when it is overdue; PROBLEM_ESCALATE_DAYS after the overdue notice the chief who
+    assigned it is told too (at once for a problem handed to a unit outside the bureau)."""
+    today = local_date(now)
+    problems = db.session.scalars(
+        sa.select(Problem)
+        .where(Problem.status.in_(deadlines.OPEN), Problem.assigned_at.is_not(None))
+        .where(
+            sa.or_(
+                Problem.acknowledged_at.is_(None),
+                Problem.first_progress_at.is_(None),
+                Problem.due_on < today,
+            )
+        )
+        .order_by(Problem.id)
+    ).all()
+    told = 0
+    for problem in problems:
+        told += _watch(problem, now)
+    return told
+
+
+def _watch(problem: Problem, now: datetime) -> int:
+    today = local_date(now)
+    link = link_to("problems.show", problem_id=problem.id)
+    since = problem.assigned_at.isoformat() if problem.assigned_at else ""
+    assignee = problem.assignee if problem.assignee and problem.assignee.active else None
+    handler = assignee or problem.assigned_by
+    told = 0
+    if assignee is not None and deadlines.acknowledgement_late(problem, today):
+        told += _tell(
+            assignee,
+            NotificationKind.PROBLEM,
+            _l(
+                "Not accepted within %(n)d day: %(title)s",
+                n=current_app.config["PROBLEM_ACK_DAYS"],
+                title=problem.title,
+            ),
+            link,
+            f"problem:{problem.id}:ack_late:{since}",
+        )
+    if assignee is not None and deadlines.progress_late(problem, today):
+        told += _tell(
+            assignee,
+            NotificationKind.PROBLEM,
+            _l(
+                "No progress reported within %(n)d days: %(title)s",
+                n=current_app.config["PROBLEM_PROGRESS_DAYS"],
+                title=problem.title,
+            ),
+            link,
+            f"problem:{problem.id}:progress_late:{since}",
+        )
+    if deadlines.is_overdue(problem, today):
+        late = (today - problem.due_on).days
+        key = f"problem:{problem.id}:overdue:{problem.due_on}"
+        told += _tell(
+            handler,
+            NotificationKind.OVERDUE,
+            _l("Problem %(n)d days overdue: %(title)s", n=late, title=problem.title),
+            link,
+            key,
+        )
+        days = current_app.config["PROBLEM_ESCALATE_DAYS"]
+        if assignee is not None and _told_by(assignee.id, key, today - timedelta(days=days)):
+            told += _tell(
+                problem.assigned_by,
+                NotificationKind.ESCALATED,
+                _l(
+                    "%(who)s's problem is %(n)d days overdue: %(title)s",
+                    who=assignee.display_name,
+                    n=late,
+                    title=problem.title,
+                ),
+                link,
+                f"problem:{problem.id}:escalated:{problem.due_on}",
+            )
+    return told
+
+
+def _tell(user: User | None, kind: NotificationKind, message: Any, link: str, key: str) -> int:
+    return 1 if notify(user, kind, message, link, key=key) is not None else 0
+
+
+def _told_by(user_id: int, key: str, day: date) -> bool:
+    """Whether the user was told about `key` on `day` or before (in the bureau's calendar)."""
+    told_at = db.session.scalar(
+        sa.select(Notification.created_at).where(
+            Notification.user_id == user_id, Notification.key == key
+        )
+    )
+    return told_at is not None and local_date(told_at) <= day

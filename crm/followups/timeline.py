@@ -1,0 +1,35 @@
+"""Follow-up tasks on the enterprise page's timeline: when each is due, and whether it is done."""
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from flask import url_for
+from flask_babel import gettext as _
+
+from crm.auth.models import User
+from crm.auth.scope import scoped
+from crm.enterprises.models import Enterprise
+from crm.enterprises.timeline import TimelineEvent, timeline_source
+from crm.extensions import db
+from crm.followups.models import FollowUp, FollowUpStatus
+
+SHOWN = 50
+
+
+@timeline_source
+def followups(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]:
+    stmt = (
+        scoped(sa.select(FollowUp), user)
+        .where(FollowUp.enterprise_id == enterprise.id)
+        .order_by(FollowUp.due_on.desc(), FollowUp.id.desc())
+        .limit(SHOWN)
+    )
+    for task in db.session.scalars(stmt):
+        done = task.status != FollowUpStatus.TODO
+        yield TimelineEvent(
+            task.due_on,
+            "check2-square" if done else "alarm",
+            _("Task: %(title)s", title=task.title),
+            f"{task.status.label} · {task.assignee.display_name}",
+            url_for("followups.show", followup_id=task.id),
+        )

@@ -1,0 +1,57 @@
+"""Follow-up tasks on a tablet: a chief gives one, the officer sees the bell, opens 我的任务 and
+completes it with a note, and the chief sees it done."""
+
+import re
+from datetime import date, timedelta
+
+import pytest
+
+from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
+from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
+
+pytestmark = pytest.mark.browser
+TITLE = "核对高企申报材料清单"
+
+
+def test_a_task_from_the_chief_to_the_officer_and_back(open_page):
+    chief = open_page(TABLET_LANDSCAPE)
+    log_in(chief, "chief")
+    tab = chief.open("/enterprises/?q=lyqh")
+    tab.get_by_role("link", name="洛阳启航必达科技有限公司").first.tap()
+    tab.get_by_role("link", name="新建任务").tap()
+    tab.locator("#title").fill(TITLE)
+    tab.locator("#assignee_id").select_option(label="李明（洛阳市）")
+    tab.locator("#due_on").fill((date.today() + timedelta(days=2)).isoformat())
+    tab.locator("label", has_text="高").first.tap()
+    assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+    chief.screenshot("task-new-1080x810")
+    tab.get_by_role("button", name="创建任务").tap()
+    tab.locator(".alert-success", has_text=TITLE).wait_for()
+    task_path = tab.url.removeprefix(chief.base_url)
+
+    officer = open_page(TABLET_PORTRAIT)
+    log_in(officer, "officer")
+    home = officer.page
+    bell = home.locator(".bell-count:visible")
+    assert bell.inner_text().startswith("1")
+    home.locator("#main-nav, .navbar").get_by_role("link", name="我的任务").first.wait_for(
+        state="attached"
+    )
+    mine = officer.open("/tasks/")
+    item = mine.locator(".task-item", has_text=TITLE)
+    assert item.count() == 1
+    assert "高优先级" in item.inner_text()
+    assert mine.evaluate(NO_HORIZONTAL_SCROLL)
+    officer.screenshot("my-tasks-810x1080")
+    item.get_by_placeholder("完成情况（可选）").fill("清单已发企业，约定周五前补齐。")
+    item.get_by_role("button", name="完成").tap()
+    mine.locator(".alert-success", has_text=TITLE).wait_for()
+    assert mine.locator(".task-item", has_text=TITLE).count() == 0
+    assert "清单已发企业" in mine.locator("#recently-done").inner_text()
+
+    page = chief.open(task_path)
+    assert re.search(r"/tasks/\d+$", page.url)
+    assert "已完成" in page.locator("#task-status").inner_text()
+    assert "清单已发企业" in page.locator("#task-outcome").inner_text()
+    chief.screenshot("task-done-1080x810")
+    assert chief.errors == [] and officer.errors == []

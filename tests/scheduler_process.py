@@ -1,0 +1,40 @@
+"""One scheduler process for the tests: `python -m tests.scheduler_process URL WHEN START SECONDS`.
+
+It runs the real scheduler (crm.scheduler.serve: the start's catch-up, then the job table) with
+the clock set to WHEN (ISO time, ticking on), from the wall-clock instant START (so that several
+processes begin together), for SECONDS. With CRM_TEST_SWEEP_LOG set, every run of the
+certification watch also appends a line to that file: a sweep with no guard of its own, so that
+the file shows how often the job really ran.
+"""
+
+import os
+import sys
+import threading
+import time
+from datetime import datetime
+
+import time_machine
+
+from crm import scheduler
+from tests.conftest import make_app
+
+
+def log_run(now: datetime) -> int:
+    with open(os.environ["CRM_TEST_SWEEP_LOG"], "a") as log:
+        log.write(f"{os.getpid()} {now.isoformat()}\n")
+    return 1
+
+
+def main(url: str, when: str, start: str, seconds: str) -> None:
+    app = make_app(url)
+    if os.environ.get("CRM_TEST_SWEEP_LOG"):
+        scheduler.register_sweep("certification_watch", log_run)
+    time.sleep(max(0.0, float(start) - time.time()))
+    with time_machine.travel(datetime.fromisoformat(when), tick=True):
+        stop = threading.Event()
+        threading.Timer(float(seconds), stop.set).start()
+        scheduler.serve(app, stop)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

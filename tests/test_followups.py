@@ -1,0 +1,386 @@
+"""Follow-up tasks: who gives them to whom, completing a repeating one, cancelling, reassigning
+within scope, 我的任务 and the chief's board, notifications and the bell, the API."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from crm.auth.models import User
+from crm.enterprises.models import Enterprise
+from crm.errors import ValidationFailed
+from crm.extensions import db
+from crm.followups import operations, rules
+from crm.followups.models import FollowUp, FollowUpStatus, Notification, Repeat
+from tests.conftest import CITY, MENGJIN, YIYANG, log_in
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def people(create_user):
+    return {
+        "chief": create_user("chief", YIYANG),
+        "officer": create_user("officer", YIYANG),
+        "other_officer": create_user("officer", YIYANG),
+        "city_chief": create_user("chief", CITY),
+        "mengjin_chief": create_user("chief", MENGJIN),
+        "mengjin_officer": create_user("officer", MENGJIN),
+        "viewer": create_user("viewer", YIYANG),
+    }
+
+
+@pytest.fixture
+def enterprise(create_enterprise):
+    return create_enterprise(county_code=YIYANG)
+
+
+@pytest.fixture
+def make_task(app, people, enterprise):
+    """make_task(by="chief", for_="officer", **values) → the new task's id."""
+
+    def make(by: str = "chief", for_: str | None = "officer", **values) -> int:
+        with app.app_context():
+            actor = db.session.get(User, people[by].id)
+            given = {
+                "title": "核实研发费用材料",
+                "due_on": date.today() + timedelta(days=3),
+                "assignee_id": people[for_].id if for_ else None,
+                **values,
+            }
+            task = operations.create_followup(
+                actor, db.session.get(Enterprise, enterprise.id), given
+            )
+            db.session.commit()
+            return task.id
+
+    return make
+
+
+def task_state(app, task_id):
+    with app.app_context():
+        task = db.session.get(FollowUp, task_id)
+        return task.status.value, task.version, task.assignee_id
+
+
+def notifications_of(app, user_id):
+    with app.app_context():
+        stmt = sa.select(Notification).where(Notification.user_id == user_id)
+        return [(n.kind.value, n.text) for n in db.session.scalars(stmt.order_by(Notification.id))]
+
+
+def test_a_chief_gives_a_task_and_the_officer_is_told(app, client, people, make_task):
+    task_id = make_task()
+    assert task_state(app, task_id)[::2] == ("todo", people["officer"].id)
+    told = notifications_of(app, people["officer"].id)
+    assert [kind for kind, _text in told] == ["assigned"]
+    assert "核实研发费用材料" in told[0][1]
+    log_in(client, people["officer"])
+    page = client.get("/tasks/").text
+    assert "核实研发费用材料" in page and "bell-count" in client.get("/").text
+
+
+def test_an_officer_gives_tasks_only_to_themselves(app, people, make_task):
+    own = make_task(by="officer", for_=None)
+    assert task_state(app, own)[2] == people["officer"].id
+    assert notifications_of(app, people["officer"].id) == []  # nobody to tell
+    with pytest.raises(ValidationFailed) as refused:
+        make_task(by="officer", for_="other_officer")
+    assert list(refused.value.fields) == ["assignee_id"]
+
+
+def test_a_chief_cannot_give_a_task_outside_the_enterprises_region(app, people, make_task):
+    with pytest.raises(ValidationFailed) as refused:
+        make_task(by="chief", for_="mengjin_officer")
+    assert list(refused.value.fields) == ["assignee_id"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(FollowUp.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "due, repeat, expected",
+    [
+        (date(2027, 1, 31), Repeat.MONTHLY, [date(2027, 2, 28), date(2027, 3, 31)]),
+        (date(2028, 1, 31), Repeat.MONTHLY, [date(2028, 2, 29), date(2028, 3, 31)]),
+        (date(2026, 11, 30), Repeat.QUARTERLY, [date(2027, 2, 28), date(2027, 5, 30)]),
+        (date(2026, 12, 15), Repeat.MONTHLY, [date(2027, 1, 15), date(2027, 2, 15)]),
+    ],
+    ids=["31 Jan to 28 Feb", "leap year", "quarterly at a month end", "across the year"],
+)
+def test_completing_a_repeating_task_creates_exactly_one_next(
+    app, people, make_task, due, repeat, expected
+):
+    with time_machine.travel(datetime(2026, 11, 23, 9, tzinfo=SHANGHAI), tick=False):
+        task_id = make_task(due_on=due, repeat=repeat.value)
+    dues = []
+    with app.app_context():
+        officer = db.session.get(User, people["officer"].id)
+        for _round in expected:
+            task = db.session.get(FollowUp, task_id)
+            following = operations.complete_followup(officer, task, task.version, {})
+            db.session.commit()
+            dues.append(following.due_on)
+            assert following.previous_id == task_id
+            task_id = following.id
+        total = db.session.scalar(sa.select(sa.func.count(FollowUp.id)))
+    assert dues == expected
+    assert total == len(expected) + 1
+
+
+def test_a_second_completion_is_refused_and_creates_no_second_next(app, client, people, make_task):
+    task_id = make_task(repeat="monthly")
+    log_in(client, people["officer"])
+    first = client.post(f"/api/v1/followups/{task_id}/complete", json={"version": 1})
+    again = client.post(f"/api/v1/followups/{task_id}/complete", json={"version": 1})
+    assert first.status_code == 200 and first.json["next"]["status"] == "todo"
+    assert again.status_code == 409
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(FollowUp.id))) == 2
+
+
+def test_complete_on_the_page_with_a_note(app, client, people, make_task):
+    task_id = make_task()
+    log_in(client, people["officer"])
+    response = client.post(
+        f"/tasks/{task_id}/complete",
+        data={"version": "1", "outcome": "材料已核实", "back": "/tasks/"},
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/tasks/"
+    with app.app_context():
+        task = db.session.get(FollowUp, task_id)
+        assert (task.status, task.outcome) == (FollowUpStatus.DONE, "材料已核实")
+    assert "材料已核实" in client.get("/tasks/").text  # under 最近完成
+
+
+def test_cancelling_needs_a_reason(app, client, people, make_task):
+    task_id = make_task()
+    log_in(client, people["chief"])
+    refused = client.post(f"/api/v1/followups/{task_id}/cancel", json={"version": 1})
+    assert refused.status_code == 422 and "reason" in refused.json["error"]["fields"]
+    assert task_state(app, task_id)[0] == "todo"
+    done = client.post(
+        f"/api/v1/followups/{task_id}/cancel", json={"version": 1, "reason": "企业已注销"}
+    )
+    assert done.status_code == 200 and done.json["status"] == "cancelled"
+
+
+def test_an_officer_cannot_cancel_what_a_chief_gave(app, client, people, make_task):
+    task_id = make_task()
+    log_in(client, people["officer"])
+    response = client.post(
+        f"/api/v1/followups/{task_id}/cancel", json={"version": 1, "reason": "不想做"}
+    )
+    assert response.status_code == 403
+    assert task_state(app, task_id)[0] == "todo"
+
+
+def test_officers_see_their_own_tasks_and_their_regions(app, client, people, make_task):
+    yiyang_task = make_task()
+    with app.app_context():
+        chief = db.session.get(User, people["mengjin_chief"].id)
+        # A 孟津区 chief may give a 孟津区 officer a task on a 孟津区 enterprise only.
+        from crm.enterprises import operations as enterprise_operations
+        from tests.conftest import code_for
+
+        mengjin = enterprise_operations.create_enterprise(
+            None,
+            {
+                "name": "孟津测试有限公司",
+                "county_code": MENGJIN,
+                "credit_code": code_for(MENGJIN, 5),
+            },
+        )
+        values = {
+            "title": "孟津任务",
+            "due_on": date.today(),
+            "assignee_id": people["mengjin_officer"].id,
+        }
+        mengjin_task = operations.create_followup(chief, mengjin, values).id
+        db.session.commit()
+    for who, visible, hidden in (
+        ("other_officer", yiyang_task, mengjin_task),
+        ("mengjin_officer", mengjin_task, yiyang_task),
+    ):
+        client.post("/logout")
+        log_in(client, people[who])
+        listed = [item["id"] for item in client.get("/api/v1/followups").json["items"]]
+        assert listed == [visible]
+        assert client.get(f"/api/v1/followups/{hidden}").status_code == 404
+        assert client.get(f"/tasks/{hidden}").status_code == 404
+        assert client.get(f"/tasks/{visible}").status_code == 200
+
+
+def test_a_chief_reassigns_within_scope_only(app, client, people, make_task):
+    task_id = make_task()
+    log_in(client, people["chief"])
+    outside = client.post(
+        f"/api/v1/followups/{task_id}/reassign",
+        json={"version": 1, "assignee_id": people["mengjin_officer"].id},
+    )
+    assert outside.status_code == 422 and "assignee_id" in outside.json["error"]["fields"]
+    page = client.post(
+        f"/tasks/{task_id}/reassign",
+        data={"version": "1", "assignee_id": str(people["other_officer"].id)},
+    )
+    assert page.status_code == 302
+    assert task_state(app, task_id)[2] == people["other_officer"].id
+    assert [k for k, _t in notifications_of(app, people["other_officer"].id)] == ["assigned"]
+    # The 孟津区 chief cannot even see it, let alone move it.
+    client.post("/logout")
+    log_in(client, people["mengjin_chief"])
+    moved = client.post(
+        f"/api/v1/followups/{task_id}/reassign",
+        json={"version": 2, "assignee_id": people["mengjin_officer"].id},
+    )
+    assert moved.status_code == 404
+
+
+def test_the_board_counts_each_officers_tasks(app, client, people, make_task):
+    make_task()
+    late = make_task()
+    make_task(for_="other_officer")
+    with app.app_context():
+        db.session.execute(
+            sa.update(FollowUp)
+            .where(FollowUp.id == late)
+            .values(due_on=date.today() - timedelta(days=2))
+        )
+        db.session.commit()
+    log_in(client, people["chief"])
+    rows = client.get("/tasks/board").text
+    assert "board-table" in rows and f'id="task-{late}"' in rows  # overdue ones listed
+    with app.app_context():
+        from crm.followups.queries import board_rows
+
+        chief = db.session.get(User, people["chief"].id)
+        counts = {r.assignee.id: (r.open, r.overdue) for r in board_rows(chief, date.today())}
+    assert counts == {people["officer"].id: (2, 1), people["other_officer"].id: (1, 0)}
+
+
+def test_stale_version_is_a_conflict_and_changes_nothing(app, client, people, make_task):
+    task_id = make_task()
+    log_in(client, people["chief"])
+    client.post(
+        f"/api/v1/followups/{task_id}/reassign",
+        json={"version": 1, "assignee_id": people["other_officer"].id},
+    )
+    stale = client.post(f"/api/v1/followups/{task_id}/complete", json={"version": 1})
+    assert stale.status_code == 409
+    assert task_state(app, task_id)[:2] == ("todo", 2)
+
+
+def test_the_visit_forms_follow_up_becomes_a_task(app, client, people, enterprise):
+    from tests.test_visits import api_visit
+
+    log_in(client, people["officer"])
+    body = api_visit(enterprise.id)
+    body.update(followup_title="送高企申报指南", followup_due_on=date.today().isoformat())
+    assert client.post("/api/v1/visits", json=body).status_code == 201
+    again = client.post("/api/v1/visits", json=body)  # a retry stores nothing twice
+    assert again.status_code == 200
+    tasks = client.get("/api/v1/followups?mine=1").json["items"]
+    assert [(t["title"], t["visit_id"]) for t in tasks] == [("送高企申报指南", again.json["id"])]
+
+
+def test_tasks_show_on_the_enterprise_timeline(app, client, people, make_task, enterprise):
+    make_task(title="补充知识产权证明")
+    log_in(client, people["viewer"])
+    assert "补充知识产权证明" in client.get(f"/enterprises/{enterprise.id}").text
+
+
+def test_notifications_list_and_mark_read(app, client, people, make_task):
+    make_task()
+    make_task(title="第二个任务")
+    log_in(client, people["officer"])
+    unread = client.get("/api/v1/notifications?unread=1").json
+    assert unread["total"] == 2
+    first = unread["items"][0]["id"]
+    assert client.post(f"/api/v1/notifications/{first}/read").json["read_at"]
+    assert client.get("/api/v1/notifications?unread=1").json["total"] == 1
+    assert 'data-unread="1"' in client.get("/tasks/").text
+    client.post("/notifications/read")
+    assert client.get("/api/v1/notifications?unread=1").json["total"] == 0
+    assert "bell-count" not in client.get("/tasks/").text
+    # Someone else's notification is not there to be read.
+    client.post("/logout")
+    log_in(client, people["other_officer"])
+    assert client.post(f"/api/v1/notifications/{first}/read").status_code == 404
+
+
+def test_notification_click_marks_read_and_follows_the_link(app, client, people, make_task):
+    task_id = make_task()
+    log_in(client, people["officer"])
+    item = client.get("/api/v1/notifications").json["items"][0]
+    response = client.get(f"/notifications/{item['id']}")
+    assert response.status_code == 302 and response.headers["Location"] == f"/tasks/{task_id}"
+    assert client.get("/api/v1/notifications?unread=1").json["total"] == 0
+
+
+def test_problem_steps_tell_whom_they_concern(app, client, people, enterprise):
+    from crm.problems import operations as problem_operations
+    from crm.problems.workflow import Step
+
+    with app.app_context():
+        problem = problem_operations.raise_problem(
+            None,
+            db.session.get(Enterprise, enterprise.id),
+            {"category": "talent", "title": "缺少高端人才", "description": ""},
+            date.today(),
+        )
+        chief = db.session.get(User, people["chief"].id)
+        officer = db.session.get(User, people["officer"].id)
+        problem_operations.take_step(chief, problem, Step.ASSIGN, 1, {"assignee_id": officer.id})
+        problem_operations.take_step(officer, problem, Step.ACCEPT, 2, {})
+        problem_operations.take_step(officer, problem, Step.RESOLVE, 3, {"resolution": "已对接"})
+        db.session.commit()
+    assert [k for k, t in notifications_of(app, people["officer"].id)] == ["problem"]
+    told_chief = notifications_of(app, people["chief"].id)
+    assert len(told_chief) == 1 and "缺少高端人才" in told_chief[0][1]
+
+
+def test_rules_tie_permissions_to_state():
+    task = FollowUp(status=FollowUpStatus.DONE, assignee_id=1, assigned_by_id=1)
+    user = User(id=1)
+    assert not rules.can_complete_followup(user, task)
+    assert not rules.can_cancel_followup(user, task)
+
+
+def test_a_chief_adding_a_follow_up_to_a_visit_gives_it_to_the_lead(app, people, enterprise):
+    from crm.visits import operations as visit_operations
+    from tests.test_visits import visit_values
+
+    with app.app_context():
+        officer = db.session.get(User, people["officer"].id)
+        chief = db.session.get(User, people["chief"].id)
+        company = db.session.get(Enterprise, enterprise.id)
+        visit, _created = visit_operations.record_visit(officer, company, visit_values())
+        db.session.commit()
+        values = visit_values(
+            client_uuid=str(visit.client_uuid),
+            followup_title="补交研发台账",
+            followup_due_on=date.today() + timedelta(days=5),
+        )
+        visit_operations.update_visit(chief, visit, values)
+        db.session.commit()
+        task = db.session.scalars(sa.select(FollowUp)).one()
+        assert (task.visit_id, task.assignee_id, task.assigned_by_id) == (
+            visit.id,
+            officer.id,
+            chief.id,
+        )
+
+
+def test_deleting_an_enterprise_cancels_its_open_tasks(app, client, people, make_task, enterprise):
+    open_task, done_task = make_task(), make_task()
+    log_in(client, people["officer"])
+    client.post(f"/api/v1/followups/{done_task}/complete", json={"version": 1})
+    client.post("/logout")
+    log_in(client, people["chief"])
+    assert client.post(f"/enterprises/{enterprise.id}/delete").status_code == 302
+    assert task_state(app, open_task)[0] == "cancelled"
+    assert task_state(app, done_task)[0] == "done"
+    client.post("/logout")
+    log_in(client, people["officer"])
+    assert "核实研发费用材料" not in client.get("/tasks/").text.split("recently-done")[0]
