@@ -86,6 +86,8 @@ def register_blueprints(app: Flask) -> None:
     from crm.auth import user_views
     from crm.auth import views as auth_views
     from crm.auth.permissions import login_required, public
+    from crm.certification import api as certification_api
+    from crm.certification import views as certification_views
     from crm.dashboard import views as dashboard_views
     from crm.enterprises import api as enterprises_api
     from crm.enterprises import import_views
@@ -116,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(problem_views.bp)
     app.register_blueprint(followup_views.bp)
     app.register_blueprint(followup_views.notifications_bp)
+    app.register_blueprint(certification_views.bp)
     api_blueprints = (
         auth_api.blp,
         regions_api.blp,
@@ -124,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
         visits_api.blp,
         problems_api.blp,
         followups_api.blp,
+        certification_api.blp,
     )
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1")

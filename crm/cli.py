@@ -122,6 +122,7 @@ def demo_command(if_empty: bool, enterprise_count: int, visit_count: int, seed: 
         db.session.flush()
         enterprises = demo.load_demo_enterprises(enterprise_count, seed)
         visits = _load_demo_visits(visit_count, seed)
+        cases = demo.load_demo_certification(seed)
         db.session.commit()
         refresh_statistics(db.engine)
         click.echo(
@@ -132,6 +133,7 @@ def demo_command(if_empty: bool, enterprise_count: int, visit_count: int, seed: 
             )
         )
         click.echo(_("Demo visits added: %(v)d.", v=visits))
+        click.echo(_("Demo certification cases added: %(n)d.", n=cases))
     click.echo(_("Demo logins (password for all: %(password)s):", password=demo.DEMO_PASSWORD))
     for user in demo.DEMO_USERS:
         click.echo(

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from crm.auth import operations as auth_operations
 from crm.auth.models import Role, User
 from crm.auth.scope import region_codes_within
+from crm.certification.demo import load_demo_cases
 from crm.db import bulk_insert
 from crm.enterprises import credit_code, operations
 from crm.enterprises.models import Enterprise
@@ -691,3 +692,11 @@ def load_demo_visits(count: int = DEMO_VISITS, seed: int = DEMO_SEED) -> int:
         _insert_visits(rng, plan, days[start : start + VISIT_CHUNK], histories, tasks)
     _mark_visited()
     return count
+
+
+def load_demo_certification(seed: int = DEMO_SEED) -> int:
+    """Demo certification cases for the enterprises the demo officers look after (once)."""
+    counties = set(
+        db.session.scalars(sa.select(Region.code).where(Region.level == RegionLevel.COUNTY))
+    )
+    return load_demo_cases(_demo_staff(counties), seed, local_today())

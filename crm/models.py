@@ -2,6 +2,7 @@
 
 from crm.audit.models import AuditLog
 from crm.auth.models import ApiToken, Role, User, UserSession
+from crm.certification.models import CertificationCase, Programme, Stage, StageEvent
 from crm.enterprises.models import Contact, Enterprise, Scale, SpecializedLevel
 from crm.followups.models import FollowUp, FollowUpStatus, Notification, NotificationKind
 from crm.policies.models import Policy, PolicyCategory
@@ -21,6 +22,7 @@ __all__ = [
     "Attachment",
     "AttachmentKind",
     "AuditLog",
+    "CertificationCase",
     "Contact",
     "Enterprise",
     "FollowUp",
@@ -34,12 +36,15 @@ __all__ = [
     "ProblemCategory",
     "ProblemEvent",
     "ProblemStatus",
+    "Programme",
     "Region",
     "RegionLevel",
     "Role",
     "Satisfaction",
     "Scale",
     "SpecializedLevel",
+    "Stage",
+    "StageEvent",
     "User",
     "UserSession",
     "Visit",

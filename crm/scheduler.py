@@ -35,6 +35,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm.certification import operations as certification
 from crm.db import utcnow
 from crm.extensions import db
 from crm.followups import mail, reminders
@@ -65,15 +66,11 @@ class JobRun(db.Model):
 
 
 # Features that arrive later plug their sweeps in here (see register_sweep).
-SWEEPS: dict[str, list[Callable[[datetime], int]]] = {
-    "certification_watch": [],
-    "monthly_report": [],
-}
+SWEEPS: dict[str, list[Callable[[datetime], int]]] = {"monthly_report": []}
 
 
 def register_sweep(job_name: str, sweep: Callable[[datetime], int]) -> None:
-    """Let a feature do its part of a job: the certification pipeline opens re-certification
-    cases in `certification_watch`, the exports generate the month's workbooks in
+    """Let a feature do its part of a job: the exports generate the month's workbooks in
     `monthly_report`."""
     SWEEPS[job_name].append(sweep)
 
@@ -140,7 +137,7 @@ JOBS = (
     ),
     Job(
         "certification_watch",
-        _registered("certification_watch"),
+        certification.watch_certificates,
         _l("Opens re-certification cases six months before a certificate expires"),
         {"hour": 3, "minute": 0},
     ),

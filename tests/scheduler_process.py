@@ -3,7 +3,7 @@
 It runs the real scheduler (crm.scheduler.serve: the start's catch-up, then the job table) with
 the clock set to WHEN (ISO time, ticking on), from the wall-clock instant START (so that several
 processes begin together), for SECONDS. With CRM_TEST_SWEEP_LOG set, every run of the
-certification watch also appends a line to that file: a sweep with no guard of its own, so that
+monthly report job also appends a line to that file: a sweep with no guard of its own, so that
 the file shows how often the job really ran.
 """
 
@@ -28,7 +28,7 @@ def log_run(now: datetime) -> int:
 def main(url: str, when: str, start: str, seconds: str) -> None:
     app = make_app(url)
     if os.environ.get("CRM_TEST_SWEEP_LOG"):
-        scheduler.register_sweep("certification_watch", log_run)
+        scheduler.register_sweep("monthly_report", log_run)
     time.sleep(max(0.0, float(start) - time.time()))
     with time_machine.travel(datetime.fromisoformat(when), tick=True):
         stop = threading.Event()

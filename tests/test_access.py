@@ -28,6 +28,7 @@ ADMIN = frozenset({"admin"})
 ADMIN_CHIEF = frozenset({"admin", "chief"})
 CHIEF = frozenset({"chief"})
 EDITORS = frozenset({"admin", "chief", "officer"})
+STEP_TAKERS = frozenset({"officer", "chief"})
 
 # endpoint → (method, URL, who may use it). {target} is an officer in scope; {token} is that
 # officer's API token id; {own_token} is a token of the acting user; {enterprise} and {contact}
@@ -114,6 +115,23 @@ ROUTES = {
     "followups_api.complete": ("POST", "/api/v1/followups/{task_api}/complete", CHIEF),
     "followups_api.cancel": ("POST", "/api/v1/followups/{task_cancel}/cancel", CHIEF),
     "followups_api.reassign": ("POST", "/api/v1/followups/{task_reassign}/reassign", CHIEF),
+    "certification.index": ("GET", "/certification/", EVERYONE),
+    "certification.show": ("GET", "/certification/{case}", EVERYONE),
+    "certification.create": ("GET", "/certification/new?enterprise_id={enterprise}", STEP_TAKERS),
+    "certification.eligibility": (
+        "GET",
+        "/certification/eligibility?enterprise_id={enterprise}",
+        EVERYONE,
+    ),
+    "certification.prospect_list": ("GET", "/certification/prospects", EVERYONE),
+    # The target officer's case: of the others only a chief over it may move it.
+    "certification.move": ("POST", "/certification/{case}/stage", CHIEF),
+    "certification_api.cases": ("GET", "/api/v1/certifications", EVERYONE),
+    "certification_api.case": ("GET", "/api/v1/certifications/{case}", EVERYONE),
+    "certification_api.open_case": ("POST", "/api/v1/certifications", STEP_TAKERS),
+    "certification_api.move": ("POST", "/api/v1/certifications/{case_api}/stage", CHIEF),
+    "certification_api.high_tech": ("POST", "/api/v1/eligibility/high-tech", EVERYONE),
+    "certification_api.tech_sme": ("POST", "/api/v1/eligibility/tech-sme", EVERYONE),
     "notifications.index": ("GET", "/notifications/", EVERYONE),
     "notifications.open_one": ("GET", "/notifications/{own_notification}", EVERYONE),
     "notifications.read": ("POST", "/notifications/read", EVERYONE),
@@ -141,7 +159,6 @@ ROUTES = {
 
 
 # Views open to more roles than the matrix sees served, because a predicate narrows them further.
-STEP_TAKERS = frozenset({"officer", "chief"})
 DECLARED = {
     "visits.edit": EDITORS,
     "visits.delete_attachment": EDITORS,
@@ -150,6 +167,8 @@ DECLARED = {
     "followups.act": EDITORS,
     "followups_api.complete": EDITORS,
     "followups_api.cancel": EDITORS,
+    "certification.move": STEP_TAKERS,
+    "certification_api.move": STEP_TAKERS,
 }
 
 
@@ -223,6 +242,20 @@ def _task(officer_id, enterprise_id):
     return task.id
 
 
+def _cases(officer_id, enterprise_id):
+    from crm.auth.models import User
+    from crm.certification import operations as certification_operations
+
+    officer = db.session.get(User, officer_id)
+    enterprise = db.session.get(Enterprise, enterprise_id)
+    ids = [
+        certification_operations.open_case(officer, enterprise, {"programme": programme}).id
+        for programme in ("high_tech", "tech_sme")
+    ]
+    db.session.commit()
+    return ids
+
+
 @pytest.fixture
 def targets(app, create_user, create_token, create_enterprise):
     """An officer with an API token; an enterprise with a contact; a visit with a photo."""
@@ -239,7 +272,10 @@ def targets(app, create_user, create_token, create_enterprise):
         visit_id, attachment_id = _visit_with_photo(officer.id, enterprise.id)
         problems = [_problem(enterprise.id) for _ in range(3)]
         tasks = [_task(officer.id, enterprise.id) for _ in range(4)]
+        cases = _cases(officer.id, create_enterprise(name="启航二号测试有限公司").id)
     return {
+        "case": cases[0],
+        "case_api": cases[1],
         "task": tasks[0],
         "task_api": tasks[1],
         "task_cancel": tasks[2],
@@ -311,6 +347,13 @@ REQUESTS = {
     },
     "problems_api.transition": {"json": {"to": "assigned", "version": 1, "unit": "市人社局"}},
     "followups.act": {"data": {"version": "1", "outcome": "已办"}},
+    "certification.move": {"data": {"to": "coaching", "version": "1"}},
+    "certification_api.move": {"json": {"to": "preparing", "version": 1}},
+    "certification_api.open_case": {
+        "json": lambda ids: {"enterprise_id": ids["enterprise"], "programme": "tech_sme"}
+    },
+    "certification_api.high_tech": {"json": {"staff": 10, "tech_staff": 2}},
+    "certification_api.tech_sme": {"json": {"staff": 10}},
     "followups_api.create_followup": {
         "json": lambda ids: {
             "enterprise_id": ids["enterprise"],

@@ -301,11 +301,11 @@ def test_problem_deadlines_after_13710(app, staff, create_enterprise):
     assert len(told(app, user_id=officer)) == 4 and status == "assigned"
 
 
-def test_certification_watch_runs_registered_sweeps_once_a_day(app, monkeypatch):
+def test_the_monthly_report_runs_registered_sweeps_once_a_month(app, monkeypatch):
     seen = []
-    monkeypatch.setitem(scheduler.SWEEPS, "certification_watch", [])
-    scheduler.register_sweep("certification_watch", lambda now: seen.append(now) or 2)
-    job = JOBS_BY_NAME["certification_watch"]
+    monkeypatch.setitem(scheduler.SWEEPS, "monthly_report", [])
+    scheduler.register_sweep("monthly_report", lambda now: seen.append(now) or 2)
+    job = JOBS_BY_NAME["monthly_report"]
     with time_machine.travel(MORNING, tick=False), app.app_context():
         assert run_job(job) == "done"
         assert run_job(job) == "already done"

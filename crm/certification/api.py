@@ -1,0 +1,202 @@
+"""/api/v1/certifications and /api/v1/eligibility: pipeline cases in the caller's scope, their
+stage moves, and the two eligibility checks on figures given in the body."""
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from crm import MAX_RECORD_ID
+from crm.api.pagination import PageArgsSchema, page_of, paginate
+from crm.auth.permissions import login_required, role_required
+from crm.auth.scope import get_scoped_or_404, scoped
+from crm.certification import operations
+from crm.certification.eligibility import check_high_tech, check_tech_sme
+from crm.certification.models import CertificationCase, Programme, Stage
+from crm.certification.workflow import CASE_ROLES
+from crm.enterprises.models import Enterprise
+from crm.extensions import db
+
+blp = Blueprint("certification_api", __name__, description="The certification pipeline")
+
+
+def record_id() -> ma.fields.Integer:
+    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_RECORD_ID))
+
+
+class StageEventSchema(ma.Schema):
+    from_stage = ma.fields.Enum(Stage, by_value=True, allow_none=True)
+    to_stage = ma.fields.Enum(Stage, by_value=True, required=True)
+    actor_name = ma.fields.String(required=True)
+    at = ma.fields.DateTime(required=True)
+    note = ma.fields.String(required=True)
+
+
+class CaseSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    enterprise_id = ma.fields.Integer(required=True)
+    enterprise_name = ma.fields.String(required=True, attribute="enterprise.name")
+    county_code = ma.fields.String(required=True)
+    programme = ma.fields.Enum(Programme, by_value=True, required=True)
+    year = ma.fields.Integer(required=True)
+    batch = ma.fields.String(required=True)
+    stage = ma.fields.Enum(Stage, by_value=True, required=True)
+    owner_id = ma.fields.Integer(allow_none=True)
+    figures = ma.fields.Dict(required=True)
+    submitted_on = ma.fields.Date(allow_none=True)
+    result_on = ma.fields.Date(allow_none=True)
+    certificate_no = ma.fields.String(required=True)
+    valid_from = ma.fields.Date(allow_none=True)
+    valid_until = ma.fields.Date(allow_none=True)
+    renews_id = ma.fields.Integer(allow_none=True)
+    version = ma.fields.Integer(required=True)
+
+
+class CaseDetailSchema(CaseSchema):
+    events = ma.fields.List(ma.fields.Nested(StageEventSchema), required=True)
+
+
+class CaseArgsSchema(PageArgsSchema):
+    programme = ma.fields.Enum(Programme, by_value=True)
+    year = ma.fields.Integer(validate=ma.validate.Range(min=2000, max=2100))
+    stage = ma.fields.Enum(Stage, by_value=True)
+    enterprise_id = record_id()
+
+
+class CaseInputSchema(ma.Schema):
+    """Types only: the case's rules (and their Chinese messages) are the operation's."""
+
+    enterprise_id = record_id()
+    programme = ma.fields.String(validate=ma.validate.Length(max=16))
+    year = ma.fields.Integer(validate=ma.validate.Range(min=1, max=9999))
+    batch = ma.fields.String()
+    owner_id = ma.fields.Integer(allow_none=True)
+    notes = ma.fields.String()
+    figures = ma.fields.Dict()
+
+
+class MoveSchema(ma.Schema):
+    to = ma.fields.Enum(Stage, by_value=True, required=True)
+    version = ma.fields.Integer(required=True)
+    on = ma.fields.Date(
+        allow_none=True, metadata={"description": "submitted, certified or registered on"}
+    )
+    certificate_no = ma.fields.String()
+    note = ma.fields.String()
+
+
+class CriterionSchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    passed = ma.fields.Boolean(required=True)
+    value = ma.fields.Raw(allow_none=True)
+    threshold = ma.fields.Raw(allow_none=True)
+    explanation = ma.fields.String(required=True)
+
+
+class EligibilitySchema(ma.Schema):
+    eligible = ma.fields.Boolean(required=True)
+    criteria = ma.fields.List(ma.fields.Nested(CriterionSchema), required=True)
+
+
+MONEY = {"allow_none": True, "validate": ma.validate.Range(min=0, max=10**9)}
+COUNT = {"allow_none": True, "validate": ma.validate.Range(min=0, max=10**7)}
+
+
+class HighTechFiguresSchema(ma.Schema):
+    founded_on = ma.fields.Date(allow_none=True)
+    apply_on = ma.fields.Date(allow_none=True)
+    ip_class1 = ma.fields.Integer(**COUNT)
+    ip_class2 = ma.fields.Integer(**COUNT)
+    field = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=32))
+    staff = ma.fields.Integer(**COUNT)
+    tech_staff = ma.fields.Integer(**COUNT)
+    sales_last_year = ma.fields.Decimal(**MONEY)
+    sales_3y = ma.fields.Decimal(**MONEY)
+    rnd_3y = ma.fields.Decimal(**MONEY)
+    rnd_domestic_3y = ma.fields.Decimal(**MONEY)
+    high_tech_revenue = ma.fields.Decimal(**MONEY)
+    total_revenue = ma.fields.Decimal(**MONEY)
+    innovation_score = ma.fields.Decimal(
+        allow_none=True, validate=ma.validate.Range(min=0, max=100)
+    )
+    major_incident = ma.fields.Boolean()
+
+
+class TechSmeFiguresSchema(ma.Schema):
+    staff = ma.fields.Integer(**COUNT)
+    tech_staff = ma.fields.Integer(**COUNT)
+    sales = ma.fields.Decimal(**MONEY)
+    assets = ma.fields.Decimal(**MONEY)
+    rnd = ma.fields.Decimal(**MONEY)
+    total_cost = ma.fields.Decimal(**MONEY)
+    ip_class1 = ma.fields.Integer(**COUNT)
+    ip_class2 = ma.fields.Integer(**COUNT)
+    major_incident = ma.fields.Boolean()
+    high_tech_valid = ma.fields.Boolean()
+    provincial_rnd_institution = ma.fields.Boolean()
+    national_award = ma.fields.Boolean()
+    led_standard = ma.fields.Boolean()
+
+
+@blp.get("/certifications")
+@blp.arguments(CaseArgsSchema, location="query")
+@blp.response(200, page_of(CaseSchema))
+@login_required
+def cases(args: dict):
+    """Pipeline cases in the caller's scope, the longest in their stage first."""
+    stmt = scoped(sa.select(CertificationCase), current_user)
+    for name in ("programme", "year", "stage", "enterprise_id"):
+        if name in args:
+            stmt = stmt.where(getattr(CertificationCase, name) == args[name])
+    stmt = stmt.order_by(CertificationCase.stage_since, CertificationCase.id)
+    return paginate(stmt, args)
+
+
+@blp.post("/certifications")
+@blp.arguments(CaseInputSchema)
+@blp.response(201, CaseDetailSchema)
+@role_required(*CASE_ROLES)
+def open_case(values: dict):
+    """Open a case (储备) for an enterprise in scope; one open case per programme."""
+    enterprise = get_scoped_or_404(Enterprise, values.pop("enterprise_id", 0))
+    case = operations.open_case(current_user, enterprise, values)
+    db.session.commit()
+    return case
+
+
+@blp.get("/certifications/<int:case_id>")
+@blp.response(200, CaseDetailSchema)
+@login_required
+def case(case_id: int):
+    """One case with its history (404 outside the caller's scope)."""
+    return get_scoped_or_404(CertificationCase, case_id)
+
+
+@blp.post("/certifications/<int:case_id>/stage")
+@blp.arguments(MoveSchema)
+@blp.response(200, CaseDetailSchema)
+@role_required(*CASE_ROLES)
+def move(values: dict, case_id: int):
+    """Move the case to `to`; a stale version is 409, a move not allowed 403 or 422."""
+    found = get_scoped_or_404(CertificationCase, case_id)
+    operations.move_case(current_user, found, values.pop("to"), values.pop("version"), values)
+    db.session.commit()
+    return found
+
+
+@blp.post("/eligibility/high-tech")
+@blp.arguments(HighTechFiguresSchema)
+@blp.response(200, EligibilitySchema)
+@login_required
+def high_tech(figures: dict):
+    """The 高新技术企业 check on the figures given (money in 万元)."""
+    return check_high_tech(figures)
+
+
+@blp.post("/eligibility/tech-sme")
+@blp.arguments(TechSmeFiguresSchema)
+@blp.response(200, EligibilitySchema)
+@login_required
+def tech_sme(figures: dict):
+    """The 科技型中小企业 check on the figures given (money in 万元)."""
+    return check_tech_sme(figures)

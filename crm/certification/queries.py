@@ -1,0 +1,107 @@
+"""Reads of the pipeline, always in scope: the board of a programme's year, its funnel, and the
+enterprises closest to qualifying (潜在培育对象)."""
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from crm.auth.models import User
+from crm.auth.scope import scoped
+from crm.certification.eligibility import Criterion, check_high_tech
+from crm.certification.models import CertificationCase, Programme, Stage, StageEvent
+from crm.certification.workflow import stages_of
+from crm.enterprises.models import Enterprise
+from crm.extensions import db
+
+PROSPECT_POOL = 2000
+PROSPECTS_SHOWN = 50
+# What the stored figures of an enterprise can tell (its field and score are not stored).
+KNOWN = ("age", "ip", "tech_staff_ratio", "rnd_ratio", "high_tech_revenue_ratio")
+
+
+def cases_of_year(user: User, programme: Programme, year: int) -> sa.Select:
+    return (
+        scoped(sa.select(CertificationCase), user)
+        .where(CertificationCase.programme == programme, CertificationCase.year == year)
+        .options(selectinload(CertificationCase.enterprise), selectinload(CertificationCase.owner))
+        .order_by(CertificationCase.stage_since, CertificationCase.id)
+    )
+
+
+def board(user: User, programme: Programme, year: int) -> dict[Stage, list[CertificationCase]]:
+    columns: dict[Stage, list[CertificationCase]] = {s: [] for s in stages_of(programme)}
+    for case in db.session.scalars(cases_of_year(user, programme, year)):
+        columns[case.stage].append(case)
+    return columns
+
+
+def funnel(user: User, programme: Programme, year: int) -> list[tuple[Stage, int]]:
+    """How many of the year's cases reached each stage of the flow (a case that went on, or
+    ended later, counts for every stage it passed)."""
+    cases = scoped(sa.select(CertificationCase.id), user).where(
+        CertificationCase.programme == programme, CertificationCase.year == year
+    )
+    stmt = (
+        sa.select(StageEvent.to_stage, sa.func.count(sa.distinct(StageEvent.case_id)))
+        .where(StageEvent.case_id.in_(cases.scalar_subquery()))
+        .group_by(StageEvent.to_stage)
+    )
+    reached = {Stage(stage): count for stage, count in db.session.execute(stmt)}
+    flow = [s for s in stages_of(programme) if s not in (Stage.REJECTED, Stage.WITHDRAWN)]
+    # A case entered at a later stage (imported, say) still passed the earlier ones.
+    counts, running = [], 0
+    for stage in reversed(flow):
+        running = max(running, reached.get(stage, 0))
+        counts.append((stage, running))
+    return list(reversed(counts))
+
+
+def enterprise_figures(enterprise: Enterprise, today: date) -> dict:
+    """The high-tech check's figures as far as the enterprise record holds them; three-year
+    sums estimated as three times the last year's."""
+    revenue, rnd = enterprise.revenue, enterprise.rnd_expense
+    return {
+        "founded_on": enterprise.founded_on,
+        "apply_on": today,
+        "ip_class1": enterprise.ip_class1,
+        "ip_class2": enterprise.ip_class2,
+        "staff": enterprise.staff,
+        "tech_staff": enterprise.tech_staff,
+        "sales_last_year": revenue,
+        "sales_3y": revenue * 3 if revenue is not None else None,
+        "rnd_3y": rnd * 3 if rnd is not None else None,
+        "rnd_domestic_3y": rnd * 3 if rnd is not None else None,
+        "high_tech_revenue": enterprise.high_tech_revenue,
+        "total_revenue": revenue,
+    }
+
+
+@dataclass
+class Prospect:
+    enterprise: Enterprise
+    passed: int
+    missing: list[Criterion]
+
+
+def prospects(user: User, today: date) -> list[Prospect]:
+    """Enterprises in scope without a high-tech certificate, the closest to qualifying first:
+    most of the criteria their stored figures can tell already met, then the highest R&D
+    share. The pool is the PROSPECT_POOL with the highest R&D share of revenue."""
+    share = Enterprise.rnd_expense / sa.func.nullif(Enterprise.revenue, 0)
+    stmt = (
+        scoped(sa.select(Enterprise), user)
+        .where(Enterprise.high_tech.is_(False), Enterprise.revenue > 0)
+        .where(Enterprise.rnd_expense.is_not(None), Enterprise.staff > 0)
+        .order_by(share.desc(), Enterprise.id)
+        .limit(PROSPECT_POOL)
+    )
+    ranked = []
+    for enterprise in db.session.scalars(stmt):
+        result = check_high_tech(enterprise_figures(enterprise, today))
+        known = [c for c in result.criteria if c.key in KNOWN]
+        missing = [c for c in known if not c.passed]
+        ranked.append(Prospect(enterprise, len(known) - len(missing), missing))
+    ranked.sort(key=lambda p: -p.passed)  # stable: the R&D share's order within a count
+    return ranked[:PROSPECTS_SHOWN]

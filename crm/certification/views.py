@@ -1,0 +1,193 @@
+"""Pages of the certification pipeline: the board of a programme's year (kanban and list, with
+its funnel), a case with its history and moves, a new case, the eligibility checks on an
+enterprise, and 潜在培育对象."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice
+
+from crm import MAX_RECORD_ID
+from crm.auth.models import Role
+from crm.auth.permissions import login_required, role_required
+from crm.auth.scope import get_scoped_or_404
+from crm.certification import operations
+from crm.certification import timeline as _timeline  # noqa: F401  (registers the timeline source)
+from crm.certification.eligibility import check_high_tech, check_tech_sme
+from crm.certification.forms import CaseForm, HighTechForm, MoveForm, TechSmeForm, plain_figures
+from crm.certification.models import CertificationCase, Programme, Stage
+from crm.certification.queries import board, funnel, prospects
+from crm.certification.workflow import CASE_ROLES, allowed_moves
+from crm.enterprises.models import Enterprise
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.followups.queries import assignee_choices
+from crm.forms import attach_errors
+from crm.i18n import local_today
+
+bp = Blueprint("certification", __name__, url_prefix="/certification")
+CHECKS = {
+    Programme.HIGH_TECH: (HighTechForm, check_high_tech),
+    Programme.TECH_SME: (TechSmeForm, check_tech_sme),
+}
+
+
+@bp.app_template_global()
+def days_in_stage(case: CertificationCase) -> int:
+    from crm.i18n import local_date
+
+    return (local_today() - local_date(case.stage_since)).days
+
+
+@bp.app_template_global()
+def case_moves(case: CertificationCase) -> list[Stage]:
+    return allowed_moves(current_user, case)
+
+
+def _programme() -> Programme:
+    try:
+        return Programme(request.args.get("programme") or Programme.HIGH_TECH)
+    except ValueError:
+        abort(404)
+
+
+def _year() -> int:
+    year = request.args.get("year", type=int) or local_today().year
+    if not 2000 <= year <= local_today().year + 1:
+        abort(404)
+    return year
+
+
+@bp.get("/")
+@login_required
+def index():
+    programme, year = _programme(), _year()
+    columns = board(current_user, programme, year)
+    return render_template(
+        "certification/board.html",
+        programme=programme,
+        year=year,
+        columns=columns,
+        funnel=funnel(current_user, programme, year),
+        as_list=request.args.get("view") == "list",
+        years=range(local_today().year + 1, local_today().year - 4, -1),
+    )
+
+
+def _case_page(case: CertificationCase, form: MoveForm | None = None, status: int = 200):
+    forms = {}
+    for stage in allowed_moves(current_user, case):
+        if form is not None and form.to.data == stage.value:
+            forms[stage] = form
+        else:
+            forms[stage] = MoveForm(formdata=None, to=stage.value, version=case.version)
+    return render_template("certification/show.html", case=case, forms=forms), status
+
+
+@bp.get("/<int:case_id>")
+@login_required
+def show(case_id: int):
+    return _case_page(get_scoped_or_404(CertificationCase, case_id))
+
+
+@bp.post("/<int:case_id>/stage")
+@role_required(*CASE_ROLES)
+def move(case_id: int):
+    case = get_scoped_or_404(CertificationCase, case_id)
+    form = MoveForm()
+    if not form.validate_on_submit():
+        return _case_page(case, form, 422)
+    values = {
+        "on": form.on.data,
+        "certificate_no": form.certificate_no.data,
+        "note": form.note.data,
+    }
+    try:
+        operations.move_case(current_user, case, form.to.data, form.version.data, values)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status == 403:
+            raise
+        attach_errors(form, error)
+        return _case_page(db.session.get(CertificationCase, case_id), form, error.status)
+    db.session.commit()
+    flash(_("%(name)s: %(stage)s.", name=case.enterprise.name, stage=case.stage.label), "success")
+    if request.form.get("back") == "board":
+        return redirect(url_for(".index", programme=case.programme.value, year=case.year))
+    return redirect(url_for(".show", case_id=case.id))
+
+
+def _enterprise() -> Enterprise:
+    enterprise_id = request.values.get("enterprise_id", type=int)
+    if enterprise_id is None or not 0 < enterprise_id <= MAX_RECORD_ID:
+        abort(404)
+    return get_scoped_or_404(Enterprise, enterprise_id)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(*CASE_ROLES)
+def create():
+    enterprise = _enterprise()
+    form = CaseForm()
+    people = assignee_choices(current_user, enterprise.county_code)
+    form.owner_id.choices = [
+        SelectChoice("", _("Myself")),
+        *(SelectChoice(str(u.id), f"{u.display_name}（{u.region.name}）") for u in people),
+    ]
+    if request.method == "GET":
+        form.programme.data = request.args.get("programme", Programme.HIGH_TECH.value)
+        form.year.data = local_today().year
+    if form.validate_on_submit():
+        programme = form.programme.data
+        check_form, _check = CHECKS.get(Programme(programme), CHECKS[Programme.HIGH_TECH])
+        figures = check_form(formdata=None)
+        figures.prefill(enterprise)
+        values = {
+            "programme": programme,
+            "year": form.year.data,
+            "batch": form.batch.data,
+            "owner_id": form.owner_id.data if current_user.role == Role.CHIEF else None,
+            "notes": form.notes.data,
+            "figures": plain_figures(figures.figures()),
+        }
+        try:
+            case = operations.open_case(current_user, enterprise, values)
+        except DomainError as error:
+            db.session.rollback()
+            if error.status == 403:
+                raise
+            attach_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("The case has been opened."), "success")
+            return redirect(url_for(".show", case_id=case.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("certification/form.html", form=form, enterprise=enterprise), status
+
+
+@bp.get("/eligibility")
+@login_required
+def eligibility():
+    enterprise = _enterprise()
+    programme = _programme()
+    form_class, check = CHECKS[programme]
+    asked = "check" in request.args
+    form = form_class(formdata=request.args if asked else None)
+    if not asked:
+        form.prefill(enterprise)
+    result = check(form.figures()) if not asked or form.validate() else None
+    return render_template(
+        "certification/eligibility.html",
+        enterprise=enterprise,
+        programme=programme,
+        form=form,
+        result=result,
+    )
+
+
+@bp.get("/prospects")
+@login_required
+def prospect_list():
+    return render_template(
+        "certification/prospects.html", prospects=prospects(current_user, local_today())
+    )

@@ -1,0 +1,63 @@
+"""The certification pipeline on a tablet: the eligibility check on an enterprise, a case opened
+and moved across the board to "submitted", the chief records the certificate, and the
+enterprise page shows it."""
+
+from datetime import date
+
+import pytest
+
+from crm.certification.operations import certificate_valid_until
+from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
+from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
+
+pytestmark = pytest.mark.browser
+QIHANG = "洛阳启航必达科技有限公司"
+
+
+def test_from_eligibility_to_certificate(open_page):
+    officer = open_page(TABLET_PORTRAIT)
+    log_in(officer, "officer")
+    tab = officer.open("/enterprises/?q=lyqh")
+    tab.get_by_role("link", name=QIHANG).first.tap()
+    tab.get_by_role("link", name="资格自测").tap()
+    tab.locator("#eligibility-result").wait_for()
+    tab.locator("#staff").fill("80")
+    tab.locator("#tech_staff").fill("12")
+    tab.get_by_role("button", name="测评").tap()
+    tab.wait_for_url("**check=1**")
+    assert "科技人员占比 15.0%" in tab.locator('[data-key="tech_staff_ratio"]').inner_text()
+    assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+    officer.screenshot("eligibility-810x1080")
+    tab.get_by_role("link", name="纳入培育").first.tap()
+    tab.locator("#batch").fill("2026年第二批")
+    tab.get_by_role("button", name="纳入培育").tap()
+    tab.locator(".alert-success", has_text="已纳入培育").wait_for()
+
+    board = officer.open("/certification/?programme=high_tech")
+    for stage in ("培育辅导", "材料准备", "已申报"):
+        card = board.locator(".kanban-card", has_text=QIHANG)
+        card.get_by_role("button", name="推进到").tap()
+        card.get_by_role("button", name=stage).tap()
+        board.locator(".alert-success", has_text=stage).wait_for()
+    column = board.locator('.kanban-column[data-stage="submitted"]')
+    assert column.locator(".kanban-card", has_text=QIHANG).count() == 1
+    officer.screenshot("certification-board-810x1080")
+
+    chief = open_page(TABLET_LANDSCAPE)
+    log_in(chief, "chief")
+    board = chief.open("/certification/?programme=high_tech")
+    chief.screenshot("certification-board-1080x810")
+    board.locator(".kanban-card", has_text=QIHANG).get_by_role("link", name=QIHANG).tap()
+    board.locator("#certified-number").fill("GR202641000777")
+    board.locator("#certified-on").fill(date.today().isoformat())
+    board.locator("#move-certified").get_by_role("button", name="已认定").tap()
+    board.locator(".alert-success", has_text="已认定").wait_for()
+    valid_until = certificate_valid_until(date.today()).isoformat()
+    assert board.locator("#valid-until").inner_text() == valid_until
+
+    page = chief.open("/enterprises/?q=lyqh")
+    page.get_by_role("link", name=QIHANG).first.tap()
+    page.locator(".badge-high-tech").first.wait_for()
+    assert valid_until in page.content()
+    chief.screenshot("enterprise-certified-1080x810")
+    assert chief.errors == [] and officer.errors == []

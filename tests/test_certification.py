@@ -1,0 +1,390 @@
+"""The certification pipeline: eligibility at its boundaries, every stage move by role and state,
+certificates and their validity, the re-certification watch, scope."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from crm.auth.models import User
+from crm.certification.eligibility import (
+    HIGH_TECH_KEYS,
+    TECH_SME_KEYS,
+    check_high_tech,
+    check_tech_sme,
+)
+from crm.certification.models import CertificationCase, Programme, Stage
+from crm.certification.operations import certificate_valid_until, watch_certificates
+from crm.enterprises.models import Enterprise
+from crm.extensions import db
+from crm.followups.models import Notification
+from tests.conftest import MENGJIN, YIYANG, log_in
+
+HIGH_TECH_OK = {
+    "founded_on": date(2020, 3, 1),
+    "apply_on": date(2026, 6, 1),
+    "ip_class1": 1,
+    "ip_class2": 0,
+    "field": "electronic_info",
+    "staff": 100,
+    "tech_staff": 20,
+    "sales_last_year": 4000,
+    "sales_3y": 10000,
+    "rnd_3y": 600,
+    "rnd_domestic_3y": 600,
+    "high_tech_revenue": 3000,
+    "total_revenue": 4000,
+    "innovation_score": 80,
+    "major_incident": False,
+}
+
+
+def criterion(result, key):
+    return next(c for c in result.criteria if c.key == key)
+
+
+def test_a_qualifying_enterprise_passes_every_criterion_in_order():
+    result = check_high_tech(HIGH_TECH_OK)
+    assert result.eligible
+    assert [c.key for c in result.criteria] == list(HIGH_TECH_KEYS)
+
+
+@pytest.mark.parametrize(
+    "sales_last_year, rnd_3y, passed",
+    [
+        (5000, "499.99", False),  # exactly 5000 万 needs 5 %
+        (5000, 500, True),
+        ("5000.01", "400", True),  # just above: 4 %
+        (20000, "399.99", False),  # exactly 2 亿 needs 4 %
+        (20000, 400, True),
+        ("20000.01", 300, True),  # above 2 亿: 3 %
+        ("20000.01", "299.99", False),
+    ],
+)
+def test_rnd_share_thresholds_by_sales(sales_last_year, rnd_3y, passed):
+    figures = {**HIGH_TECH_OK, "sales_last_year": sales_last_year, "sales_3y": 10000}
+    figures.update(rnd_3y=rnd_3y, rnd_domestic_3y=rnd_3y)
+    assert criterion(check_high_tech(figures), "rnd_ratio").passed is passed
+
+
+def test_what_is_missing_is_said_in_money():
+    figures = {**HIGH_TECH_OK, "sales_last_year": 8000, "sales_3y": 20000, "rnd_3y": 644}
+    rnd = criterion(check_high_tech(figures), "rnd_ratio")
+    assert not rnd.passed and rnd.threshold == 4
+    assert "3.2%" in rnd.explanation and "156" in rnd.explanation  # 800 needed, 644 spent
+
+
+@pytest.mark.parametrize(
+    "key, change, passed",
+    [
+        ("tech_staff_ratio", {"staff": 100, "tech_staff": 10}, True),
+        ("tech_staff_ratio", {"staff": 1000, "tech_staff": 99}, False),
+        ("innovation_score", {"innovation_score": 70}, False),
+        ("innovation_score", {"innovation_score": 71}, True),
+        ("age", {"founded_on": date(2025, 1, 1), "apply_on": date(2025, 12, 31)}, False),
+        ("age", {"founded_on": date(2025, 1, 1), "apply_on": date(2026, 1, 1)}, True),
+        ("ip", {"ip_class1": 0, "ip_class2": 0}, False),
+        ("ip", {"ip_class1": 0, "ip_class2": 1}, True),
+        ("field", {"field": "agriculture"}, False),
+        ("rnd_domestic_ratio", {"rnd_domestic_3y": "359.99"}, False),
+        ("high_tech_revenue_ratio", {"high_tech_revenue": 2400}, True),
+        ("high_tech_revenue_ratio", {"high_tech_revenue": "2399.99"}, False),
+        ("compliance", {"major_incident": True}, False),
+        ("staff", {"staff": None}, None),
+    ],
+)
+def test_high_tech_boundaries(key, change, passed):
+    result = check_high_tech({**HIGH_TECH_OK, **change})
+    if passed is None:  # a missing figure fails its criterion and says so
+        missing = criterion(result, "tech_staff_ratio")
+        assert not missing.passed and missing.value is None and not result.eligible
+        return
+    assert criterion(result, key).passed is passed
+    assert result.eligible is passed
+
+
+SME_OK = {
+    "staff": 500,
+    "tech_staff": 50,  # 10 %: 4 points
+    "sales": 10000,
+    "assets": 8000,
+    "rnd": 600,  # 6 % of sales: 50 points
+    "total_cost": 9000,
+    "ip_class1": 0,
+    "ip_class2": 1,  # 6 points: 60 in all
+    "major_incident": False,
+}
+
+
+def test_tech_sme_score_of_sixty_passes_with_ten_percent_tech_staff():
+    result = check_tech_sme(SME_OK)
+    assert [c.key for c in result.criteria] == list(TECH_SME_KEYS)
+    assert result.eligible and criterion(result, "score").value == 60
+
+
+def test_tech_sme_score_fails_with_tech_staff_below_ten_percent():
+    result = check_tech_sme({**SME_OK, "staff": 1000, "tech_staff": 99, "ip_class1": 1})
+    score = criterion(result, "score")
+    assert not score.passed  # 0 + 50 + 30 = 80, but no tech-staff points
+    assert score.value == 80 and not result.eligible
+
+
+@pytest.mark.parametrize(
+    "change, eligible",
+    [
+        ({"staff": 501}, False),
+        ({"sales": "20000.01"}, False),
+        ({"assets": 20000}, True),
+        ({"ip_class2": 0}, False),  # 54 points
+        ({"ip_class2": 0, "high_tech_valid": True}, True),  # qualifies directly
+        ({"rnd": 300, "total_cost": 1000}, True),  # 30 % of costs: 50 points as well
+        ({"major_incident": True, "led_standard": True}, False),
+    ],
+)
+def test_tech_sme_rules(change, eligible):
+    assert check_tech_sme({**SME_OK, **change}).eligible is eligible
+
+
+def test_eligibility_api(client, login):
+    login("viewer")
+    body = {**HIGH_TECH_OK, "founded_on": "2020-03-01", "apply_on": "2026-06-01"}
+    answer = client.post("/api/v1/eligibility/high-tech", json=body).json
+    assert answer["eligible"] is True
+    assert [c["key"] for c in answer["criteria"]] == list(HIGH_TECH_KEYS)
+    sme = client.post("/api/v1/eligibility/tech-sme", json={**SME_OK, "tech_staff": 49}).json
+    assert sme["eligible"] is False
+    bad = client.post("/api/v1/eligibility/high-tech", json={"staff": -1})
+    assert bad.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "certified_on, valid_until",
+    [
+        (date(2026, 11, 20), date(2029, 11, 19)),
+        (date(2028, 2, 29), date(2031, 2, 28)),
+        (date(2027, 3, 1), date(2030, 2, 28)),
+        (date(2029, 3, 1), date(2032, 2, 29)),
+    ],
+)
+def test_a_certificate_runs_three_years_to_the_day_before(certified_on, valid_until):
+    assert certificate_valid_until(certified_on) == valid_until
+
+
+@pytest.fixture
+def staff(create_user):
+    return {
+        "owner": create_user("officer", YIYANG),
+        "other_officer": create_user("officer", YIYANG),
+        "chief": create_user("chief", YIYANG),
+        "viewer": create_user("viewer", YIYANG),
+        "mengjin_chief": create_user("chief", MENGJIN),
+    }
+
+
+@pytest.fixture
+def make_case(app, staff, create_enterprise):
+    def make(stage=Stage.PROSPECT, programme=Programme.HIGH_TECH, **fields) -> int:
+        enterprise = create_enterprise(county_code=YIYANG)
+        with app.app_context():
+            case = CertificationCase(
+                enterprise_id=enterprise.id,
+                county_code=YIYANG,
+                programme=programme,
+                year=2026,
+                stage=stage,
+                owner_id=staff["owner"].id,
+                **fields,
+            )
+            db.session.add(case)
+            db.session.commit()
+            return case.id
+
+    return make
+
+
+# Where a case may go from each stage (high-tech), and the moves an officer may make on a case
+# they own: up to "submitted", and withdrawing it before then.
+HIGH_TECH_MOVES = {
+    Stage.PROSPECT: {Stage.COACHING, Stage.WITHDRAWN},
+    Stage.COACHING: {Stage.PREPARING, Stage.WITHDRAWN},
+    Stage.PREPARING: {Stage.SUBMITTED, Stage.WITHDRAWN},
+    Stage.SUBMITTED: {Stage.REVIEWING, Stage.CERTIFIED, Stage.REJECTED, Stage.WITHDRAWN},
+    Stage.REVIEWING: {Stage.PUBLICIZED, Stage.CERTIFIED, Stage.REJECTED, Stage.WITHDRAWN},
+    Stage.PUBLICIZED: {Stage.CERTIFIED, Stage.REJECTED, Stage.WITHDRAWN},
+    Stage.CERTIFIED: set(),
+    Stage.REJECTED: set(),
+    Stage.WITHDRAWN: set(),
+}
+OFFICER_MOVES = {
+    (Stage.PROSPECT, Stage.COACHING),
+    (Stage.PROSPECT, Stage.WITHDRAWN),
+    (Stage.COACHING, Stage.PREPARING),
+    (Stage.COACHING, Stage.WITHDRAWN),
+    (Stage.PREPARING, Stage.SUBMITTED),
+    (Stage.PREPARING, Stage.WITHDRAWN),
+}
+WHAT_A_MOVE_NEEDS = {"note": "企业决定暂缓", "certificate_no": "GR202641000123", "on": "2026-11-20"}
+
+
+def expected(role, source, target):
+    if role == "viewer":
+        return 403
+    if target not in HIGH_TECH_MOVES[source]:
+        return 422
+    if role == "chief" or (role == "owner" and (source, target) in OFFICER_MOVES):
+        return 200
+    return 403
+
+
+@pytest.mark.parametrize("source", list(HIGH_TECH_MOVES))
+def test_every_stage_move_by_role_and_state(app, client, staff, make_case, source):
+    wrong = []
+    for role in ("owner", "other_officer", "chief", "viewer"):
+        log_in(client, staff[role])
+        for target in [s for s in Stage if s != Stage.REGISTERED]:
+            case_id = make_case(stage=source)
+            body = {"to": target.value, "version": 1, **WHAT_A_MOVE_NEEDS}
+            response = client.post(f"/api/v1/certifications/{case_id}/stage", json=body)
+            if response.status_code != expected(role, source, target):
+                wrong.append((role, source.value, target.value, response.status_code))
+            elif response.status_code == 200:
+                assert response.json["stage"] == target.value
+                assert response.json["events"][-1]["to_stage"] == target.value
+        client.post("/logout")
+    assert wrong == []
+
+
+def test_tech_sme_flow_ends_registered_for_its_year(app, client, staff, make_case):
+    case_id = make_case(stage=Stage.SUBMITTED, programme=Programme.TECH_SME)
+    log_in(client, staff["chief"])
+    refused = client.post(
+        f"/api/v1/certifications/{case_id}/stage",
+        json={"to": "certified", "version": 1, **WHAT_A_MOVE_NEEDS},
+    )
+    assert refused.status_code == 422
+    done = client.post(
+        f"/api/v1/certifications/{case_id}/stage",
+        json={
+            "to": "registered",
+            "version": 1,
+            "certificate_no": "202641030500123",
+            "on": "2026-06-01",
+        },
+    ).json
+    assert (done["stage"], done["valid_until"]) == ("registered", "2026-12-31")
+    with app.app_context():
+        enterprise = db.session.get(Enterprise, done["enterprise_id"])
+        assert (enterprise.tech_sme, enterprise.tech_sme_year) == (True, 2026)
+
+
+def test_certifying_needs_the_number_and_date_and_sets_the_enterprise_flags(
+    app, client, staff, make_case
+):
+    case_id = make_case(stage=Stage.PUBLICIZED)
+    log_in(client, staff["chief"])
+    url = f"/api/v1/certifications/{case_id}/stage"
+    missing = client.post(url, json={"to": "certified", "version": 1})
+    assert missing.status_code == 422
+    assert set(missing.json["error"]["fields"]) == {"certificate_no", "on"}
+    body = {"to": "certified", "version": 1, "certificate_no": "GR202641000123", "on": "2026-11-20"}
+    done = client.post(url, json=body).json
+    assert (done["valid_from"], done["valid_until"]) == ("2026-11-20", "2029-11-19")
+    with app.app_context():
+        enterprise = db.session.get(Enterprise, done["enterprise_id"])
+        assert enterprise.high_tech and enterprise.high_tech_valid_until == date(2029, 11, 19)
+        assert enterprise.high_tech_certificate == "GR202641000123"
+    page = client.get(f"/enterprises/{done['enterprise_id']}").text
+    assert "2029-11-19" in page and "badge-high-tech" in page
+
+
+def test_a_stale_move_is_a_conflict_and_out_of_scope_is_404(app, client, staff, make_case):
+    case_id = make_case(stage=Stage.PROSPECT)
+    log_in(client, staff["owner"])
+    url = f"/api/v1/certifications/{case_id}/stage"
+    assert client.post(url, json={"to": "coaching", "version": 1}).status_code == 200
+    stale = client.post(url, json={"to": "preparing", "version": 1})
+    assert stale.status_code == 409
+    client.post("/logout")
+    log_in(client, staff["mengjin_chief"])
+    assert client.post(url, json={"to": "preparing", "version": 2}).status_code == 404
+    assert client.get(f"/api/v1/certifications/{case_id}").status_code == 404
+    assert client.get(f"/certification/{case_id}").status_code == 404
+    assert case_id not in [c["id"] for c in client.get("/api/v1/certifications").json["items"]]
+
+
+def test_opening_a_case_once_per_programme(app, client, staff, create_enterprise):
+    enterprise = create_enterprise(county_code=YIYANG)
+    log_in(client, staff["owner"])
+    body = {"enterprise_id": enterprise.id, "programme": "high_tech", "batch": "2026年第一批"}
+    first = client.post("/api/v1/certifications", json=body)
+    assert first.status_code == 201 and first.json["stage"] == "prospect"
+    again = client.post("/api/v1/certifications", json=body)
+    assert again.status_code == 422 and "programme" in again.json["error"]["fields"]
+    other = client.post("/api/v1/certifications", json={**body, "programme": "tech_sme"})
+    assert other.status_code == 201
+
+
+def test_the_watch_opens_one_re_certification_six_months_ahead(app, staff, make_case):
+    soon = make_case(
+        stage=Stage.CERTIFIED,
+        certificate_no="GR202341000001",
+        valid_from=date(2023, 12, 1),
+        valid_until=date(2027, 4, 30),
+    )
+    make_case(stage=Stage.CERTIFIED, certificate_no="GR2", valid_until=date(2027, 6, 30))
+    now = datetime(2026, 11, 23, 3, tzinfo=UTC)
+    with time_machine.travel(now, tick=False), app.app_context():
+        assert watch_certificates(now) == 1  # one re-certification case
+        assert watch_certificates(now) == 0
+        assert watch_certificates(now + timedelta(days=1)) == 0
+        renewals = db.session.scalars(
+            sa.select(CertificationCase).where(CertificationCase.renews_id.is_not(None))
+        ).all()
+        told = db.session.scalars(
+            sa.select(Notification.key).where(Notification.user_id == staff["owner"].id)
+        ).all()
+    assert [(r.renews_id, r.stage, r.owner_id) for r in renewals] == [
+        (soon, Stage.PROSPECT, staff["owner"].id)
+    ]
+    assert told == [f"certification:{soon}:renewal"]
+
+
+def test_board_and_pages_render_in_scope(app, client, staff, make_case, create_enterprise):
+    case_id = make_case(stage=Stage.PREPARING)
+    log_in(client, staff["chief"])
+    board = client.get("/certification/?programme=high_tech&year=2026").text
+    assert f'id="case-{case_id}"' in board and 'id="funnel"' in board
+    assert f'id="case-{case_id}"' not in client.get("/certification/?year=2025").text
+    assert "case-list" in client.get("/certification/?year=2026&view=list").text
+    page = client.get(f"/certification/{case_id}").text
+    assert 'id="move-submitted"' in page and 'id="move-withdrawn"' in page
+    enterprise = create_enterprise(county_code=YIYANG, staff=50, tech_staff=8, revenue=3000)
+    check = client.get(f"/certification/eligibility?enterprise_id={enterprise.id}").text
+    assert "eligibility-result" in check and 'data-key="tech_staff_ratio"' in check
+    assert client.get("/certification/prospects").status_code == 200
+    with app.app_context():
+        assert db.session.get(User, staff["chief"].id) is not None
+
+
+def test_year_end_and_annual_report_reminders_come_once(app, staff, make_case):
+    registered = make_case(
+        stage=Stage.REGISTERED, programme=Programme.TECH_SME, certificate_no="2026410305001"
+    )
+    certified = make_case(
+        stage=Stage.CERTIFIED, certificate_no="GR2", valid_until=date(2028, 10, 31)
+    )
+    december = datetime(2026, 12, 2, 1, tzinfo=UTC)
+    may = datetime(2027, 5, 6, 1, tzinfo=UTC)
+    with app.app_context():
+        with time_machine.travel(december, tick=False):
+            assert watch_certificates(december) == 1
+            assert watch_certificates(december + timedelta(days=1)) == 0
+        with time_machine.travel(may, tick=False):
+            assert watch_certificates(may) == 1
+            assert watch_certificates(may + timedelta(days=3)) == 0
+        keys = db.session.scalars(sa.select(Notification.key).order_by(Notification.id)).all()
+    assert keys == [
+        f"certification:{registered}:register_again",
+        f"certification:{certified}:annual_report:2027",
+    ]
