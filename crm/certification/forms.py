@@ -36,7 +36,10 @@ class HighTechForm(FlaskForm):
     ip_class2 = IntegerField(_l("Class II IP (utility models, software copyrights …)"), **COUNT)
     field = SelectField(
         _l("Technical field"),
-        choices=[SelectChoice("", _l("Choose…")), *HIGH_TECH_FIELDS.items()],
+        choices=[
+            SelectChoice("", _l("Choose…")),
+            *(SelectChoice(key, label) for key, label in HIGH_TECH_FIELDS.items()),
+        ],
         default="",
         validate_choice=False,
     )
