@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from crm import MAX_RECORD_ID
+from crm.api.fields import record_id
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.permissions import login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
@@ -18,10 +18,6 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 
 blp = Blueprint("certification_api", __name__, description="The certification pipeline")
-
-
-def record_id() -> ma.fields.Integer:
-    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_RECORD_ID))
 
 
 class StageEventSchema(ma.Schema):

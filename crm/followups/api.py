@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from crm import MAX_RECORD_ID
+from crm.api.fields import record_id
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.models import Role
 from crm.auth.permissions import login_required, role_required
@@ -32,10 +32,6 @@ from crm.visits.models import Visit
 
 blp = Blueprint("followups_api", __name__, description="Follow-up tasks and notifications")
 TASK_ROLES = (Role.OFFICER, Role.CHIEF, Role.ADMIN)
-
-
-def record_id() -> ma.fields.Integer:
-    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_RECORD_ID))
 
 
 class FollowUpSchema(ma.Schema):

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from crm import MAX_RECORD_ID
+from crm.api.fields import record_id
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.models import Role
 from crm.auth.permissions import login_required, role_required
@@ -75,7 +75,7 @@ class ProblemArgsSchema(PageArgsSchema):
     status = ma.fields.Enum(ProblemStatus, by_value=True)
     overdue = ma.fields.Boolean()
     county = ma.fields.String(validate=ma.validate.Regexp(r"^\d{6}$"))
-    assignee_id = ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_RECORD_ID))
+    assignee_id = record_id()
 
 
 class TransitionSchema(ma.Schema):

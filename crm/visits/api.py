@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from crm import MAX_RECORD_ID
+from crm.api.fields import record_id
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.permissions import VISITORS, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
@@ -23,10 +23,6 @@ from crm.visits.queries import enterprise_for_visit, newest_first, with_full_det
 blp = Blueprint("visits_api", __name__, description="Visits to enterprises")
 # Keys that are not UUIDs are turned into one per user, so two users' keys never meet.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1d55-5a57-4a53-9d7e-3c0b8e2f9a41")
-
-
-def record_id() -> ma.fields.Integer:
-    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_RECORD_ID))
 
 
 class VisitPolicySchema(ma.Schema):
