@@ -388,3 +388,64 @@ def test_year_end_and_annual_report_reminders_come_once(app, staff, make_case):
         f"certification:{registered}:register_again",
         f"certification:{certified}:annual_report:2027",
     ]
+
+
+def test_odd_figures_are_judged_not_crashed_on(client, login):
+    login("officer")
+    tiny = {**HIGH_TECH_OK, "founded_on": "9999-12-31", "apply_on": None}
+    tiny.update(sales_3y="0.00000000000000001", rnd_3y=1_000_000_000)
+    answer = client.post("/api/v1/eligibility/high-tech", json=tiny)
+    assert answer.status_code == 200
+    by_key = {c["key"]: c for c in answer.json["criteria"]}
+    assert not by_key["age"]["passed"] and by_key["rnd_ratio"]["passed"]
+
+
+def test_an_alternative_that_did_not_decide_is_not_missing():
+    direct = check_tech_sme({**SME_OK, "ip_class2": 0, "national_award": True})
+    assert direct.eligible and direct.missing == []
+    neither = check_tech_sme({**SME_OK, "ip_class2": 0})
+    assert [c.key for c in neither.missing] == ["score"]
+
+
+def test_the_watch_adopts_an_open_case_instead_of_opening_another(app, staff, make_case):
+    expiring = make_case(stage=Stage.CERTIFIED, certificate_no="GR1", valid_until=date(2027, 3, 1))
+    with app.app_context():
+        enterprise_id = db.session.get(CertificationCase, expiring).enterprise_id
+        opened = CertificationCase(
+            enterprise_id=enterprise_id,
+            county_code=YIYANG,
+            programme=Programme.HIGH_TECH,
+            year=2027,
+            owner_id=staff["owner"].id,
+        )
+        db.session.add(opened)
+        db.session.commit()
+        now = datetime(2026, 11, 23, 3, tzinfo=UTC)
+        with time_machine.travel(now, tick=False):
+            watch_certificates(now)
+            db.session.commit()
+        cases = db.session.scalars(
+            sa.select(CertificationCase.renews_id).where(CertificationCase.id != expiring)
+        ).all()
+    assert cases == [expiring]
+
+
+def test_cases_of_a_deleted_enterprise_leave_the_board(app, client, staff, make_case):
+    case_id = make_case(stage=Stage.PREPARING)
+    log_in(client, staff["chief"])
+    with app.app_context():
+        enterprise_id = db.session.get(CertificationCase, case_id).enterprise_id
+    assert client.post(f"/enterprises/{enterprise_id}/delete").status_code == 302
+    assert f'id="case-{case_id}"' not in client.get("/certification/?year=2026").text
+    assert client.get("/api/v1/certifications").json["total"] == 0
+
+
+def test_a_case_for_an_unknown_programme_is_refused_beside_the_field(
+    client, staff, create_enterprise
+):
+    enterprise = create_enterprise(county_code=YIYANG)
+    log_in(client, staff["owner"])
+    response = client.post(
+        f"/certification/new?enterprise_id={enterprise.id}", data={"programme": "nobel_prize"}
+    )
+    assert response.status_code == 422 and "is-invalid" in response.text

@@ -16,6 +16,7 @@ from crm.certification.models import CertificationCase, Programme, Stage
 from crm.certification.workflow import CASE_ROLES
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.i18n import local_today
 
 blp = Blueprint("certification_api", __name__, description="The certification pipeline")
 
@@ -140,7 +141,7 @@ class TechSmeFiguresSchema(ma.Schema):
 @login_required
 def cases(args: dict):
     """Pipeline cases in the caller's scope, the longest in their stage first."""
-    stmt = scoped(sa.select(CertificationCase), current_user)
+    stmt = scoped(sa.select(CertificationCase).join(Enterprise), current_user, joined=(Enterprise,))
     for name in ("programme", "year", "stage", "enterprise_id"):
         if name in args:
             stmt = stmt.where(getattr(CertificationCase, name) == args[name])
@@ -185,7 +186,9 @@ def move(values: dict, case_id: int):
 @blp.response(200, EligibilitySchema)
 @login_required
 def high_tech(figures: dict):
-    """The 高新技术企业 check on the figures given (money in 万元)."""
+    """The 高新技术企业 check on the figures given (money in 万元); applying today when
+    `apply_on` is not given."""
+    figures["apply_on"] = figures.get("apply_on") or local_today()
     return check_high_tech(figures)
 
 

@@ -10,7 +10,7 @@ fails its criterion with a request to supply it.
 import calendar
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Context, Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
@@ -40,6 +40,8 @@ HIGH_TECH_KEYS = (
 TECH_SME_KEYS = ("size", "compliance", "direct", "score")
 
 PERCENT = Decimal(100)
+# Wide enough for any ratio of the figures allowed (a tiny sales figure makes a huge share).
+WIDE = Context(prec=80)
 SMALL_SALES = Decimal(5000)  # 万元: up to here R&D must be 5 % of sales
 MEDIUM_SALES = Decimal(20000)  # up to and including 2 亿: 4 %; above: 3 %
 MIN_INNOVATION_SCORE = 71
@@ -66,10 +68,12 @@ class Criterion:
 class Result:
     eligible: bool
     criteria: list[Criterion]
+    # Alternatives that did not decide (科小: the score when the enterprise qualifies directly).
+    excused: frozenset[str] = frozenset()
 
     @property
     def missing(self) -> list[Criterion]:
-        return [c for c in self.criteria if not c.passed]
+        return [c for c in self.criteria if not c.passed and c.key not in self.excused]
 
 
 def number(value: Any) -> Decimal | None:
@@ -90,7 +94,7 @@ def _ratio(part: Decimal | None, whole: Decimal | None) -> Decimal | None:
 
 
 def _percent(value: Decimal) -> str:
-    return f"{value.quantize(Decimal('0.1')):f}%"
+    return f"{value.quantize(Decimal('0.1'), context=WIDE):f}%"
 
 
 def _money(value: Decimal) -> str:
@@ -103,7 +107,9 @@ def _missing(key: str, threshold: Any, what: str) -> Criterion:
 
 
 def one_year_after(day: date) -> date:
-    """The same date a year later (29 February: the 28th)."""
+    """The same date a year later (29 February: the 28th; the calendar's last year: its end)."""
+    if day.year >= date.max.year:
+        return date.max
     last = calendar.monthrange(day.year + 1, day.month)[1]
     return day.replace(year=day.year + 1, day=min(day.day, last))
 
@@ -171,7 +177,9 @@ def _share(key: str, label: str, part: Any, whole: Any, minimum: int, unit: str)
             short=_money(short),
             unit=unit,
         )
-    return Criterion(key, passed, float(share.quantize(Decimal("0.0001"))), minimum, text)
+    return Criterion(
+        key, passed, float(share.quantize(Decimal("0.0001"), context=WIDE)), minimum, text
+    )
 
 
 def rnd_minimum(sales_last_year: Decimal) -> int:
@@ -335,4 +343,6 @@ def check_tech_sme(figures: dict[str, Any]) -> Result:
     size, compliance = _size(figures), _compliance(figures)
     direct, score = _direct(figures), _sme_score(figures)
     eligible = size.passed and compliance.passed and (direct.passed or score.passed)
-    return Result(eligible, [size, compliance, direct, score])
+    # Either alternative qualifies: the other is not missing; when neither does, the score is.
+    excused = frozenset({"direct", "score"} if direct.passed or score.passed else {"direct"})
+    return Result(eligible, [size, compliance, direct, score], excused)

@@ -132,7 +132,6 @@ class CaseForm(FlaskForm):
     programme = SelectField(
         _l("Programme"),
         choices=[SelectChoice(p.value, PROGRAMME_LABELS[p]) for p in Programme],
-        validate_choice=False,
     )
     year = IntegerField(_l("Year"), validators=[Optional()])
     batch = StringField(_l("Batch"), description=_l("e.g. 2026年第一批"))

@@ -329,12 +329,19 @@ def watch_certificates(now: datetime) -> int:
     for case in expiring:
         if case.enterprise.deleted_at is not None:
             continue
+        owner = case.owner if case.owner and case.owner.active else None
+        if owner is not None and not in_scope(owner, case.county_code):
+            owner = None  # moved elsewhere: the county's chiefs assign the renewal
+        if (already := _open_case_of(case.enterprise, Programme.HIGH_TECH)) is not None:
+            already.renews_id = case.id  # the enterprise's open case is the renewal
+            db.session.flush()
+            continue
         new = CertificationCase(
             enterprise=case.enterprise,
             county_code=case.county_code,
             programme=Programme.HIGH_TECH,
             year=case.valid_until.year,
-            owner_id=case.owner_id,
+            owner=owner,
             notes=_(
                 "Re-certification: certificate %(no)s runs out on %(date)s.",
                 no=case.certificate_no,

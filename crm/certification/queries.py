@@ -23,7 +23,7 @@ KNOWN = ("age", "ip", "tech_staff_ratio", "rnd_ratio", "high_tech_revenue_ratio"
 
 def cases_of_year(user: User, programme: Programme, year: int) -> sa.Select:
     return (
-        scoped(sa.select(CertificationCase), user)
+        scoped(sa.select(CertificationCase).join(Enterprise), user, joined=(Enterprise,))
         .where(CertificationCase.programme == programme, CertificationCase.year == year)
         .options(selectinload(CertificationCase.enterprise), selectinload(CertificationCase.owner))
         .order_by(CertificationCase.stage_since, CertificationCase.id)
@@ -92,7 +92,10 @@ def prospects(user: User, today: date) -> list[Prospect]:
     share = Enterprise.rnd_expense / sa.func.nullif(Enterprise.revenue, 0)
     stmt = (
         scoped(sa.select(Enterprise), user)
-        .where(Enterprise.high_tech.is_(False), Enterprise.revenue > 0)
+        .where(
+            sa.or_(Enterprise.high_tech.is_(False), Enterprise.high_tech_valid_until < today),
+            Enterprise.revenue > 0,
+        )
         .where(Enterprise.rnd_expense.is_not(None), Enterprise.staff > 0)
         .order_by(share.desc(), Enterprise.id)
         .limit(PROSPECT_POOL)

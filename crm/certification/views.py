@@ -175,7 +175,10 @@ def eligibility():
     form = form_class(formdata=request.args if asked else None)
     if not asked:
         form.prefill(enterprise)
-    result = check(form.figures()) if not asked or form.validate() else None
+    figures = form.figures()
+    if programme == Programme.HIGH_TECH:
+        figures["apply_on"] = figures["apply_on"] or local_today()
+    result = check(figures) if not asked or form.validate() else None
     return render_template(
         "certification/eligibility.html",
         enterprise=enterprise,
