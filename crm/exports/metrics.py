@@ -1,0 +1,535 @@
+"""The monthly figures: one definition of each, used by the workbook, the dashboard and the API.
+
+Every figure is a function of a region (the city or one county) and a calendar month M of the
+bureau's calendar (Asia/Shanghai), counted "as of the last day of M" — or as of today while M is
+still under way (`Period.as_of`). Each metric below is a named function returning one SQL
+aggregate; its docstring is its definition. `evaluate` puts the aggregates of one table into one
+statement (per county when asked, and for several months at once: the dashboard's 18-month
+trend is one scan per table), so nothing loops over rows in Python.
+
+Conventions shared by the definitions:
+- A record belongs to the county stored on it (the county of its enterprise when it was made).
+- A problem raised in a visit is raised on the visit's date (`Problem.raised_on`).
+- "Resolved" counts problems that reached resolved and stayed resolved or went on to closed,
+  on the date they were resolved (a reopened problem has lost its resolution date).
+- As in the ledger, a problem or task is not overdue on its due date itself.
+"""
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from crm.auth.scope import codes_within
+from crm.certification.models import CertificationCase, Programme, Stage
+from crm.extensions import db
+from crm.followups.models import FollowUp, FollowUpStatus
+from crm.problems.models import Problem, ProblemEvent, ProblemStatus
+from crm.problems.workflow import Step
+from crm.regions.models import Region
+from crm.visits.models import Visit, VisitPolicy
+
+RESOLVED = (ProblemStatus.RESOLVED, ProblemStatus.CLOSED)
+OPEN = (ProblemStatus.ASSIGNED, ProblemStatus.IN_PROGRESS)
+RESERVE = (Stage.PROSPECT, Stage.COACHING, Stage.PREPARING)
+TREND_MONTHS = 18
+
+
+# -- the month -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Calendar month M: its first and last day, and the day its figures are counted to."""
+
+    first: date
+    last: date
+    as_of: date
+
+    @classmethod
+    def of(cls, month: date, today: date) -> "Period":
+        first = month.replace(day=1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        return cls(first, last, min(last, today))
+
+    @property
+    def key(self) -> str:
+        """YYYY-MM, as the API and the file names write the month."""
+        return f"{self.first:%Y-%m}"
+
+    @property
+    def ended(self) -> bool:
+        return self.as_of == self.last
+
+    def previous(self, today: date) -> "Period":
+        return Period.of(self.first - timedelta(days=1), today)
+
+    def end_moment(self) -> datetime:
+        """The first moment after `as_of` in the bureau's calendar, as aware time."""
+        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        return datetime.combine(self.as_of + timedelta(days=1), time(), tzinfo=zone)
+
+
+def parse_month(text: str) -> date:
+    """'2026-10' → 2026-10-01; ValueError when it is not a month."""
+    parsed = datetime.strptime(text.strip(), "%Y-%m").date()
+    if parsed.year < 2000:
+        raise ValueError(text)
+    return parsed
+
+
+def months_back(period: Period, count: int, today: date) -> list[Period]:
+    """`count` months ending with `period`, oldest first."""
+    periods = [period]
+    while len(periods) < count:
+        periods.insert(0, periods[0].previous(today))
+    return periods
+
+
+# -- SQL helpers -----------------------------------------------------------------------------
+
+
+class local_day(FunctionElement):  # noqa: N801  (used like a SQL function)
+    """The bureau's calendar day of a stored UTC moment, in SQL."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(local_day, "postgresql")
+def _local_day_postgresql(element: local_day, compiler: Any, **kw: Any) -> str:
+    zone = current_app.config["BABEL_DEFAULT_TIMEZONE"].replace("'", "")
+    moment = compiler.process(element.clauses, **kw)
+    return f"CAST(({moment}) AT TIME ZONE '{zone}' AS DATE)"
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element: local_day, compiler: Any, **kw: Any) -> str:
+    # SQLite has no zone database; the bureau's zone (Asia/Shanghai) keeps one offset all year.
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    offset = datetime(2000, 1, 1, tzinfo=zone).utcoffset() or timedelta()
+    moment = compiler.process(element.clauses, **kw)
+    return f"date({moment}, '{int(offset.total_seconds())} seconds')"
+
+
+def _count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.func.count().filter(condition)
+
+
+def _within(column: Any, first: date, last: date) -> sa.ColumnElement[bool]:
+    return column.between(first, last)
+
+
+# -- the tables the figures are read from ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """A table (or join) the figures of one statement are read from, with its county column
+    and a condition narrowing the rows to those any of the periods can count."""
+
+    name: str
+    select_from: Callable[[], Any]
+    county: Callable[[], Any]
+    rows: Callable[[Sequence[Period]], sa.ColumnElement[bool]]
+
+
+VISITS = Source(
+    "visits",
+    lambda: Visit,
+    lambda: Visit.county_code,
+    lambda periods: _within(
+        Visit.visit_date, min(p.first for p in periods), max(p.as_of for p in periods)
+    ),
+)
+POLICIES = Source(
+    "policies",
+    lambda: sa.join(VisitPolicy, Visit, VisitPolicy.visit_id == Visit.id),
+    lambda: Visit.county_code,
+    VISITS.rows,
+)
+PROBLEMS = Source(
+    "problems",
+    lambda: Problem,
+    lambda: Problem.county_code,
+    lambda periods: Problem.raised_on <= max(p.as_of for p in periods),
+)
+CALLBACKS = Source(
+    "callbacks",
+    lambda: sa.join(ProblemEvent, Problem, ProblemEvent.problem_id == Problem.id),
+    lambda: Problem.county_code,
+    lambda periods: sa.and_(
+        ProblemEvent.step.in_([Step.CLOSE, Step.REOPEN]),
+        ProblemEvent.at < max(p.end_moment() for p in periods),
+    ),
+)
+FOLLOWUPS = Source(
+    "followups",
+    lambda: FollowUp,
+    lambda: FollowUp.county_code,
+    lambda periods: sa.and_(
+        _within(FollowUp.due_on, min(p.first for p in periods), max(p.last for p in periods)),
+        FollowUp.status != FollowUpStatus.CANCELLED,
+    ),
+)
+CASES = Source(
+    "certification",
+    lambda: CertificationCase,
+    lambda: CertificationCase.county_code,
+    lambda periods: sa.true(),
+)
+
+
+# -- the metrics -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    name: Any  # the figure's full name (lazy text): 走访次数, 跟进任务到期
+    label: Any  # its header on 汇总, under the group's header when it has one: 到期
+    group: Any  # the header above a group of columns on 汇总 (跟进任务), or None
+    source: Source | None
+    aggregate: Callable[[Period], sa.ColumnElement] | None = None
+    rate_of: tuple[str, str] | None = None  # (numerator, denominator) for rates
+
+    @property
+    def is_rate(self) -> bool:
+        return self.rate_of is not None
+
+
+METRICS: dict[str, Metric] = {}  # the figures of the report, in the report's order
+PARTS: dict[str, Metric] = {}  # counts that rates are made of, not reported themselves
+
+
+def metric(name: Any, source: Source, group: Any = None, label: Any = None, *, part: bool = False):
+    def register(function: Callable[[Period], sa.ColumnElement]) -> Callable:
+        registry = PARTS if part else METRICS
+        key = function.__name__
+        registry[key] = Metric(key, name, label or name, group, source, function)
+        return function
+
+    return register
+
+
+def rate(key: str, label: Any, numerator: str, denominator: str, doc: str) -> None:
+    METRICS[key] = Metric(key, label, label, None, None, rate_of=(numerator, denominator))
+    RATE_DEFINITIONS[key] = doc
+
+
+RATE_DEFINITIONS: dict[str, str] = {}
+
+
+@metric(_l("Enterprises visited"), VISITS)
+def visited_enterprises(p: Period) -> sa.ColumnElement:
+    """走访企业数: distinct enterprises with at least one visit dated in M."""
+    return sa.func.count(sa.distinct(Visit.enterprise_id)).filter(
+        _within(Visit.visit_date, p.first, p.as_of)
+    )
+
+
+@metric(_l("Visit count"), VISITS)
+def visits(p: Period) -> sa.ColumnElement:
+    """走访次数: visits dated in M."""
+    return _count(_within(Visit.visit_date, p.first, p.as_of))
+
+
+@metric(_l("Policy explanations"), POLICIES)
+def policy_explanations(p: Period) -> sa.ColumnElement:
+    """政策宣讲次数: (visit, policy) pairs of the visits dated in M."""
+    return _count(_within(Visit.visit_date, p.first, p.as_of))
+
+
+@metric(_l("New problems"), PROBLEMS)
+def new_problems(p: Period) -> sa.ColumnElement:
+    """新增问题数: problems raised in M."""
+    return _count(_within(Problem.raised_on, p.first, p.as_of))
+
+
+@metric(_l("Resolved this month"), PROBLEMS)
+def resolved_in_month(p: Period) -> sa.ColumnElement:
+    """本月办结数: problems now resolved or closed whose resolution date falls in M."""
+    return _count(
+        sa.and_(Problem.status.in_(RESOLVED), _within(Problem.resolved_on, p.first, p.as_of))
+    )
+
+
+@metric(_l("Problems to date"), PROBLEMS)
+def problems_total(p: Period) -> sa.ColumnElement:
+    """累计问题数: problems raised on or before the last day of M."""
+    return _count(Problem.raised_on <= p.as_of)
+
+
+@metric(_l("Resolved to date"), PROBLEMS)
+def resolved_total(p: Period) -> sa.ColumnElement:
+    """累计办结数: problems now resolved or closed, resolved on or before the last day of M."""
+    return _count(
+        sa.and_(
+            Problem.raised_on <= p.as_of,
+            Problem.status.in_(RESOLVED),
+            Problem.resolved_on <= p.as_of,
+        )
+    )
+
+
+rate(
+    "resolution_rate",
+    _l("Resolution rate"),
+    "resolved_total",
+    "problems_total",
+    "办结率: 累计办结数 ÷ 累计问题数 (none when no problem was raised).",
+)
+
+
+@metric(_l("Call-backs rated"), CALLBACKS, part=True)
+def callbacks_rated(p: Period) -> sa.ColumnElement:
+    """Call-backs recorded on or before the last day of M (each one closes or reopens)."""
+    return _count(ProblemEvent.at < p.end_moment())
+
+
+@metric(_l("Call-backs satisfied"), CALLBACKS, part=True)
+def callbacks_satisfied(p: Period) -> sa.ColumnElement:
+    """Of those, the 满意 and 基本满意 ones (the call-backs that closed their problem)."""
+    return _count(sa.and_(ProblemEvent.at < p.end_moment(), ProblemEvent.step == Step.CLOSE))
+
+
+rate(
+    "satisfaction_rate",
+    _l("Satisfaction rate"),
+    "callbacks_satisfied",
+    "callbacks_rated",
+    "满意率: (满意 + 基本满意) ÷ call-backs recorded on or before the last day of M "
+    "(none when there was no call-back).",
+)
+
+
+@metric(_l("Overdue, unresolved"), PROBLEMS)
+def overdue_open(p: Period) -> sa.ColumnElement:
+    """逾期未办结数: problems assigned or in progress at the end of M (those resolved since
+    included) whose due date lies before the last day of M."""
+    unresolved_then = sa.or_(
+        Problem.status.in_(OPEN),
+        sa.and_(Problem.status.in_(RESOLVED), Problem.resolved_on > p.as_of),
+    )
+    return _count(sa.and_(Problem.raised_on <= p.as_of, unresolved_then, Problem.due_on < p.as_of))
+
+
+FOLLOWUP_GROUP = _l("Follow-ups")
+
+
+def _done_on_time() -> sa.ColumnElement[bool]:
+    return sa.and_(
+        FollowUp.status == FollowUpStatus.DONE, local_day(FollowUp.completed_at) <= FollowUp.due_on
+    )
+
+
+@metric(_l("Follow-ups due"), FOLLOWUPS, FOLLOWUP_GROUP, _l("Due in the month"))
+def followups_due(p: Period) -> sa.ColumnElement:
+    """跟进任务 到期: tasks (not cancelled) due in M."""
+    return _count(_within(FollowUp.due_on, p.first, p.last))
+
+
+@metric(_l("Follow-ups done on time"), FOLLOWUPS, FOLLOWUP_GROUP, _l("Done on time"))
+def followups_done_on_time(p: Period) -> sa.ColumnElement:
+    """跟进任务 按期完成: of those, the ones completed on or before their due date."""
+    return _count(sa.and_(_within(FollowUp.due_on, p.first, p.last), _done_on_time()))
+
+
+@metric(_l("Follow-ups overdue"), FOLLOWUPS, FOLLOWUP_GROUP, _l("Past due"))
+def followups_overdue(p: Period) -> sa.ColumnElement:
+    """跟进任务 逾期: of those, the ones not completed by their due date, once that date has
+    passed (by the last day of M)."""
+    return _count(
+        sa.and_(
+            _within(FollowUp.due_on, p.first, p.last),
+            FollowUp.due_on < p.as_of,
+            sa.not_(_done_on_time()),
+        )
+    )
+
+
+HIGH_TECH_GROUP = _l("High-tech")
+TECH_SME_GROUP = _l("Tech SME")
+
+
+@metric(_l("High-tech in reserve"), CASES, HIGH_TECH_GROUP, _l("In reserve"))
+def high_tech_prospects(p: Period) -> sa.ColumnElement:
+    """高企 储备: high-tech cases opened by the end of M that are in 储备, 培育辅导 or 材料准备."""
+    return _count(
+        sa.and_(
+            CertificationCase.programme == Programme.HIGH_TECH,
+            CertificationCase.stage.in_(RESERVE),
+            CertificationCase.created_at < p.end_moment(),
+        )
+    )
+
+
+@metric(_l("High-tech submitted"), CASES, HIGH_TECH_GROUP, _l("Submitted"))
+def high_tech_submitted(p: Period) -> sa.ColumnElement:
+    """高企 已申报: high-tech cases submitted in M's year up to the last day of M."""
+    return _count(
+        sa.and_(
+            CertificationCase.programme == Programme.HIGH_TECH,
+            _within(CertificationCase.submitted_on, p.first.replace(month=1), p.as_of),
+        )
+    )
+
+
+@metric(_l("High-tech newly certified"), CASES, HIGH_TECH_GROUP, _l("Newly certified"))
+def high_tech_certified_in_month(p: Period) -> sa.ColumnElement:
+    """高企 新认定: high-tech cases certified with a result date in M."""
+    return _count(
+        sa.and_(
+            CertificationCase.programme == Programme.HIGH_TECH,
+            CertificationCase.stage == Stage.CERTIFIED,
+            _within(CertificationCase.result_on, p.first, p.as_of),
+        )
+    )
+
+
+@metric(_l("Tech SMEs newly registered"), CASES, TECH_SME_GROUP, _l("Newly registered"))
+def tech_sme_registered_in_month(p: Period) -> sa.ColumnElement:
+    """科小 新入库: tech-SME cases registered with a result date in M."""
+    return _count(
+        sa.and_(
+            CertificationCase.programme == Programme.TECH_SME,
+            CertificationCase.stage == Stage.REGISTERED,
+            _within(CertificationCase.result_on, p.first, p.as_of),
+        )
+    )
+
+
+KEYS = tuple(METRICS)  # in the order the design lists them (a test holds it to that)
+
+
+def definition(key: str) -> str:
+    """The definition of a figure (its docstring, or a rate's formula)."""
+    if key in RATE_DEFINITIONS:
+        return RATE_DEFINITIONS[key]
+    entry = METRICS.get(key) or PARTS[key]
+    return " ".join((entry.aggregate.__doc__ or "").split())
+
+
+# -- evaluation ------------------------------------------------------------------------------
+
+Figures = dict[str, int | Decimal | None]
+
+
+def ratio(numerator: int, denominator: int) -> Decimal | None:
+    """A rate as a fraction 0–1 to four places; None when there is nothing to divide."""
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"))
+
+
+def _region_condition(column: Any, region: Region) -> sa.ColumnElement[bool]:
+    if region.is_root:
+        return sa.true()
+    return column.in_(sorted(codes_within(region.code)))
+
+
+def evaluate(
+    region: Region,
+    periods: Sequence[Period],
+    *,
+    by_county: bool = False,
+    keys: Iterable[str] | None = None,
+) -> dict[tuple[str | None, str], Figures]:
+    """The figures for the region and each period: {(county or None, month key): figures}.
+
+    One statement per table; with `by_county` the rows are grouped by county (every county
+    of the region appears, with zeros when it has nothing). `keys` limits the work to those
+    figures (the others are left out of the result)."""
+    counties = _counties(region) if by_county else [None]
+    counts = {(county, p.key): {} for county in counties for p in periods}
+    wanted = list(keys) if keys is not None else list(METRICS)
+    entries = _needed(wanted)
+    for source in dict.fromkeys(m.source for m in entries if m.source is not None):
+        mine = [m for m in entries if m.source is source]
+        for county, values in _read(source, mine, region, periods, by_county):
+            if (county, periods[0].key) not in counts:
+                continue  # a code below the region that is not a county
+            for period in periods:
+                counts[county, period.key].update((m.key, next(values) or 0) for m in mine)
+    return {slot: _figures(values, wanted) for slot, values in counts.items()}
+
+
+def _needed(keys: list[str]) -> list[Metric]:
+    """The counted metrics the figures `keys` are made of."""
+    needed: dict[str, Metric] = {}
+    for key in keys:
+        entry = METRICS[key]
+        for part in entry.rate_of or (key,):
+            needed[part] = METRICS.get(part) or PARTS[part]
+    return list(needed.values())
+
+
+def _read(
+    source: Source, mine: list[Metric], region: Region, periods: Sequence[Period], by_county: bool
+) -> Iterator[tuple[str | None, Iterator[int]]]:
+    """One statement: each metric of `mine` for each period (per county when asked)."""
+    columns = [
+        m.aggregate(p).label(f"m{j}_{i}") for j, p in enumerate(periods) for i, m in enumerate(mine)
+    ]
+    county_column = source.county()
+    stmt = (
+        sa.select(*columns)
+        .select_from(source.select_from())
+        .where(source.rows(periods), _region_condition(county_column, region))
+    )
+    if by_county:
+        stmt = stmt.add_columns(county_column).group_by(county_column)
+    for row in db.session.execute(stmt):
+        yield (row[-1] if by_county else None), iter(row)
+
+
+def _figures(counts: dict[str, int], keys: list[str]) -> Figures:
+    figures: Figures = {}
+    for key in keys:
+        entry = METRICS[key]
+        if entry.rate_of:
+            numerator, denominator = entry.rate_of
+            figures[key] = ratio(counts.get(numerator, 0), counts.get(denominator, 0))
+        else:
+            figures[key] = counts.get(key, 0)
+    return figures
+
+
+def _counties(region: Region) -> list[str]:
+    from crm.regions.models import RegionLevel
+
+    stmt = sa.select(Region.code).where(Region.level == RegionLevel.COUNTY).order_by(Region.code)
+    if not region.is_root:
+        stmt = stmt.where(Region.code.in_(sorted(codes_within(region.code))))
+    return list(db.session.scalars(stmt))
+
+
+def summary(region: Region, period: Period) -> Figures:
+    """The figures of one region and month: what the API returns and 汇总's 合计 row holds."""
+    return evaluate(region, [period])[None, period.key]
+
+
+def by_county(region: Region, period: Period) -> dict[str, Figures]:
+    """The figures of each county of the region for one month: 汇总's rows."""
+    return {
+        county: figures
+        for (county, _month), figures in evaluate(region, [period], by_county=True).items()
+    }
+
+
+def trend(
+    region: Region, periods: Iterable[Period], keys: Iterable[str] | None = None
+) -> dict[str, Figures]:
+    """The figures (`keys`, or all) of the region for each month: {month key: figures}, oldest
+    first."""
+    periods = list(periods)
+    results = evaluate(region, periods, keys=keys)
+    return {period.key: results[None, period.key] for period in periods}
