@@ -14,6 +14,10 @@ HSTS_SECONDS = 31536000
 # Login throttling shared by every gunicorn worker and app server.
 RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379/0"
 
+# The dashboard's figures, shared by every worker and app server (computed once per 5 minutes).
+CACHE_TYPE = "RedisCache"
+CACHE_REDIS_URL = "redis://127.0.0.1:6379/1"
+
 # Connection pool per worker process.
 SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 5}
 

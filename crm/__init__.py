@@ -40,7 +40,7 @@ def create_app(config: type | Mapping | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from crm import auth, i18n, security
-    from crm.extensions import api, csrf, db, limiter, migrate
+    from crm.extensions import api, cache, csrf, db, limiter, migrate
 
     db.init_app(app)
     with app.app_context():
@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     auth.init_app(app)
@@ -92,6 +93,8 @@ def register_blueprints(app: Flask) -> None:
     from crm.enterprises import api as enterprises_api
     from crm.enterprises import import_views
     from crm.enterprises import views as enterprise_views
+    from crm.exports import api as exports_api
+    from crm.exports import views as export_views
     from crm.extensions import api
     from crm.followups import api as followups_api
     from crm.followups import views as followup_views
@@ -119,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(followup_views.bp)
     app.register_blueprint(followup_views.notifications_bp)
     app.register_blueprint(certification_views.bp)
+    app.register_blueprint(export_views.bp)
     api_blueprints = (
         auth_api.blp,
         regions_api.blp,
@@ -128,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
         problems_api.blp,
         followups_api.blp,
         certification_api.blp,
+        exports_api.blp,
     )
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint, url_prefix="/api/v1")

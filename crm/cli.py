@@ -1,5 +1,6 @@
 """`flask --app crm crm …`: the commands an IT administrator runs."""
 
+import shutil
 from pathlib import Path
 
 import click
@@ -15,9 +16,10 @@ from crm.auth.models import Role, User
 from crm.db import refresh_statistics, utcnow
 from crm.enterprises import imports, operations
 from crm.errors import DomainError
+from crm.exports import operations as exports
 from crm.extensions import db
-from crm.i18n import datetime_filter
-from crm.regions.models import Region
+from crm.i18n import datetime_filter, local_today
+from crm.regions.models import Region, RegionLevel
 
 crm_cli = AppGroup("crm", help="企业服务走访 CRM administration.")
 
@@ -170,6 +172,49 @@ def import_enterprises_command(file: Path, dry_run: bool, good_rows_only: bool) 
         raise click.ClickException(refusal.message) from refusal
     db.session.commit()
     click.echo(_("Imported: %(created)d new, %(updated)d updated, %(skipped)d skipped.", **counts))
+
+
+@crm_cli.command("export")
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option(
+    "--region", "region_code", help="A county's code; the city and every county when omitted."
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder the workbooks are copied to (they are archived as well).",
+)
+def export_command(month: str, region_code: str | None, out: Path) -> None:
+    """Generate a month's workbooks, archive them as a new version, and copy them to OUT."""
+    try:
+        first = exports.clean_month(month, local_today())
+    except DomainError as error:
+        raise _refusal(error) from error
+    region = db.session.get(Region, region_code or _root_region_code())
+    if region is None or region.level == RegionLevel.TOWNSHIP:
+        raise click.ClickException(_("No county or city with the code %(code)s.", code=region_code))
+    if region_code:
+        reports = exports.request_reports(None, first, region, including_counties=False)
+        for report in reports:
+            exports.generate(report)
+    else:
+        reports = exports.generate_now(None, first, region)
+    db.session.commit()
+    out.mkdir(parents=True, exist_ok=True)
+    for report in reports:
+        target = out / report.download_name
+        shutil.copyfile(exports.file_of(report), target)
+        click.echo(
+            _(
+                "%(file)s: %(visits)d visits, %(problems)d problems, SHA-256 %(sha)s",
+                file=target,
+                visits=report.row_counts["visits"],
+                problems=report.row_counts["problems"],
+                sha=report.sha256,
+            )
+        )
 
 
 @crm_cli.command("scheduler")

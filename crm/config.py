@@ -58,6 +58,11 @@ class Config:
     MAIL_TIMEOUT = 10
     # The address users reach the app at, for links in e-mails (e.g. https://crm.example.gov.cn).
     PUBLIC_URL = ""
+    # The dashboard's figures are computed at most this often per region and month (a city's
+    # 18 months over a million visits take seconds); the page says when they were computed.
+    # Each process keeps its own copy unless CACHE_TYPE names a shared store (see config/).
+    CACHE_TYPE = "SimpleCache"
+    DASHBOARD_CACHE_SECONDS = 300
     # Follow-ups: the reminder goes out this many days before the due date (0: on the day).
     FOLLOWUP_REMIND_DAYS = 1
     # Problems overdue this many days after the assignee was told go to the chief as well.
@@ -117,6 +122,7 @@ def configure(app: Flask, overrides: type | Mapping | None) -> None:
     app.config["SECRET_KEY"] = secret_key(app, instance / "secret_key")
     app.config.setdefault("IMPORT_FOLDER", str(instance / "imports"))
     app.config.setdefault("ATTACHMENT_FOLDER", str(instance / "attachments"))
+    app.config.setdefault("REPORT_FOLDER", str(instance / "reports"))
 
 
 def secret_key(app: Flask, key_file: Path) -> str:

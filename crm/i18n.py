@@ -41,7 +41,11 @@ def day_start(day: date) -> datetime:
 
 def date_filter(value: date | datetime | None) -> str:
     """YYYY-MM-DD, in Asia/Shanghai for datetimes."""
-    return format_date(value, "yyyy-MM-dd") if value is not None else ""
+    if value is None:
+        return ""
+    if not isinstance(value, datetime):
+        return value.isoformat()  # a calendar day has no timezone (and lists show many)
+    return format_date(value, "yyyy-MM-dd")
 
 
 def datetime_filter(value: datetime | None) -> str:

@@ -4,6 +4,7 @@ from crm.audit.models import AuditLog
 from crm.auth.models import ApiToken, Role, User, UserSession
 from crm.certification.models import CertificationCase, Programme, Stage, StageEvent
 from crm.enterprises.models import Contact, Enterprise, Scale, SpecializedLevel
+from crm.exports.models import MonthlyReport, ReportStatus
 from crm.followups.models import FollowUp, FollowUpStatus, Notification, NotificationKind
 from crm.policies.models import Policy, PolicyCategory
 from crm.problems.models import (
@@ -28,6 +29,7 @@ __all__ = [
     "FollowUp",
     "FollowUpStatus",
     "JobRun",
+    "MonthlyReport",
     "Notification",
     "NotificationKind",
     "Policy",
@@ -39,6 +41,7 @@ __all__ = [
     "Programme",
     "Region",
     "RegionLevel",
+    "ReportStatus",
     "Role",
     "Satisfaction",
     "Scale",

@@ -100,6 +100,7 @@ def app(database: Database, tmp_path: Path) -> Iterator[Flask]:
         database.url_for_test(tmp_path),
         IMPORT_FOLDER=str(tmp_path / "imports"),
         ATTACHMENT_FOLDER=str(tmp_path / "attachments"),
+        REPORT_FOLDER=str(tmp_path / "reports"),
     )
     yield app
     with app.app_context():

@@ -9,6 +9,7 @@ the file shows how often the job really ran.
 
 import os
 import sys
+import tempfile
 import threading
 import time
 from datetime import datetime
@@ -26,7 +27,7 @@ def log_run(now: datetime) -> int:
 
 
 def main(url: str, when: str, start: str, seconds: str) -> None:
-    app = make_app(url)
+    app = make_app(url, REPORT_FOLDER=tempfile.mkdtemp(prefix="crm-reports-"))
     if os.environ.get("CRM_TEST_SWEEP_LOG"):
         scheduler.register_sweep("monthly_report", log_run)
     time.sleep(max(0.0, float(start) - time.time()))

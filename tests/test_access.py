@@ -29,6 +29,7 @@ ADMIN_CHIEF = frozenset({"admin", "chief"})
 CHIEF = frozenset({"chief"})
 EDITORS = frozenset({"admin", "chief", "officer"})
 STEP_TAKERS = frozenset({"officer", "chief"})
+REPORTERS = frozenset({"admin", "chief", "viewer"})
 
 # endpoint → (method, URL, who may use it). {target} is an officer in scope; {token} is that
 # officer's API token id; {own_token} is a token of the acting user; {enterprise} and {contact}
@@ -132,6 +133,12 @@ ROUTES = {
     "certification_api.move": ("POST", "/api/v1/certifications/{case_api}/stage", CHIEF),
     "certification_api.high_tech": ("POST", "/api/v1/eligibility/high-tech", EVERYONE),
     "certification_api.tech_sme": ("POST", "/api/v1/eligibility/tech-sme", EVERYONE),
+    "reports.index": ("GET", "/reports/", REPORTERS),
+    "reports.archive": ("GET", "/reports/archive", REPORTERS),
+    "reports.download": ("GET", "/reports/{report}/download", REPORTERS),
+    "reports.download_month": ("GET", "/reports/2026-10/all.zip", REPORTERS),
+    "reports.generate": ("POST", "/reports/", REPORTERS),
+    "reports_api.monthly": ("GET", "/api/v1/reports/monthly?month=2026-10", EVERYONE),
     "notifications.index": ("GET", "/notifications/", EVERYONE),
     "notifications.open_one": ("GET", "/notifications/{own_notification}", EVERYONE),
     "notifications.read": ("POST", "/notifications/read", EVERYONE),
@@ -256,6 +263,16 @@ def _cases(officer_id, enterprise_id):
     return ids
 
 
+def _report():
+    from crm.exports import operations as export_operations
+    from crm.regions.models import Region
+
+    county = db.session.get(Region, YIYANG)
+    report = export_operations.generate_now(None, date(2026, 10, 1), county)[0]
+    db.session.commit()
+    return report.id
+
+
 @pytest.fixture
 def targets(app, create_user, create_token, create_enterprise):
     """An officer with an API token; an enterprise with a contact; a visit with a photo."""
@@ -273,7 +290,9 @@ def targets(app, create_user, create_token, create_enterprise):
         problems = [_problem(enterprise.id) for _ in range(3)]
         tasks = [_task(officer.id, enterprise.id) for _ in range(4)]
         cases = _cases(officer.id, create_enterprise(name="启航二号测试有限公司").id)
+        report = _report()
     return {
+        "report": report,
         "case": cases[0],
         "case_api": cases[1],
         "task": tasks[0],
@@ -347,6 +366,7 @@ REQUESTS = {
     },
     "problems_api.transition": {"json": {"to": "assigned", "version": 1, "unit": "市人社局"}},
     "followups.act": {"data": {"version": "1", "outcome": "已办"}},
+    "reports.generate": {"data": {"month": "2026-10", "region": YIYANG}},
     "certification.move": {"data": {"to": "coaching", "version": "1"}},
     "certification_api.move": {"json": {"to": "preparing", "version": 1}},
     "certification_api.open_case": {

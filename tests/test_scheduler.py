@@ -311,7 +311,7 @@ def test_the_monthly_report_runs_registered_sweeps_once_a_month(app, monkeypatch
         assert run_job(job) == "already done"
         result = db.session.scalar(sa.select(JobRun.result).where(JobRun.job == job.name))
         assert JOBS_BY_NAME["monthly_report"].period_of(MORNING) == "2026-11"
-    assert len(seen) == 1 and result == 2
+    assert len(seen) == 1 and result == 15 + 2  # the workbooks (city and counties), the sweep
 
 
 def test_jobs_command_lists_last_and_next_runs(app, add_task):

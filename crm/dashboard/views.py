@@ -1,11 +1,38 @@
-from flask import Blueprint, render_template
+"""The home page: the region's dashboard for chiefs, viewers and admins; an officer's own
+summary for officers. Both end with the tiles to the rest of the system."""
+
+from datetime import date
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
 
 from crm.auth.permissions import login_required
+from crm.dashboard.overview import cached_overview, sees_overview, shown
+from crm.dashboard.queries import officer_figures
+from crm.exports.metrics import Period, parse_month
+from crm.i18n import local_today
 
 bp = Blueprint("dashboard", __name__)
+bp.add_app_template_filter(shown, "figure")
+
+
+def _month(text: str | None, today: date) -> Period:
+    """The month asked for (YYYY-MM, one that has begun), else the month under way."""
+    try:
+        month = parse_month(text or "")
+    except ValueError:
+        month = today
+    return Period.of(month if month <= today else today, today)
 
 
 @bp.get("/")
 @login_required
 def index():
-    return render_template("dashboard/index.html")
+    today = local_today()
+    if sees_overview(current_user):
+        period = _month(request.args.get("month"), today)
+        board = cached_overview(current_user, period, today)
+        return render_template("dashboard/index.html", overview=board, today=today)
+    period = Period.of(today, today)
+    figures = officer_figures(current_user, period.first, today)
+    return render_template("dashboard/officer.html", figures=figures, period=period)

@@ -162,12 +162,12 @@ PROBLEMS = Source(
     lambda: Problem.county_code,
     lambda periods: Problem.raised_on <= max(p.as_of for p in periods),
 )
-CALLBACKS = Source(
-    "callbacks",
+REOPENINGS = Source(
+    "reopenings",
     lambda: sa.join(ProblemEvent, Problem, ProblemEvent.problem_id == Problem.id),
     lambda: Problem.county_code,
     lambda periods: sa.and_(
-        ProblemEvent.step.in_([Step.CLOSE, Step.REOPEN]),
+        ProblemEvent.step == Step.REOPEN,
         ProblemEvent.at < max(p.end_moment() for p in periods),
     ),
 )
@@ -199,7 +199,8 @@ class Metric:
     group: Any  # the header above a group of columns on 汇总 (跟进任务), or None
     source: Source | None
     aggregate: Callable[[Period], sa.ColumnElement] | None = None
-    rate_of: tuple[str, str] | None = None  # (numerator, denominator) for rates
+    # for rates: the numerator and the parts whose sum is the denominator
+    rate_of: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def is_rate(self) -> bool:
@@ -220,7 +221,7 @@ def metric(name: Any, source: Source, group: Any = None, label: Any = None, *, p
     return register
 
 
-def rate(key: str, label: Any, numerator: str, denominator: str, doc: str) -> None:
+def rate(key: str, label: Any, numerator: str, denominator: tuple[str, ...], doc: str) -> None:
     METRICS[key] = Metric(key, label, label, None, None, rate_of=(numerator, denominator))
     RATE_DEFINITIONS[key] = doc
 
@@ -284,28 +285,31 @@ rate(
     "resolution_rate",
     _l("Resolution rate"),
     "resolved_total",
-    "problems_total",
+    ("problems_total",),
     "办结率: 累计办结数 ÷ 累计问题数 (none when no problem was raised).",
 )
 
 
-@metric(_l("Call-backs rated"), CALLBACKS, part=True)
-def callbacks_rated(p: Period) -> sa.ColumnElement:
-    """Call-backs recorded on or before the last day of M (each one closes or reopens)."""
-    return _count(ProblemEvent.at < p.end_moment())
-
-
-@metric(_l("Call-backs satisfied"), CALLBACKS, part=True)
+# A call-back closes its problem (满意, 基本满意) or reopens it (不满意). A closed problem stays
+# closed, so its closing date dates its call-back; the reopenings are read from the history.
+@metric(_l("Call-backs satisfied"), PROBLEMS, part=True)
 def callbacks_satisfied(p: Period) -> sa.ColumnElement:
-    """Of those, the 满意 and 基本满意 ones (the call-backs that closed their problem)."""
-    return _count(sa.and_(ProblemEvent.at < p.end_moment(), ProblemEvent.step == Step.CLOSE))
+    """Call-backs recorded on or before the last day of M that were 满意 or 基本满意: the
+    problems closed by then."""
+    return _count(sa.and_(Problem.status == ProblemStatus.CLOSED, Problem.closed_on <= p.as_of))
+
+
+@metric(_l("Call-backs dissatisfied"), REOPENINGS, part=True)
+def callbacks_dissatisfied(p: Period) -> sa.ColumnElement:
+    """Call-backs recorded on or before the last day of M that were 不满意: the reopenings."""
+    return _count(ProblemEvent.at < p.end_moment())
 
 
 rate(
     "satisfaction_rate",
     _l("Satisfaction rate"),
     "callbacks_satisfied",
-    "callbacks_rated",
+    ("callbacks_satisfied", "callbacks_dissatisfied"),
     "满意率: (满意 + 基本满意) ÷ call-backs recorded on or before the last day of M "
     "(none when there was no call-back).",
 )
@@ -430,7 +434,7 @@ def ratio(numerator: int, denominator: int) -> Decimal | None:
     return (Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"))
 
 
-def _region_condition(column: Any, region: Region) -> sa.ColumnElement[bool]:
+def region_condition(column: Any, region: Region) -> sa.ColumnElement[bool]:
     if region.is_root:
         return sa.true()
     return column.in_(sorted(codes_within(region.code)))
@@ -448,7 +452,7 @@ def evaluate(
     One statement per table; with `by_county` the rows are grouped by county (every county
     of the region appears, with zeros when it has nothing). `keys` limits the work to those
     figures (the others are left out of the result)."""
-    counties = _counties(region) if by_county else [None]
+    counties = counties_of(region) if by_county else [None]
     counts = {(county, p.key): {} for county in counties for p in periods}
     wanted = list(keys) if keys is not None else list(METRICS)
     entries = _needed(wanted)
@@ -467,7 +471,8 @@ def _needed(keys: list[str]) -> list[Metric]:
     needed: dict[str, Metric] = {}
     for key in keys:
         entry = METRICS[key]
-        for part in entry.rate_of or (key,):
+        parts = (entry.rate_of[0], *entry.rate_of[1]) if entry.rate_of else (key,)
+        for part in parts:
             needed[part] = METRICS.get(part) or PARTS[part]
     return list(needed.values())
 
@@ -483,7 +488,7 @@ def _read(
     stmt = (
         sa.select(*columns)
         .select_from(source.select_from())
-        .where(source.rows(periods), _region_condition(county_column, region))
+        .where(source.rows(periods), region_condition(county_column, region))
     )
     if by_county:
         stmt = stmt.add_columns(county_column).group_by(county_column)
@@ -497,13 +502,14 @@ def _figures(counts: dict[str, int], keys: list[str]) -> Figures:
         entry = METRICS[key]
         if entry.rate_of:
             numerator, denominator = entry.rate_of
-            figures[key] = ratio(counts.get(numerator, 0), counts.get(denominator, 0))
+            total = sum(counts.get(part, 0) for part in denominator)
+            figures[key] = ratio(counts.get(numerator, 0), total)
         else:
             figures[key] = counts.get(key, 0)
     return figures
 
 
-def _counties(region: Region) -> list[str]:
+def counties_of(region: Region) -> list[str]:
     from crm.regions.models import RegionLevel
 
     stmt = sa.select(Region.code).where(Region.level == RegionLevel.COUNTY).order_by(Region.code)

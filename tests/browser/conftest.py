@@ -39,7 +39,8 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     """The app with the demo users, CSRF on, served on 127.0.0.1 in a thread."""
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'crm.sqlite3'}"
     migrate(url)
-    app = make_app(url, WTF_CSRF_ENABLED=True)
+    folder = tmp_path_factory.mktemp("browser-files")
+    app = make_app(url, WTF_CSRF_ENABLED=True, REPORT_FOLDER=str(folder / "reports"))
     with app.app_context():
         users = {user.username: user for user in load_demo_users()}
         db.session.flush()

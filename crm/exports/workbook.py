@@ -1,0 +1,589 @@
+"""The monthly workbook of a county (or of the city): 汇总 and four detail sheets.
+
+The detail sheets stream: rows come from the database in batches and xlsxwriter writes each
+row to disk as it goes (`constant_memory`), so memory does not grow with the month's size.
+Text is always written as text, never as a formula (a title starting with "=" stays a title).
+"""
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import xlsxwriter
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy.orm import aliased
+
+from crm.auth.models import User
+from crm.certification.models import CertificationCase, Stage
+from crm.enterprises.models import Enterprise
+from crm.exports import metrics
+from crm.exports.metrics import RESOLVED, Period
+from crm.extensions import db
+from crm.followups.models import FollowUp, FollowUpStatus
+from crm.i18n import local_date
+from crm.policies.models import Policy
+from crm.problems.models import Problem
+from crm.regions.models import Region
+from crm.visits.models import Visit, VisitPolicy
+
+BATCH = 2000
+SHEET_KEYS = ("visits", "problems", "followups", "certification")  # row counts
+FINAL_STAGES = (Stage.CERTIFIED, Stage.REGISTERED, Stage.REJECTED, Stage.WITHDRAWN)
+OPEN = metrics.OPEN
+
+
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def excel_day(day: date) -> int:
+    """A date as Excel's day number (shown as a date by the column's format)."""
+    return (day - EXCEL_EPOCH).days
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    width: float
+    kind: str = "text"  # text, date, number, percent
+
+
+class Formats:
+    def __init__(self, workbook: xlsxwriter.Workbook) -> None:
+        self.title = workbook.add_format({"bold": True, "font_size": 14})
+        self.note = workbook.add_format({"font_color": "#555555"})
+        self.header = workbook.add_format(
+            {
+                "bold": True,
+                "bg_color": "#DDE7F3",
+                "border": 1,
+                "align": "center",
+                "valign": "vcenter",
+                "text_wrap": True,
+            }
+        )
+        self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        self.number = workbook.add_format({"num_format": "#,##0"})
+        self.percent = workbook.add_format({"num_format": "0.0%"})
+        self.total_text = workbook.add_format({"bold": True, "top": 1})
+        self.total_number = workbook.add_format({"bold": True, "top": 1, "num_format": "#,##0"})
+        self.total_percent = workbook.add_format({"bold": True, "top": 1, "num_format": "0.0%"})
+
+
+class Sheet:
+    """A worksheet written row by row: title lines, a header, then the rows."""
+
+    def __init__(
+        self, workbook: xlsxwriter.Workbook, formats: Formats, name: str, columns: list[Column]
+    ) -> None:
+        self.sheet = workbook.add_worksheet(name)
+        self.formats = formats
+        self.columns = columns
+        self.row = 0
+        self._writer_cache: dict[bool, list] = {}
+        self.sheet.set_landscape()
+        self.sheet.set_paper(9)  # A4
+        self.sheet.fit_to_pages(1, 0)  # as wide as one page, as long as it takes
+        for position, column in enumerate(columns):
+            self.sheet.set_column(position, position, column.width)
+
+    def titles(self, title: str, note: str) -> None:
+        self.sheet.write_string(0, 0, title, self.formats.title)
+        self.sheet.write_string(1, 0, note, self.formats.note)
+        self.row = 3
+
+    def header(self) -> None:
+        for position, column in enumerate(self.columns):
+            self.sheet.write_string(self.row, position, column.header, self.formats.header)
+        self.sheet.set_row(self.row, 30)
+        self.header_row = self.row
+        self.row += 1
+
+    def write(self, values: Sequence[Any], total: bool = False) -> None:
+        row = self.row
+        for position, (write, value) in enumerate(zip(self._writers(total), values, strict=True)):
+            if value is None or value == "":
+                if total:
+                    self.sheet.write_blank(row, position, None, self.formats.total_text)
+            else:
+                write(row, position, value)
+        self.row += 1
+
+    def _writers(self, total: bool) -> list[Callable[[int, int, Any], Any]]:
+        """One writer per column (made once: the detail sheets call them for every cell)."""
+        if total in self._writer_cache:
+            return self._writer_cache[total]
+        sheet, formats = self.sheet, self.formats
+        writers = []
+        for column in self.columns:
+            if column.kind == "date":
+                style = formats.date
+                writers.append(lambda r, c, v, s=style: sheet.write_number(r, c, excel_day(v), s))
+            elif column.kind in ("percent", "number"):
+                if column.kind == "percent":
+                    style = formats.total_percent if total else formats.percent
+                else:
+                    style = formats.total_number if total else formats.number
+                writers.append(lambda r, c, v, s=style: sheet.write_number(r, c, float(v), s))
+            else:
+                style = formats.total_text if total else None
+                writers.append(lambda r, c, v, s=style: sheet.write_string(r, c, str(v), s))
+        self._writer_cache[total] = writers
+        return writers
+
+    def finish(self) -> int:
+        """Freeze the header and filter on it; the number of data rows."""
+        rows = self.row - self.header_row - 1
+        self.sheet.freeze_panes(self.header_row + 1, 0)
+        self.sheet.repeat_rows(self.header_row)
+        self.sheet.autofilter(
+            self.header_row, 0, max(self.row - 1, self.header_row), len(self.columns) - 1
+        )
+        return rows
+
+
+class Context:
+    """What every sheet needs: the region, the month, names of regions and people."""
+
+    def __init__(self, region: Region, period: Period, generated_at: datetime) -> None:
+        self.region = region
+        self.period = period
+        self.generated_at = generated_at
+        self.region_names = dict(db.session.execute(sa.select(Region.code, Region.name)).all())
+        self._labels: dict[enum.Enum, str] = {}
+
+    def label(self, member: enum.Enum) -> str:
+        """An enum's label, translated once per workbook (not once per cell)."""
+        if member not in self._labels:
+            self._labels[member] = str(member.label)  # type: ignore[attr-defined]
+        return self._labels[member]
+
+    def title(self) -> str:
+        return (
+            f"{self.period.first.year}年{self.period.first.month}月 万人助万企 走访服务月报"
+            f" — {self.region.name}"
+        )
+
+    def note(self) -> str:
+        zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        generated = self.generated_at.astimezone(zone)
+        return f"生成时间：{generated:%Y-%m-%d %H:%M}　数据截至：{self.period.as_of:%Y-%m-%d}"
+
+    def in_region(self, column: Any) -> sa.ColumnElement[bool]:
+        return metrics.region_condition(column, self.region)
+
+
+def write_workbook(
+    path: Path,
+    region: Region,
+    period: Period,
+    generated_at: datetime,
+    progress: Callable[[int], None] = lambda percent: None,
+) -> dict[str, int]:
+    """Write the region's workbook for the month to `path`; the rows of each sheet."""
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        context = Context(region, period, generated_at)
+        workbook = xlsxwriter.Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        formats = Formats(workbook)
+        counts = {"summary": _summary(workbook, formats, context)}
+        steps = len(DETAIL_SHEETS) + 1
+        for done, (key, spec) in enumerate(zip(SHEET_KEYS, DETAIL_SHEETS, strict=True), start=1):
+            counts[key] = _detail(workbook, formats, context, spec)
+            progress(done * 100 // steps)
+        workbook.close()
+        progress(100)
+    return counts
+
+
+# -- 汇总 --------------------------------------------------------------------------------------
+
+
+def _summary(workbook: xlsxwriter.Workbook, formats: Formats, context: Context) -> int:
+    entries = list(metrics.METRICS.values())
+    columns = [Column("县区", 12)] + [
+        Column(str(entry.label), 9 if entry.group else 11, "percent" if entry.is_rate else "number")
+        for entry in entries
+    ]
+    sheet = Sheet(workbook, formats, "汇总", columns)
+    sheet.titles(context.title(), context.note())
+    # Two header rows: a group's name above its figures. (Row by row, as constant memory asks:
+    # the upper row is complete before the lower one begins.)
+    top = sheet.row
+    groups: dict[str, list[int]] = {}
+    for position, entry in enumerate(entries, start=1):
+        if entry.group:
+            groups.setdefault(str(entry.group), []).append(position)
+        else:
+            sheet.sheet.write_blank(top, position, None, formats.header)
+    sheet.sheet.write_blank(top, 0, None, formats.header)
+    for group, positions in groups.items():
+        if len(positions) > 1:
+            sheet.sheet.merge_range(top, positions[0], top, positions[-1], group, formats.header)
+        else:
+            sheet.sheet.write_string(top, positions[0], group, formats.header)
+    for position, column in enumerate(columns):
+        sheet.sheet.write_string(top + 1, position, column.header, formats.header)
+    sheet.sheet.set_row(top, 24)
+    sheet.sheet.set_row(top + 1, 30)
+    sheet.header_row = top + 1
+    sheet.row = top + 2
+    for county, figures in metrics.by_county(context.region, context.period).items():
+        sheet.write([context.region_names[county], *(figures[e.key] for e in entries)])
+    total = metrics.summary(context.region, context.period)
+    sheet.write(["合计", *(total[e.key] for e in entries)], total=True)
+    rows = sheet.finish()
+    return rows - 1  # the counties; 合计 is not one
+
+
+# -- detail sheets ---------------------------------------------------------------------------
+
+
+RowMaker = Callable[[sa.Row], Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class DetailSheet:
+    name: str
+    columns: list[Column]
+    query: Callable[[Context], tuple[sa.Select, RowMaker]]
+
+
+def _detail(
+    workbook: xlsxwriter.Workbook,
+    formats: Formats,
+    context: Context,
+    spec: DetailSheet,
+) -> int:
+    sheet = Sheet(workbook, formats, spec.name, spec.columns)
+    sheet.titles(context.title(), context.note())
+    sheet.header()
+    stmt, row = spec.query(context)
+    result = db.session.execute(stmt.execution_options(yield_per=BATCH))
+    for record in result:
+        sheet.write(row(record))
+    return sheet.finish()
+
+
+VISIT_COLUMNS = [
+    Column("走访日期", 11, "date"),
+    Column("企业名称", 30),
+    Column("统一社会信用代码", 21),
+    Column("县区", 10),
+    Column("乡镇/街道", 12),
+    Column("走访方式", 10),
+    Column("带队干部", 10),
+    Column("见面人员", 16),
+    Column("宣讲政策", 36),
+    Column("问题数", 8, "number"),
+    Column("走访摘要", 50),
+    Column("下一步", 30),
+]
+
+
+def _visit_query(context: Context) -> tuple[sa.Select, RowMaker]:
+    """The visits dated in the month."""
+    period = context.period
+    policies = (
+        sa.select(sa.func.aggregate_strings(Policy.name, "、"))
+        .select_from(VisitPolicy)
+        .join(Policy, Policy.id == VisitPolicy.policy_id)
+        .where(VisitPolicy.visit_id == Visit.id)
+        .scalar_subquery()
+    )
+    problems = sa.select(sa.func.count()).where(Problem.visit_id == Visit.id).scalar_subquery()
+    stmt = (
+        sa.select(
+            Visit.visit_date,
+            Enterprise.name,
+            Enterprise.credit_code,
+            Visit.county_code,
+            Enterprise.township_code,
+            Visit.mode,
+            User.display_name,
+            Visit.people_met,
+            policies,
+            problems,
+            Visit.summary,
+            Visit.next_step,
+        )
+        .join(Enterprise, Enterprise.id == Visit.enterprise_id)
+        .join(User, User.id == Visit.lead_id)
+        .where(
+            Visit.visit_date.between(period.first, period.as_of),
+            context.in_region(Visit.county_code),
+        )
+        .order_by(Visit.visit_date, Visit.id)
+    )
+    names, label = context.region_names, context.label
+
+    def row(record: sa.Row) -> tuple:
+        day, name, code, county, township, mode, lead, met, explained, raised, *text = record
+        township_name = names.get(township, "") if township else ""
+        return (
+            day,
+            name,
+            code,
+            names.get(county, ""),
+            township_name,
+            label(mode),
+            lead,
+            met,
+            explained or "",
+            raised,
+            *text,
+        )
+
+    return stmt, row
+
+
+PROBLEM_COLUMNS = [
+    Column("登记日期", 11, "date"),
+    Column("企业名称", 30),
+    Column("县区", 10),
+    Column("问题类别", 10),
+    Column("问题标题", 30),
+    Column("问题描述", 40),
+    Column("重大问题", 8),
+    Column("状态", 12),
+    Column("承办人/单位", 14),
+    Column("办理期限", 11, "date"),
+    Column("逾期", 6),
+    Column("办结日期", 11, "date"),
+    Column("办理结果", 36),
+    Column("回访满意度", 10),
+    Column("回访意见", 24),
+    Column("销号日期", 11, "date"),
+    Column("重办次数", 8, "number"),
+]
+
+
+def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
+    """The ledger at the end of the month: problems open then, and those closed in the month."""
+    period = context.period
+    assignee = aliased(User)
+    stmt = (
+        sa.select(
+            Problem.raised_on,
+            Enterprise.name,
+            Problem.county_code,
+            Problem.category,
+            Problem.title,
+            Problem.description,
+            Problem.major,
+            Problem.status,
+            assignee.display_name,
+            Problem.unit,
+            Problem.due_on,
+            Problem.resolved_on,
+            Problem.resolution,
+            Problem.satisfaction,
+            Problem.callback_comment,
+            Problem.closed_on,
+            Problem.reopen_count,
+        )
+        .join(Enterprise, Enterprise.id == Problem.enterprise_id)
+        .outerjoin(assignee, assignee.id == Problem.assignee_id)
+        .where(
+            Problem.raised_on <= period.as_of,
+            sa.or_(Problem.closed_on.is_(None), Problem.closed_on >= period.first),
+            context.in_region(Problem.county_code),
+        )
+        .order_by(Problem.raised_on, Problem.id)
+    )
+    names, label = context.region_names, context.label
+
+    def row(record: sa.Row) -> tuple:
+        (
+            raised,
+            name,
+            county,
+            category,
+            title,
+            description,
+            major,
+            status,
+            person,
+            unit,
+            due,
+            resolved,
+            resolution,
+            satisfaction,
+            comment,
+            closed,
+            reopened,
+        ) = record
+        unresolved_then = status in OPEN or (
+            status in RESOLVED and resolved and resolved > period.as_of
+        )
+        overdue = unresolved_then and due is not None and due < period.as_of
+        return (
+            raised,
+            name,
+            names.get(county, ""),
+            label(category),
+            title,
+            description,
+            "是" if major else "",
+            label(status),
+            person or unit,
+            due,
+            "是" if overdue else "",
+            resolved,
+            resolution,
+            label(satisfaction) if satisfaction else "",
+            comment,
+            closed,
+            reopened,
+        )
+
+    return stmt, row
+
+
+FOLLOWUP_COLUMNS = [
+    Column("任务", 30),
+    Column("企业名称", 30),
+    Column("县区", 10),
+    Column("负责人", 10),
+    Column("交办人", 10),
+    Column("到期日", 11, "date"),
+    Column("优先级", 8),
+    Column("状态", 8),
+    Column("完成日期", 11, "date"),
+    Column("按期完成", 8),
+    Column("完成情况", 36),
+]
+
+
+def _followup_query(context: Context) -> tuple[sa.Select, RowMaker]:
+    """The tasks due in the month."""
+    period = context.period
+    assignee, assigner = aliased(User), aliased(User)
+    stmt = (
+        sa.select(
+            FollowUp.title,
+            Enterprise.name,
+            FollowUp.county_code,
+            assignee.display_name,
+            assigner.display_name,
+            FollowUp.due_on,
+            FollowUp.priority,
+            FollowUp.status,
+            FollowUp.completed_at,
+            FollowUp.outcome,
+        )
+        .join(Enterprise, Enterprise.id == FollowUp.enterprise_id)
+        .join(assignee, assignee.id == FollowUp.assignee_id)
+        .outerjoin(assigner, assigner.id == FollowUp.assigned_by_id)
+        .where(
+            FollowUp.due_on.between(period.first, period.last),
+            context.in_region(FollowUp.county_code),
+        )
+        .order_by(FollowUp.due_on, FollowUp.id)
+    )
+    names, label = context.region_names, context.label
+
+    def row(record: sa.Row) -> tuple:
+        title, name, county, person, by, due, priority, status, completed_at, outcome = record
+        completed = local_date(completed_at) if completed_at else None
+        on_time = ""
+        if status == FollowUpStatus.DONE and completed is not None:
+            on_time = "是" if completed <= due else "否"
+        return (
+            title,
+            name,
+            names.get(county, ""),
+            person,
+            by or "",
+            due,
+            label(priority),
+            label(status),
+            completed,
+            on_time,
+            outcome,
+        )
+
+    return stmt, row
+
+
+CASE_COLUMNS = [
+    Column("企业名称", 30),
+    Column("县区", 10),
+    Column("项目", 14),
+    Column("年度", 8),
+    Column("批次", 14),
+    Column("阶段", 10),
+    Column("负责人", 10),
+    Column("申报日期", 11, "date"),
+    Column("结果日期", 11, "date"),
+    Column("证书/入库编号", 20),
+    Column("有效期至", 11, "date"),
+]
+
+
+def _case_query(context: Context) -> tuple[sa.Select, RowMaker]:
+    """The cases of the month's year, and any case from earlier still under way."""
+    period = context.period
+    owner = aliased(User)
+    stmt = (
+        sa.select(
+            Enterprise.name,
+            CertificationCase.county_code,
+            CertificationCase.programme,
+            CertificationCase.year,
+            CertificationCase.batch,
+            CertificationCase.stage,
+            owner.display_name,
+            CertificationCase.submitted_on,
+            CertificationCase.result_on,
+            CertificationCase.certificate_no,
+            CertificationCase.valid_until,
+        )
+        .join(Enterprise, Enterprise.id == CertificationCase.enterprise_id)
+        .outerjoin(owner, owner.id == CertificationCase.owner_id)
+        .where(
+            CertificationCase.created_at < period.end_moment(),
+            sa.or_(
+                CertificationCase.year == period.first.year,
+                CertificationCase.stage.not_in(FINAL_STAGES),
+            ),
+            context.in_region(CertificationCase.county_code),
+        )
+        .order_by(CertificationCase.programme, CertificationCase.stage, CertificationCase.id)
+    )
+    names, label = context.region_names, context.label
+
+    def row(record: sa.Row) -> tuple:
+        name, county, programme, year, batch, stage, person, *dates_and_number = record
+        return (
+            name,
+            names.get(county, ""),
+            label(programme),
+            str(year),
+            batch,
+            label(stage),
+            person or "",
+            *dates_and_number,
+        )
+
+    return stmt, row
+
+
+DETAIL_SHEETS = (
+    DetailSheet("走访明细", VISIT_COLUMNS, _visit_query),
+    DetailSheet("问题台账", PROBLEM_COLUMNS, _problem_query),
+    DetailSheet("跟进任务", FOLLOWUP_COLUMNS, _followup_query),
+    DetailSheet("高企培育", CASE_COLUMNS, _case_query),
+)
