@@ -16,7 +16,9 @@ from crm.auth.models import Role, User
 from crm.db import refresh_statistics, utcnow
 from crm.enterprises import imports, operations
 from crm.errors import DomainError
+from crm.exports import jobs as export_jobs
 from crm.exports import operations as exports
+from crm.exports.models import MonthlyReport, ReportOrigin
 from crm.extensions import db
 from crm.i18n import datetime_filter, local_today
 from crm.regions.models import Region, RegionLevel
@@ -195,13 +197,24 @@ def export_command(month: str, region_code: str | None, out: Path) -> None:
     region = db.session.get(Region, region_code or _root_region_code())
     if region is None or region.level == RegionLevel.TOWNSHIP:
         raise click.ClickException(_("No county or city with the code %(code)s.", code=region_code))
-    if region_code:
-        reports = exports.request_reports(None, first, region, including_counties=False)
-        for report in reports:
-            exports.generate(report)
-    else:
-        reports = exports.generate_now(None, first, region)
+    try:
+        reports = exports.request_reports(
+            None,
+            first,
+            region,
+            origin=ReportOrigin.COMMAND,
+            including_counties=not region_code,
+        )
+    except DomainError as error:
+        raise _refusal(error) from error
     db.session.commit()
+    ids = [report.id for report in reports]
+    written = export_jobs.write_requested(ids)
+    if written < len(ids):
+        raise click.ClickException(
+            _("Writing %(n)d workbooks failed; see the log.", n=len(ids) - written)
+        )
+    reports = [db.session.get(MonthlyReport, report_id) for report_id in ids]
     out.mkdir(parents=True, exist_ok=True)
     for report in reports:
         target = out / report.download_name

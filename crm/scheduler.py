@@ -37,7 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.certification import operations as certification
 from crm.db import utcnow
-from crm.exports import operations as exports
+from crm.exports import jobs as exports
 from crm.extensions import db
 from crm.followups import mail, reminders
 
@@ -75,7 +75,14 @@ def register_sweep(job_name: str, sweep: Callable[[datetime], int]) -> None:
     SWEEPS[job_name].append(sweep)
 
 
-def _registered(job_name: str, own: Callable[[datetime], int] | None = None):
+def _due(job_name: str, now: datetime) -> datetime:
+    """The scheduled time of the run under way (`now` may be later: a catch-up)."""
+    return JOBS_BY_NAME[job_name].latest_due(now) or now
+
+
+def _registered(
+    job_name: str, own: Callable[[datetime], int] | None = None
+) -> Callable[[datetime], int]:
     """The job's own work (if any), then the sweeps plugged into it."""
 
     def run(now: datetime) -> int:
@@ -146,7 +153,7 @@ JOBS = (
     ),
     Job(
         "monthly_report",
-        _registered("monthly_report", exports.monthly_job),
+        _registered("monthly_report", lambda now: exports.monthly_job(_due("monthly_report", now))),
         _l("Generates the monthly workbooks for the county bureaus"),
         {"day": 1, "hour": 2, "minute": 0},
         period=MONTH,

@@ -268,7 +268,8 @@ def _report():
     from crm.regions.models import Region
 
     county = db.session.get(Region, YIYANG)
-    report = export_operations.generate_now(None, date(2026, 10, 1), county)[0]
+    report = export_operations.request_reports(None, date(2026, 10, 1), county)[0]
+    export_operations.generate(report)
     db.session.commit()
     return report.id
 

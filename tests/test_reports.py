@@ -82,8 +82,9 @@ CITY_OCTOBER = dict(
 )
 EMPTY_COUNTY = {key: (None if key.endswith("_rate") else 0) for key in KEYS}
 # Rows of the city's detail sheets (the counties' add up to these).
-CITY_ROWS = {"summary": 14, "visits": 6, "problems": 12, "followups": 6, "certification": 7}
-YIYANG_ROWS = {"summary": 1, "visits": 3, "problems": 8, "followups": 5, "certification": 5}
+# (跟进任务 lists the tasks 汇总 counts: due in the month, not cancelled.)
+CITY_ROWS = {"summary": 14, "visits": 6, "problems": 12, "followups": 5, "certification": 7}
+YIYANG_ROWS = {"summary": 1, "visits": 3, "problems": 8, "followups": 4, "certification": 5}
 
 
 def local(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
@@ -552,11 +553,8 @@ def _wait_until_done(app, client, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with app.app_context():
-            waiting = db.session.scalar(
-                sa.select(sa.func.count()).where(
-                    MonthlyReport.status.in_([ReportStatus.PENDING, ReportStatus.RUNNING])
-                )
-            )
+            reports = db.session.scalars(sa.select(MonthlyReport)).all()
+            waiting = [report for report in reports if report.in_progress]
         page = client.get("/reports/archive")
         assert page.status_code == 200
         if not waiting:
@@ -746,3 +744,90 @@ def test_dashboard_month_falls_back_to_the_month_under_way(app, client, october)
         page = client.get(f"/?month={month}")
         assert page.status_code == 200
         assert f'name="month" value="{current}"' in page.text
+
+
+# -- generation that overlaps, fails or is cut off --------------------------------------------
+
+
+def _waiting(app, region_code: str, **fields) -> int:
+    with app.test_request_context():
+        region = db.session.get(Region, region_code)
+        report = operations.request_reports(None, OCTOBER, region, including_counties=False)[0]
+        for name, value in fields.items():
+            setattr(report, name, value)
+        db.session.commit()
+        return report.id
+
+
+def _count_reports(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(MonthlyReport))
+
+
+def test_a_month_being_generated_is_not_asked_for_twice(app, client, october):
+    _waiting(app, YIYANG)
+    log_in(client, october["city_chief"])
+    answer = client.post("/reports/", data={"month": "2026-10", "region": YIYANG})
+    assert answer.status_code == 422
+    assert "正在生成" in answer.text
+    assert _count_reports(app) == 1
+    # The city's request includes 宜阳县's workbook: refused as well.
+    assert client.post("/reports/", data={"month": "2026-10", "region": CITY}).status_code == 422
+    assert _count_reports(app) == 1
+
+
+def test_a_generation_cut_off_is_shown_failed_and_may_be_asked_for_again(app, client, october):
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    _waiting(app, YIYANG, status=ReportStatus.RUNNING, generated_at=long_ago)
+    log_in(client, october["city_chief"])
+    archive = client.get("/reports/archive").text
+    assert "hx-trigger" not in archive  # nothing to wait for
+    assert "失败" in archive
+    assert client.post("/reports/", data={"month": "2026-10", "region": YIYANG}).status_code == 303
+    _wait_until_done(app, client)
+    with app.app_context():
+        versions = db.session.execute(
+            sa.select(MonthlyReport.version, MonthlyReport.status).order_by(MonthlyReport.version)
+        ).all()
+    assert versions == [(1, ReportStatus.RUNNING), (2, ReportStatus.DONE)]
+
+
+def test_one_failed_workbook_does_not_stop_the_others(app, october, monkeypatch):
+    from crm.exports import jobs
+
+    ids = [_waiting(app, YIYANG), _waiting(app, MENGJIN)]
+    real = operations.generate
+
+    def fail_for_yiyang(report, progress=lambda p: None):
+        if report.region_code == YIYANG:
+            raise OSError("disk full")
+        real(report, progress)
+
+    monkeypatch.setattr(operations, "generate", fail_for_yiyang)
+    with app.app_context():
+        assert jobs.write_requested(ids) == 1
+        first, second = (db.session.get(MonthlyReport, i) for i in ids)
+        assert first.status == ReportStatus.FAILED and "disk" not in first.error
+        assert second.status == ReportStatus.DONE
+    assert [p.name for p in Path(app.config["REPORT_FOLDER"]).iterdir()] == [second.stored_name]
+
+
+def test_the_scheduler_catching_up_makes_the_month_it_owes(app, october):
+    from crm import scheduler
+
+    # Down over the 1st of November; back at 01:00 on the 1st of December, before that day's
+    # run is due: November's run (for October) is owed, and 宜阳县's workbook was written
+    # before the cut.
+    _waiting(app, YIYANG)
+    with app.test_request_context():
+        report = db.session.scalars(sa.select(MonthlyReport)).one()
+        report.origin = operations.ReportOrigin.SCHEDULER
+        operations.generate(report)
+        db.session.commit()
+    back = datetime(2026, 12, 1, 1, 0, tzinfo=SHANGHAI)
+    with app.app_context():
+        assert scheduler.catch_up(back)["monthly_report"] == "done"
+        reports = db.session.scalars(sa.select(MonthlyReport)).all()
+    assert {r.month for r in reports} == {OCTOBER}
+    assert len(reports) == 15  # 宜阳县's was not written again
+    assert sorted(r.version for r in reports if r.region_code == YIYANG) == [1]

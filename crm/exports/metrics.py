@@ -315,21 +315,28 @@ rate(
 )
 
 
-@metric(_l("Overdue, unresolved"), PROBLEMS)
-def overdue_open(p: Period) -> sa.ColumnElement:
-    """逾期未办结数: problems assigned or in progress at the end of M (those resolved since
-    included) whose due date lies before the last day of M."""
+def overdue_at_end(p: Period) -> sa.ColumnElement[bool]:
+    """A problem raised by the end of M, assigned or in progress then (those resolved since
+    included), whose due date lies before the last day of M (the ledger sheet marks them)."""
     unresolved_then = sa.or_(
         Problem.status.in_(OPEN),
         sa.and_(Problem.status.in_(RESOLVED), Problem.resolved_on > p.as_of),
     )
-    return _count(sa.and_(Problem.raised_on <= p.as_of, unresolved_then, Problem.due_on < p.as_of))
+    return sa.and_(Problem.raised_on <= p.as_of, unresolved_then, Problem.due_on < p.as_of)
+
+
+@metric(_l("Overdue, unresolved"), PROBLEMS)
+def overdue_open(p: Period) -> sa.ColumnElement:
+    """逾期未办结数: problems assigned or in progress at the end of M (those resolved since
+    included) whose due date lies before the last day of M."""
+    return _count(overdue_at_end(p))
 
 
 FOLLOWUP_GROUP = _l("Follow-ups")
 
 
-def _done_on_time() -> sa.ColumnElement[bool]:
+def done_on_time() -> sa.ColumnElement[bool]:
+    """A task completed on or before its due date (the bureau's calendar day)."""
     return sa.and_(
         FollowUp.status == FollowUpStatus.DONE, local_day(FollowUp.completed_at) <= FollowUp.due_on
     )
@@ -344,7 +351,7 @@ def followups_due(p: Period) -> sa.ColumnElement:
 @metric(_l("Follow-ups done on time"), FOLLOWUPS, FOLLOWUP_GROUP, _l("Done on time"))
 def followups_done_on_time(p: Period) -> sa.ColumnElement:
     """跟进任务 按期完成: of those, the ones completed on or before their due date."""
-    return _count(sa.and_(_within(FollowUp.due_on, p.first, p.last), _done_on_time()))
+    return _count(sa.and_(_within(FollowUp.due_on, p.first, p.last), done_on_time()))
 
 
 @metric(_l("Follow-ups overdue"), FOLLOWUPS, FOLLOWUP_GROUP, _l("Past due"))
@@ -355,7 +362,7 @@ def followups_overdue(p: Period) -> sa.ColumnElement:
         sa.and_(
             _within(FollowUp.due_on, p.first, p.last),
             FollowUp.due_on < p.as_of,
-            sa.not_(_done_on_time()),
+            sa.not_(done_on_time()),
         )
     )
 

@@ -1,7 +1,7 @@
 """The archive of monthly workbooks: one row per generated file, every version kept."""
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +33,28 @@ STATUS_LABELS = {
 }
 
 
+class ReportOrigin(enum.StrEnum):
+    SCHEDULER = "scheduler"
+    USER = "user"
+    COMMAND = "command"
+
+    @property
+    def label(self) -> str:
+        return str(ORIGIN_LABELS[self])
+
+
+ORIGIN_LABELS = {
+    ReportOrigin.SCHEDULER: _l("Scheduled job"),
+    ReportOrigin.USER: _l("On the reports page"),
+    ReportOrigin.COMMAND: _l("Command line"),
+}
+
+
+# A workbook still "being written" this long after it was asked for was cut off (its process
+# ended): it is shown as failed and may be asked for again.
+STALE_AFTER = timedelta(minutes=30)
+
+
 class MonthlyReport(db.Model):
     """One generated workbook: a county's, or the city's. Regenerating a month adds a version;
     the earlier files stay."""
@@ -51,7 +73,7 @@ class MonthlyReport(db.Model):
     progress: Mapped[int] = mapped_column(default=0)  # percent
     generated_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
-    # None: made by the scheduler (or the command line, which names no user)
+    origin: Mapped[ReportOrigin] = mapped_column(enum_type(ReportOrigin), default=ReportOrigin.USER)
     generated_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
@@ -64,6 +86,19 @@ class MonthlyReport(db.Model):
 
     region: Mapped[Region] = relationship(lazy="joined")
     generated_by: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def stale(self) -> bool:
+        waiting = self.status in (ReportStatus.PENDING, ReportStatus.RUNNING)
+        return waiting and utcnow() - self.generated_at > STALE_AFTER
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (ReportStatus.PENDING, ReportStatus.RUNNING) and not self.stale
+
+    @property
+    def shown_status(self) -> ReportStatus:
+        return ReportStatus.FAILED if self.stale else self.status
 
     @property
     def download_name(self) -> str:

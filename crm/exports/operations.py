@@ -1,29 +1,29 @@
-"""Generating and archiving monthly workbooks: by the scheduler on the 1st, from the reports page
-(in the background, with progress), and from the command line. Every generation is a new
-version; earlier files stay in the archive."""
+"""Asking for and writing monthly workbooks, and finding them in the archive. Every generation
+is a new version; earlier files stay. (crm.exports.jobs runs the writing and commits.)"""
 
 import hashlib
+import tempfile
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from crm.audit.operations import record_audit
-from crm.auth.scope import in_scope
+from crm.auth.models import User
+from crm.auth.scope import in_scope, scoped
 from crm.db import utcnow
-from crm.errors import ValidationFailed
+from crm.errors import Conflict, ValidationFailed
 from crm.exports.metrics import Period, counties_of, parse_month
-from crm.exports.models import MonthlyReport, ReportStatus
+from crm.exports.models import MonthlyReport, ReportOrigin, ReportStatus
 from crm.exports.workbook import write_workbook
 from crm.extensions import db
-from crm.i18n import local_date, local_today
+from crm.i18n import local_today
 from crm.regions.models import Region
-
-PROGRESS_STEP = 5  # percent between two progress writes
 
 
 def folder() -> Path:
@@ -61,33 +61,34 @@ def regions_for(region: Region, including_counties: bool = True) -> list[Region]
 
 
 def request_reports(
-    actor, month: date, region: Region, *, including_counties: bool = True
+    actor: User | None,
+    month: date,
+    region: Region,
+    *,
+    origin: ReportOrigin = ReportOrigin.USER,
+    including_counties: bool = True,
 ) -> list[MonthlyReport]:
-    """New versions (waiting) of the month's workbooks for the region (and, for the city,
-    each county's); flushed, not written."""
+    """New versions (waiting) of the month's workbooks for the region and, for the city, each
+    county's; flushed, not written. Refused while any of them is still being written."""
     if actor is not None and not in_scope(actor, region.code):
         raise ValidationFailed(
             _("You may not generate that region's report."),
             {"region": [_("Outside your region.")]},
         )
+    targets = regions_for(region, including_counties)
+    busy = _being_written(month, [t.code for t in targets])
+    if busy:
+        raise Conflict(_("These workbooks are being generated; wait until they are ready."))
     reports = []
-    for target in regions_for(region, including_counties):
-        latest = db.session.scalar(
-            sa.select(sa.func.max(MonthlyReport.version)).where(
-                MonthlyReport.month == month, MonthlyReport.region_code == target.code
-            )
-        )
-        report = MonthlyReport(
-            month=month,
-            region_code=target.code,
-            region=target,
-            version=(latest or 0) + 1,
-            generated_by_id=actor.id if actor is not None else None,
-            data_as_of=Period.of(month, local_today()).as_of,
-        )
-        db.session.add(report)
-        reports.append(report)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            for target in targets:
+                reports.append(_new_version(actor, month, target, origin))
+            db.session.flush()
+    except IntegrityError:  # someone else asked for the same version at the same moment
+        raise Conflict(
+            _("These workbooks are being generated; wait until they are ready.")
+        ) from None
     record_audit(
         "generate_report",
         reports[0],
@@ -97,17 +98,48 @@ def request_reports(
     return reports
 
 
+def _being_written(month: date, codes: list[str]) -> list[MonthlyReport]:
+    stmt = sa.select(MonthlyReport).where(
+        MonthlyReport.month == month,
+        MonthlyReport.region_code.in_(codes),
+        MonthlyReport.status.in_([ReportStatus.PENDING, ReportStatus.RUNNING]),
+    )
+    return [report for report in db.session.scalars(stmt) if report.in_progress]
+
+
+def _new_version(
+    actor: User | None, month: date, region: Region, origin: ReportOrigin
+) -> MonthlyReport:
+    latest = db.session.scalar(
+        sa.select(sa.func.max(MonthlyReport.version)).where(
+            MonthlyReport.month == month, MonthlyReport.region_code == region.code
+        )
+    )
+    report = MonthlyReport(
+        month=month,
+        region_code=region.code,
+        region=region,
+        version=(latest or 0) + 1,
+        origin=origin,
+        generated_by_id=actor.id if actor is not None else None,
+        data_as_of=Period.of(month, local_today()).as_of,
+    )
+    db.session.add(report)
+    return report
+
+
 def generate(report: MonthlyReport, progress: Callable[[int], None] = lambda p: None) -> None:
-    """Write the report's workbook to the archive folder and record what it holds."""
+    """Write the report's workbook into the archive folder and record what it holds. On any
+    failure no file is left behind (xlsxwriter's own temporary files included)."""
     period = Period.of(report.month, local_today())
     stored = f"{report.month:%Y-%m}-{report.region_code}-v{report.version}-{uuid.uuid4().hex[:8]}"
-    partial = folder() / f"{stored}.part"
-    try:
-        counts = write_workbook(partial, report.region, period, report.generated_at, progress)
-        final = partial.with_suffix(".xlsx")
+    final = folder() / f"{stored}.xlsx"
+    with tempfile.TemporaryDirectory(dir=folder(), prefix=".writing-") as scratch:
+        partial = Path(scratch) / final.name
+        counts = write_workbook(
+            partial, report.region, period, report.generated_at, progress, scratch=scratch
+        )
         partial.replace(final)
-    finally:
-        partial.unlink(missing_ok=True)
     report.stored_name = final.name
     report.size = final.stat().st_size
     report.sha256 = _sha256(final)
@@ -119,57 +151,22 @@ def generate(report: MonthlyReport, progress: Callable[[int], None] = lambda p: 
     db.session.flush()
 
 
-def generate_now(actor, month: date, region: Region) -> list[MonthlyReport]:
-    """Request and write the workbooks in this transaction (the scheduler, the command line)."""
-    reports = request_reports(actor, month, region)
-    for report in reports:
-        generate(report)
-    return reports
-
-
-def run_requested(report_ids: list[int]) -> None:
-    """Write waiting workbooks one by one, committing each (the web page's background work);
-    progress is written on its own connection so the page can poll it while the work reads."""
-    for report_id in report_ids:
-        report = db.session.get(MonthlyReport, report_id)
-        if report is None or report.status != ReportStatus.PENDING:
-            continue
-        report.status = ReportStatus.RUNNING
-        db.session.commit()
-        try:
-            generate(report, _progress_writer(report_id))
-            db.session.commit()
-        except Exception as error:
-            db.session.rollback()
-            current_app.logger.exception("monthly report %s failed", report_id)
-            _set(report_id, status=ReportStatus.FAILED, error=str(error)[:500])
-            raise
-
-
-def _progress_writer(report_id: int) -> Callable[[int], None]:
-    last = [0]
-
-    def write(percent: int) -> None:
-        if percent - last[0] >= PROGRESS_STEP or percent >= 100:
-            last[0] = percent
-            _set(report_id, progress=min(percent, 99))
-
-    return write
-
-
-def _set(report_id: int, **values) -> None:
-    with db.engine.begin() as connection:
-        connection.execute(
-            sa.update(MonthlyReport).where(MonthlyReport.id == report_id).values(**values)
-        )
-
-
-def monthly_job(now: datetime) -> int:
-    """The scheduler's run on the 1st: last month's workbooks, the city's and each county's."""
-    month = local_date(now).replace(day=1)
-    previous = Period.of(month, month).previous(month).first
-    city = db.session.scalar(sa.select(Region).where(Region.parent_code.is_(None)))
-    return len(generate_now(None, previous, city)) if city is not None else 0
+def latest_reports(user: User, month: date) -> list[MonthlyReport]:
+    """The newest finished version of each of the month's workbooks in the user's scope."""
+    latest = (
+        sa.select(MonthlyReport.region_code, sa.func.max(MonthlyReport.version).label("version"))
+        .where(MonthlyReport.month == month, MonthlyReport.status == ReportStatus.DONE)
+        .group_by(MonthlyReport.region_code)
+        .subquery()
+    )
+    stmt = scoped(sa.select(MonthlyReport), user).join(
+        latest,
+        sa.and_(
+            latest.c.region_code == MonthlyReport.region_code,
+            latest.c.version == MonthlyReport.version,
+        ),
+    )
+    return list(db.session.scalars(stmt.order_by(MonthlyReport.region_code)))
 
 
 def _sha256(path: Path) -> str:

@@ -4,9 +4,19 @@ progress), the archive of every version, downloads of one workbook or of a month
 import tempfile
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,7 +25,7 @@ from crm.auth.models import Role
 from crm.auth.permissions import role_required
 from crm.auth.scope import get_scoped_or_404, scoped
 from crm.errors import DomainError
-from crm.exports import operations
+from crm.exports import jobs, operations
 from crm.exports.forms import ReportForm, region_choices
 from crm.exports.metrics import parse_month
 from crm.exports.models import MonthlyReport, ReportStatus
@@ -75,15 +85,20 @@ def generate():
             attach_errors(form, error)
         else:
             db.session.commit()
-            background.start(operations.run_requested, [r.id for r in reports])
-            flash(
-                _(
+            background.start(jobs.write_requested, [r.id for r in reports])
+            month_text = f"{month:%Y-%m}"
+            if len(reports) == 1:
+                message = _(
+                    "Generating the workbook for %(month)s; this page shows its progress.",
+                    month=month_text,
+                )
+            else:
+                message = _(
                     "Generating %(n)d workbooks for %(month)s; this page shows their progress.",
                     n=len(reports),
-                    month=f"{month:%Y-%m}",
-                ),
-                "info",
-            )
+                    month=month_text,
+                )
+            flash(message, "info")
             return redirect(url_for(".index"), 303)
     return _page(form, 422)
 
@@ -102,7 +117,7 @@ def download(report_id: int):
     if report.status != ReportStatus.DONE:
         abort(404)
     return send_file(
-        operations.file_of(report),
+        _file_or_404(report),
         mimetype=XLSX,
         as_attachment=True,
         download_name=report.download_name,
@@ -112,33 +127,19 @@ def download(report_id: int):
 @bp.get("/<month>/all.zip")
 @role_required(*REPORTERS)
 def download_month(month: str):
-    """The latest version of each of the month's workbooks in the user's scope, in one zip."""
+    """The newest version of each of the month's workbooks in the user's scope, in one zip
+    (stored as they are: a workbook is compressed already)."""
     try:
         first = parse_month(month)
     except ValueError:
         abort(404)
-    latest = (
-        sa.select(MonthlyReport.region_code, sa.func.max(MonthlyReport.version).label("version"))
-        .where(MonthlyReport.month == first, MonthlyReport.status == ReportStatus.DONE)
-        .group_by(MonthlyReport.region_code)
-        .subquery()
-    )
-    stmt = scoped(sa.select(MonthlyReport)).join(
-        latest,
-        sa.and_(
-            latest.c.region_code == MonthlyReport.region_code,
-            latest.c.version == MonthlyReport.version,
-        ),
-    )
-    reports = db.session.scalars(
-        stmt.where(MonthlyReport.month == first).order_by(MonthlyReport.region_code)
-    ).all()
+    reports = operations.latest_reports(current_user, first)
     if not reports:
         abort(404)
     bundle = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115 (send_file closes it)
-    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive_file:
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_STORED) as archive_file:
         for report in reports:
-            archive_file.write(operations.file_of(report), report.download_name)
+            archive_file.write(_file_or_404(report), report.download_name)
     bundle.seek(0)
     return send_file(
         bundle,
@@ -148,8 +149,16 @@ def download_month(month: str):
     )
 
 
+def _file_or_404(report: MonthlyReport) -> Path:
+    path = operations.file_of(report)
+    if not path.is_file():
+        current_app.logger.error("monthly report %s: file %s is missing", report.id, path)
+        abort(404)
+    return path
+
+
 def in_progress(reports: list[MonthlyReport]) -> bool:
-    return any(r.status in (ReportStatus.PENDING, ReportStatus.RUNNING) for r in reports)
+    return any(report.in_progress for report in reports)
 
 
 bp.add_app_template_global(in_progress, "reports_in_progress")

@@ -23,7 +23,7 @@ from crm.auth.models import User
 from crm.certification.models import CertificationCase, Stage
 from crm.enterprises.models import Enterprise
 from crm.exports import metrics
-from crm.exports.metrics import RESOLVED, Period
+from crm.exports.metrics import Period
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.i18n import local_date
@@ -35,7 +35,6 @@ from crm.visits.models import Visit, VisitPolicy
 BATCH = 2000
 SHEET_KEYS = ("visits", "problems", "followups", "certification")  # row counts
 FINAL_STAGES = (Stage.CERTIFIED, Stage.REGISTERED, Stage.REJECTED, Stage.WITHDRAWN)
-OPEN = metrics.OPEN
 
 
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -184,8 +183,10 @@ def write_workbook(
     period: Period,
     generated_at: datetime,
     progress: Callable[[int], None] = lambda percent: None,
+    scratch: str | None = None,
 ) -> dict[str, int]:
-    """Write the region's workbook for the month to `path`; the rows of each sheet."""
+    """Write the region's workbook for the month to `path`; the rows of each sheet.
+    xlsxwriter keeps its row files in `scratch` (default: the system's temporary folder)."""
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         context = Context(region, period, generated_at)
         workbook = xlsxwriter.Workbook(
@@ -195,6 +196,7 @@ def write_workbook(
                 "strings_to_formulas": False,
                 "strings_to_urls": False,
                 "strings_to_numbers": False,
+                "tmpdir": scratch,
             },
         )
         formats = Formats(workbook)
@@ -357,7 +359,7 @@ PROBLEM_COLUMNS = [
     Column("问题标题", 30),
     Column("问题描述", 40),
     Column("重大问题", 8),
-    Column("状态", 12),
+    Column("当前状态", 12),
     Column("承办人/单位", 14),
     Column("办理期限", 11, "date"),
     Column("逾期", 6),
@@ -393,6 +395,7 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
             Problem.callback_comment,
             Problem.closed_on,
             Problem.reopen_count,
+            sa.case((metrics.overdue_at_end(period), True), else_=False),
         )
         .join(Enterprise, Enterprise.id == Problem.enterprise_id)
         .outerjoin(assignee, assignee.id == Problem.assignee_id)
@@ -424,11 +427,8 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
             comment,
             closed,
             reopened,
+            overdue,
         ) = record
-        unresolved_then = status in OPEN or (
-            status in RESOLVED and resolved and resolved > period.as_of
-        )
-        overdue = unresolved_then and due is not None and due < period.as_of
         return (
             raised,
             name,
@@ -482,6 +482,7 @@ def _followup_query(context: Context) -> tuple[sa.Select, RowMaker]:
             FollowUp.priority,
             FollowUp.status,
             FollowUp.completed_at,
+            sa.case((metrics.done_on_time(), True), else_=False),
             FollowUp.outcome,
         )
         .join(Enterprise, Enterprise.id == FollowUp.enterprise_id)
@@ -489,6 +490,7 @@ def _followup_query(context: Context) -> tuple[sa.Select, RowMaker]:
         .outerjoin(assigner, assigner.id == FollowUp.assigned_by_id)
         .where(
             FollowUp.due_on.between(period.first, period.last),
+            FollowUp.status != FollowUpStatus.CANCELLED,  # as 汇总 counts them
             context.in_region(FollowUp.county_code),
         )
         .order_by(FollowUp.due_on, FollowUp.id)
@@ -496,11 +498,11 @@ def _followup_query(context: Context) -> tuple[sa.Select, RowMaker]:
     names, label = context.region_names, context.label
 
     def row(record: sa.Row) -> tuple:
-        title, name, county, person, by, due, priority, status, completed_at, outcome = record
+        title, name, county, person, by, due, priority, status, completed_at, timely, outcome = (
+            record
+        )
         completed = local_date(completed_at) if completed_at else None
-        on_time = ""
-        if status == FollowUpStatus.DONE and completed is not None:
-            on_time = "是" if completed <= due else "否"
+        on_time = ("是" if timely else "否") if status == FollowUpStatus.DONE else ""
         return (
             title,
             name,

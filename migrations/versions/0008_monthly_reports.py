@@ -35,6 +35,13 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("progress", sa.Integer(), nullable=False),
+        sa.Column(
+            "origin",
+            sa.Enum(
+                "scheduler", "user", "command", name="reportorigin", native_enum=False, length=32
+            ),
+            nullable=False,
+        ),
         sa.Column("generated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("generated_by_id", sa.Integer(), nullable=True),
