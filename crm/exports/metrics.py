@@ -373,7 +373,8 @@ TECH_SME_GROUP = _l("Tech SME")
 
 @metric(_l("High-tech in reserve"), CASES, HIGH_TECH_GROUP, _l("In reserve"))
 def high_tech_prospects(p: Period) -> sa.ColumnElement:
-    """高企 储备: high-tech cases opened by the end of M that are in 储备, 培育辅导 or 材料准备."""
+    """高企 储备: high-tech cases opened by the end of M whose stage (as it stands now) is 储备,
+    培育辅导 or 材料准备."""
     return _count(
         sa.and_(
             CertificationCase.programme == Programme.HIGH_TECH,

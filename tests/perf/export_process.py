@@ -4,7 +4,8 @@
 
 `ours` is the product's generation (crm.exports). `bare` writes the same rows with a plain
 xlsxwriter loop: the same statements, each row handed to `write_row` as the driver returns it,
-no formats, no labels, no titles. Prints the seconds taken and the rows written, as JSON.
+no formats, no labels, no titles. Prints the seconds taken, the rows written and the process's
+peak resident memory (VmHWM: this program's own, not the parent's it was forked from), as JSON.
 """
 
 import json
@@ -65,7 +66,14 @@ def main() -> None:
         city = db.session.scalar(sa.select(Region).where(Region.parent_code.is_(None)))
         month = metrics.parse_month(month_text)
         result = (ours if mode == "ours" else bare)(city, month, Path(out))
-    print(json.dumps(result))
+    print(json.dumps({**result, "peak_mb": peak_mb()}))
+
+
+def peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Collects benchmark figures and writes them to build/bench/ as a markdown table."""
 
+import gc
 import platform
 from datetime import datetime
 from pathlib import Path
@@ -24,3 +25,13 @@ def record(backend: str, measure: str, value: str) -> None:
 def percentile(samples: list[float], share: float) -> float:
     """The sample below which `share` of the samples lie (0.95: the p95)."""
     return sorted(samples)[max(0, int(len(samples) * share) - 1)]
+
+
+def settle() -> None:
+    """After a bulk load in this process: let go of what the load made, so that the requests
+    measured next pay no garbage collection for it (a web process never held it)."""
+    from crm.extensions import db
+
+    db.session.remove()
+    gc.collect()
+    gc.freeze()

@@ -34,7 +34,7 @@ from crm.problems import deadlines
 from crm.problems.models import Problem, ProblemEvent
 from crm.regions.models import Region, RegionLevel
 from tests.conftest import PASSWORD, Database, UserInfo, log_in, make_app
-from tests.perf.report import percentile, record
+from tests.perf.report import percentile, record, settle
 from tests.perf.test_visits_perf import ENTERPRISES, VISITS, enterprise_entries
 
 WARM_UP = 5
@@ -56,6 +56,7 @@ def generate(backend: str) -> None:
     # What autovacuum does within minutes of a bulk load; the pages are measured after it.
     refreshed = time.perf_counter()
     refresh_statistics(db.engine)
+    settle()
     record(
         backend,
         "statistics after the load (VACUUM ANALYZE)",

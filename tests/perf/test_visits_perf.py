@@ -27,7 +27,7 @@ from crm.extensions import db
 from crm.regions.models import Region, RegionLevel
 from crm.visits.models import Visit
 from tests.conftest import CITY, code_for, log_in
-from tests.perf.report import percentile, record
+from tests.perf.report import percentile, record, settle
 
 ENTERPRISES = 100_000
 VISITS = 1_000_000
@@ -70,6 +70,7 @@ def generate(backend: str) -> None:
     # What autovacuum does within minutes of a bulk load; the pages are measured after it.
     refreshed = time.perf_counter()
     refresh_statistics(db.engine)
+    settle()
     record(
         backend,
         "statistics after the load (VACUUM ANALYZE)",
