@@ -136,8 +136,11 @@ def refresh_statistics(engine: sa.Engine) -> None:
 class KeysFirstPagination(SelectPagination):
     """A page of one model's rows in two steps: the page's primary keys first, then those rows
     with their eager loads. The first step reads only the index that serves the filter and the
-    order, however deep the page; the rows themselves are fetched for this page alone. The count
-    reads keys only, too."""
+    order, however deep the page, and counts the matching rows in the same statement (a window
+    count); the rows themselves are fetched for this page alone. Past the last page, where no
+    key carries the count, the count is a statement of its own (keys only, too)."""
+
+    _counted: int | None = None
 
     def _keys(self) -> sa.Select:
         stmt = self._query_args["select"]
@@ -146,15 +149,20 @@ class KeysFirstPagination(SelectPagination):
 
     def _query_items(self) -> list:
         stmt, session = self._query_args["select"], self._query_args["session"]
-        keys = list(session.scalars(self._keys().limit(self.per_page).offset(self._query_offset)))
-        if not keys:
+        counted = self._keys().add_columns(sa.func.count().over())
+        found = session.execute(counted.limit(self.per_page).offset(self._query_offset)).all()
+        if not found:
             return []
+        keys = [key for key, _total in found]
+        self._counted = found[0][1]
         (key,) = sa.inspect(stmt.column_descriptions[0]["entity"]).primary_key
         rows = session.scalars(stmt.limit(None).order_by(None).where(key.in_(keys)))
         by_key = {sa.inspect(row).identity[0]: row for row in rows}
         return [by_key[k] for k in keys if k in by_key]
 
     def _query_count(self) -> int:
+        if self._counted is not None:
+            return self._counted
         keys = self._keys().order_by(None).subquery()
         return self._query_args["session"].scalar(sa.select(sa.func.count()).select_from(keys))
 

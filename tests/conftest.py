@@ -10,8 +10,10 @@ import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -28,6 +30,12 @@ PASSWORD = "secret123"
 CITY = "410300"
 YIYANG = "410327"
 MENGJIN = "410308"
+
+
+def bureau_today() -> date:
+    """Today in the bureau's timezone, the day the product works in (the machine's own date
+    is a day behind from 16:00 UTC)."""
+    return datetime.now(ZoneInfo(TestingConfig.BABEL_DEFAULT_TIMEZONE)).date()
 
 
 def backends() -> list[str]:

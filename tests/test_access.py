@@ -20,7 +20,7 @@ from crm.auth.permissions import AUTHENTICATED, PUBLIC, access_of
 from crm.enterprises import operations
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from tests.conftest import YIYANG, code_for
+from tests.conftest import YIYANG, bureau_today, code_for
 
 ROLES = ("admin", "chief", "officer", "viewer")
 EVERYONE = frozenset(ROLES)
@@ -232,7 +232,7 @@ def _problem(enterprise_id):
 
     enterprise = db.session.get(Enterprise, enterprise_id)
     cleaned = {"category": "talent", "title": "缺少研发人才", "description": ""}
-    problem = problem_operations.raise_problem(None, enterprise, cleaned, date.today())
+    problem = problem_operations.raise_problem(None, enterprise, cleaned, bureau_today())
     db.session.commit()
     return problem.id
 
@@ -242,7 +242,7 @@ def _task(officer_id, enterprise_id):
     from crm.followups import operations as followup_operations
 
     officer = db.session.get(User, officer_id)
-    values = {"title": "回访材料", "due_on": date.today()}
+    values = {"title": "回访材料", "due_on": bureau_today()}
     enterprise = db.session.get(Enterprise, enterprise_id)
     task = followup_operations.create_followup(officer, enterprise, values)
     db.session.commit()
@@ -379,7 +379,7 @@ REQUESTS = {
         "json": lambda ids: {
             "enterprise_id": ids["enterprise"],
             "title": "送政策上门",
-            "due_on": date.today().isoformat(),
+            "due_on": bureau_today().isoformat(),
         }
     },
     "followups_api.complete": {"json": {"version": 1}},

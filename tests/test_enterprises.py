@@ -1,7 +1,7 @@
 """The enterprise registry: forms, credit-code rules, list, page, contacts, soft delete."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from crm.audit.models import AuditLog
 from crm.enterprises.models import Contact, Enterprise
 from crm.extensions import db
-from tests.conftest import CITY, MENGJIN, QIHANG, YIYANG, code_for
+from tests.conftest import CITY, MENGJIN, QIHANG, YIYANG, bureau_today, code_for
 
 VALID = "91350100M000100Y43"
 MISMATCH = "91350100M000100Y44"
@@ -124,7 +124,7 @@ def test_code_registered_in_another_county_is_not_named(client, login, create_en
         ({"staff": "-3"}, "is-invalid"),
         ({"revenue": "abc"}, "is-invalid"),
         (
-            {"founded_on": (date.today() + timedelta(days=2)).isoformat()},
+            {"founded_on": (bureau_today() + timedelta(days=2)).isoformat()},
             "成立日期应在 1900 年至今天之间。",
         ),
         ({"township_code": "410308002"}, "is-invalid"),
@@ -236,7 +236,7 @@ def test_list_filters_sorts_and_counts(app, client, login, create_enterprise, cr
         db.session.execute(
             sa.update(Enterprise)
             .where(Enterprise.name == "乙公司")
-            .values(last_visited_on=date.today() - timedelta(days=5))
+            .values(last_visited_on=bureau_today() - timedelta(days=5))
         )
         db.session.commit()
     login("chief")

@@ -14,7 +14,7 @@ from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.followups import operations, rules
 from crm.followups.models import FollowUp, FollowUpStatus, Notification, Repeat
-from tests.conftest import CITY, MENGJIN, YIYANG, log_in
+from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -46,7 +46,7 @@ def make_task(app, people, enterprise):
             actor = db.session.get(User, people[by].id)
             given = {
                 "title": "核实研发费用材料",
-                "due_on": date.today() + timedelta(days=3),
+                "due_on": bureau_today() + timedelta(days=3),
                 "assignee_id": people[for_].id if for_ else None,
                 **values,
             }
@@ -194,7 +194,7 @@ def test_officers_see_their_own_tasks_and_their_regions(app, client, people, mak
         )
         values = {
             "title": "孟津任务",
-            "due_on": date.today(),
+            "due_on": bureau_today(),
             "assignee_id": people["mengjin_officer"].id,
         }
         mengjin_task = operations.create_followup(chief, mengjin, values).id
@@ -245,7 +245,7 @@ def test_the_board_counts_each_officers_tasks(app, client, people, make_task):
         db.session.execute(
             sa.update(FollowUp)
             .where(FollowUp.id == late)
-            .values(due_on=date.today() - timedelta(days=2))
+            .values(due_on=bureau_today() - timedelta(days=2))
         )
         db.session.commit()
     log_in(client, people["chief"])
@@ -255,7 +255,7 @@ def test_the_board_counts_each_officers_tasks(app, client, people, make_task):
         from crm.followups.queries import board_rows
 
         chief = db.session.get(User, people["chief"].id)
-        counts = {r.assignee.id: (r.open, r.overdue) for r in board_rows(chief, date.today())}
+        counts = {r.assignee.id: (r.open, r.overdue) for r in board_rows(chief, bureau_today())}
     assert counts == {people["officer"].id: (2, 1), people["other_officer"].id: (1, 0)}
 
 
@@ -276,7 +276,7 @@ def test_the_visit_forms_follow_up_becomes_a_task(app, client, people, enterpris
 
     log_in(client, people["officer"])
     body = api_visit(enterprise.id)
-    body.update(followup_title="送高企申报指南", followup_due_on=date.today().isoformat())
+    body.update(followup_title="送高企申报指南", followup_due_on=bureau_today().isoformat())
     assert client.post("/api/v1/visits", json=body).status_code == 201
     again = client.post("/api/v1/visits", json=body)  # a retry stores nothing twice
     assert again.status_code == 200
@@ -327,7 +327,7 @@ def test_problem_steps_tell_whom_they_concern(app, client, people, enterprise):
             None,
             db.session.get(Enterprise, enterprise.id),
             {"category": "talent", "title": "缺少高端人才", "description": ""},
-            date.today(),
+            bureau_today(),
         )
         chief = db.session.get(User, people["chief"].id)
         officer = db.session.get(User, people["officer"].id)
@@ -360,7 +360,7 @@ def test_a_chief_adding_a_follow_up_to_a_visit_gives_it_to_the_lead(app, people,
         values = visit_values(
             client_uuid=str(visit.client_uuid),
             followup_title="补交研发台账",
-            followup_due_on=date.today() + timedelta(days=5),
+            followup_due_on=bureau_today() + timedelta(days=5),
         )
         visit_operations.update_visit(chief, visit, values)
         db.session.commit()

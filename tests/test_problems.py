@@ -14,7 +14,7 @@ from crm.extensions import db
 from crm.problems import deadlines, operations
 from crm.problems.models import Problem, ProblemEvent
 from crm.problems.workflow import Step
-from tests.conftest import MENGJIN, YIYANG, log_in, queries_for
+from tests.conftest import MENGJIN, YIYANG, bureau_today, log_in, queries_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # What each step is given when it is taken.
@@ -78,7 +78,7 @@ def make_problem(app, create_enterprise, people):
             enterprise = db.session.get(Enterprise, enterprises[county].id)
             cleaned = {"category": "talent", "title": "缺少研发人才", "description": ""}
             problem = operations.raise_problem(
-                None, enterprise, cleaned, date.today() - timedelta(days=3), **fields
+                None, enterprise, cleaned, bureau_today() - timedelta(days=3), **fields
             )
             ids = {name: info.id for name, info in people.items()}
             for step in PATH[state]:
@@ -323,7 +323,7 @@ def test_overdue_across_a_month_boundary(app, client, people, make_problem, now,
 
 def test_overdue_problems_come_the_longest_overdue_first(app, client, people, make_problem):
     ids = [make_problem("assigned") for _ in range(3)]
-    today = date.today()
+    today = bureau_today()
     with app.app_context():
         for problem_id, days_late in zip(ids, (2, 9, 5), strict=True):
             db.session.get(Problem, problem_id).due_on = today - timedelta(days=days_late)
@@ -369,7 +369,7 @@ def test_a_problem_without_a_visit(app, client, people, create_enterprise):
             "enterprise_id": enterprise.id,
             "category": "land",
             "title": "厂房用地指标",
-            "raised_on": date.today().isoformat(),
+            "raised_on": bureau_today().isoformat(),
             "major": "y",
         },
     )

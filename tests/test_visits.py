@@ -17,7 +17,7 @@ from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.models import Problem, ProblemStatus
 from crm.visits.models import Attachment, Visit, VisitPolicy
-from tests.conftest import MENGJIN, YIYANG, log_in, queries_for
+from tests.conftest import MENGJIN, YIYANG, bureau_today, log_in, queries_for
 
 
 def jpeg(width: int = 640, height: int = 480) -> bytes:
@@ -30,7 +30,7 @@ def visit_values(**overrides) -> dict:
     """What the operations take for a plain, valid visit."""
     return {
         "client_uuid": str(uuid.uuid4()),
-        "visit_date": date.today() - timedelta(days=1),
+        "visit_date": bureau_today() - timedelta(days=1),
         "mode": "onsite",
         "summary": "了解研发投入和高企申报准备情况。",
         **overrides,
@@ -42,7 +42,7 @@ def api_visit(enterprise_id: int, /, **overrides) -> dict:
     return {
         "client_uuid": str(uuid.uuid4()),
         "enterprise_id": enterprise_id,
-        "visit_date": (date.today() - timedelta(days=1)).isoformat(),
+        "visit_date": (bureau_today() - timedelta(days=1)).isoformat(),
         "mode": "onsite",
         "summary": "了解研发投入和高企申报准备情况。",
         **overrides,
@@ -54,7 +54,7 @@ def form_visit(enterprise_id: int, /, **overrides) -> dict:
     return {
         "client_uuid": str(uuid.uuid4()),
         "enterprise_id": str(enterprise_id),
-        "visit_date": (date.today() - timedelta(days=1)).isoformat(),
+        "visit_date": (bureau_today() - timedelta(days=1)).isoformat(),
         "mode": "onsite",
         "people_met": "王总经理",
         "summary": "企业计划新建研发中心，询问高企认定条件。",
@@ -428,7 +428,7 @@ def _age(app, visit_id: int, days: int) -> None:
 
 def _edit(client, visit_id, **changes):
     data = {
-        "visit_date": (date.today() - timedelta(days=2)).isoformat(),
+        "visit_date": (bureau_today() - timedelta(days=2)).isoformat(),
         "mode": "meeting",
         "summary": "补充：企业已联系高校开展产学研合作。",
         "policy_ids": ["2"],
@@ -508,7 +508,7 @@ def test_the_visit_list_filters(app, client, login, create_enterprise):
         json=api_visit(
             mengjin.id,
             mode="phone",
-            visit_date=(date.today() - timedelta(days=40)).isoformat(),
+            visit_date=(bureau_today() - timedelta(days=40)).isoformat(),
             problems=[{"category": "market", "title": "开拓海外市场"}],
         ),
     )
@@ -523,7 +523,7 @@ def test_the_visit_list_filters(app, client, login, create_enterprise):
     assert listed("mode=phone") == 1
     assert listed("policy=4") == 1
     assert listed("problems=yes") == 1 and listed("problems=no") == 1
-    start = (date.today() - timedelta(days=7)).isoformat()
+    start = (bureau_today() - timedelta(days=7)).isoformat()
     assert listed(f"start={start}") == 1
     assert listed(f"officer={officer.id}") == 2
     assert client.get(f"/api/v1/visits?county={MENGJIN}").json["total"] == 1

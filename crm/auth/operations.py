@@ -27,7 +27,8 @@ from crm.db import utcnow
 from crm.errors import Forbidden, ValidationFailed, invalid
 from crm.extensions import db
 from crm.regions.models import RegionLevel
-from crm.regions.queries import region_name, regions
+from crm.regions.queries import region_name
+from crm.regions.tree import regions
 from crm.text import collapse, is_clean
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")

@@ -10,11 +10,12 @@ outside it.
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import abort, g
+from flask import abort
 from flask_login import current_user
 
 from crm.extensions import db
 from crm.regions.models import Region
+from crm.regions.tree import codes_below
 
 T = TypeVar("T")
 
@@ -32,11 +33,8 @@ def region_codes_within(code: str) -> sa.Select[tuple[str]]:
 
 
 def codes_within(code: str) -> frozenset[str]:
-    """The codes of a region and of every region below it, read once per request."""
-    cache = g.setdefault("scope_codes", {})
-    if code not in cache:
-        cache[code] = frozenset(db.session.scalars(region_codes_within(code)))
-    return cache[code]
+    """The codes of a region and of every region below it (from the tree in memory)."""
+    return codes_below(code)
 
 
 def region_filter(column: Any, user: Any) -> sa.ColumnElement[bool]:

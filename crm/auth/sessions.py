@@ -11,6 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from crm.auth.models import User, UserSession
 from crm.auth.passwords import token_digest
@@ -54,7 +55,9 @@ def current_record() -> UserSession | None:
     if not token:
         return None
     return db.session.scalar(
-        sa.select(UserSession).where(UserSession.token_hash == token_digest(token))
+        sa.select(UserSession)
+        .where(UserSession.token_hash == token_digest(token))
+        .options(joinedload(UserSession.user))
     )
 
 

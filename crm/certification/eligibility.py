@@ -16,6 +16,8 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from crm.i18n import local_today
+
 HIGH_TECH_FIELDS = {
     "electronic_info": _l("Electronic information"),
     "bio_medicine": _l("Biology and new medicine"),
@@ -115,7 +117,7 @@ def one_year_after(day: date) -> date:
 
 
 def _age(figures: dict[str, Any]) -> Criterion:
-    founded, applying = figures.get("founded_on"), figures.get("apply_on") or date.today()
+    founded, applying = figures.get("founded_on"), figures.get("apply_on") or local_today()
     if not isinstance(founded, date):
         return _missing("age", 365, _("Founding date"))
     days = (applying - founded).days

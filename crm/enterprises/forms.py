@@ -15,12 +15,13 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from crm.auth.models import Role, User
-from crm.auth.scope import scoped
+from crm.auth.scope import in_scope, scoped
 from crm.enterprises import industries
 from crm.enterprises.models import Scale, SpecializedLevel
 from crm.extensions import db
 from crm.forms import FiniteDecimalField
-from crm.regions.models import Region, RegionLevel
+from crm.regions.models import RegionLevel
+from crm.regions.tree import children_of, regions
 
 NONE = SelectChoice("", "—")
 TAG_SEPARATORS = re.compile(r"[,，、;；\s]+")
@@ -44,8 +45,12 @@ def industry_choices() -> list[SelectChoice]:
 
 
 def county_choices(user: User) -> list[SelectChoice]:
-    stmt = sa.select(Region).where(Region.level == RegionLevel.COUNTY).order_by(Region.code)
-    return [SelectChoice(r.code, r.name) for r in db.session.scalars(scoped(stmt, user))]
+    """The counties within the user's scope, in code order."""
+    return [
+        SelectChoice(r.code, r.name)
+        for r in regions().values()
+        if r.level == RegionLevel.COUNTY and in_scope(user, r.code)
+    ]
 
 
 def county_field_choices(user: User) -> list[SelectChoice]:
@@ -57,8 +62,7 @@ def county_field_choices(user: User) -> list[SelectChoice]:
 def township_choices(county_code: str | None) -> list[SelectChoice]:
     if not county_code:
         return [NONE]
-    stmt = sa.select(Region).where(Region.parent_code == county_code).order_by(Region.code)
-    return [NONE, *(SelectChoice(r.code, r.name) for r in db.session.scalars(stmt))]
+    return [NONE, *(SelectChoice(r.code, r.name) for r in children_of(county_code))]
 
 
 def liaison_choices(user: User) -> list[SelectChoice]:

@@ -31,7 +31,7 @@ from crm.enterprises.rules import clean_contact, clean_values
 from crm.errors import DomainError, ValidationFailed
 from crm.extensions import db
 from crm.regions.models import RegionLevel
-from crm.regions.queries import regions
+from crm.regions.tree import regions
 
 MAX_ROWS = 200_000
 # A real workbook of 200 000 rows unpacks to well under this; more is a zip bomb.

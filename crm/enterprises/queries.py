@@ -1,6 +1,6 @@
 """Reads of enterprises: the filtered, sorted list and the type-ahead, always in scope."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import abort
@@ -16,6 +16,7 @@ from crm.auth.scope import get_scoped_or_404, scoped
 from crm.enterprises import credit_code, industries, search
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.i18n import local_today
 from crm.regions.models import RegionLevel
 
 SORTS = {
@@ -91,7 +92,7 @@ def _where(stmt: sa.Select, form: EnterpriseFilterForm) -> sa.Select:
     if form.liaison.data:
         stmt = stmt.where(Enterprise.liaison_id == int(form.liaison.data))
     if form.not_visited.data:
-        since = date.today() - timedelta(days=int(form.not_visited.data))
+        since = local_today() - timedelta(days=int(form.not_visited.data))
         stmt = stmt.where(
             sa.or_(Enterprise.last_visited_on.is_(None), Enterprise.last_visited_on < since)
         )

@@ -17,8 +17,9 @@ from crm.enterprises import credit_code, industries
 from crm.enterprises.models import Enterprise, Scale, SpecializedLevel
 from crm.errors import FieldErrors
 from crm.extensions import db
+from crm.i18n import local_today
 from crm.regions.models import RegionLevel
-from crm.regions.queries import regions
+from crm.regions.tree import regions
 from crm.text import collapse, is_clean
 
 TEXTS = {
@@ -91,10 +92,10 @@ def _check_numbers(values: dict[str, Any], errors: FieldErrors) -> None:
 
 def _check_dates(values: dict[str, Any], errors: FieldErrors) -> None:
     founded = values.get("founded_on")
-    if founded is not None and not date(1900, 1, 1) <= founded <= date.today():
+    if founded is not None and not date(1900, 1, 1) <= founded <= local_today():
         errors.add("founded_on", _("The founding date must lie between 1900 and today."))
     year = values.get("tech_sme_year")
-    if year is not None and not FIRST_TECH_SME_YEAR <= year <= date.today().year + 1:
+    if year is not None and not FIRST_TECH_SME_YEAR <= year <= local_today().year + 1:
         errors.add("tech_sme_year", _("Enter a year from 2017 on."))
 
 

@@ -1,32 +1,12 @@
-"""Reads of the region tree (small reference data, read once per request)."""
-
-from dataclasses import dataclass
+"""Reads of the region tree (small reference data, held in memory: crm.regions.tree)."""
 
 import sqlalchemy as sa
-from flask import g
 from wtforms import SelectChoice
 
 from crm.auth.scope import scoped
 from crm.extensions import db
 from crm.regions.models import Region, RegionLevel
-
-
-@dataclass(frozen=True)
-class RegionInfo:
-    code: str
-    name: str
-    level: RegionLevel
-    parent_code: str | None
-
-
-def regions() -> dict[str, RegionInfo]:
-    """Every region by code, read once per request (or command)."""
-    if "regions" not in g:
-        rows = db.session.execute(
-            sa.select(Region.code, Region.name, Region.level, Region.parent_code)
-        ).all()
-        g.regions = {row.code: RegionInfo(*row) for row in rows}
-    return g.regions
+from crm.regions.tree import regions
 
 
 def region_name(code: str) -> str:

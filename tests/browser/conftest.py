@@ -6,7 +6,6 @@ In CI (CI=true) a missing Chromium fails the run instead of skipping the browser
 import os
 import threading
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from crm.demo import load_demo_enterprises, load_demo_users, load_demo_visits
 from crm.enterprises import operations
 from crm.extensions import db
 from crm.problems.operations import raise_problem
-from tests.conftest import QIHANG, make_app, migrate
+from tests.conftest import QIHANG, bureau_today, make_app, migrate
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -50,7 +49,7 @@ def live_server(tmp_path_factory) -> Iterator[str]:
         load_demo_visits(300)
         for title in BROWSER_PROBLEMS:
             cleaned = {"category": "talent", "title": title, "description": ""}
-            raise_problem(None, qihang, cleaned, date.today())
+            raise_problem(None, qihang, cleaned, bureau_today())
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -2,13 +2,12 @@
 and moved across the board to "submitted", the chief records the certificate, and the
 enterprise page shows it."""
 
-from datetime import date
-
 import pytest
 
 from crm.certification.operations import certificate_valid_until
 from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
 from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
+from tests.conftest import bureau_today
 
 pytestmark = pytest.mark.browser
 QIHANG = "洛阳启航必达科技有限公司"
@@ -49,10 +48,10 @@ def test_from_eligibility_to_certificate(open_page):
     chief.screenshot("certification-board-1080x810")
     board.locator(".kanban-card", has_text=QIHANG).get_by_role("link", name=QIHANG).tap()
     board.locator("#certified-number").fill("GR202641000777")
-    board.locator("#certified-on").fill(date.today().isoformat())
+    board.locator("#certified-on").fill(bureau_today().isoformat())
     board.locator("#move-certified").get_by_role("button", name="已认定").tap()
     board.locator(".alert-success", has_text="已认定").wait_for()
-    valid_until = certificate_valid_until(date.today()).isoformat()
+    valid_until = certificate_valid_until(bureau_today()).isoformat()
     assert board.locator("#valid-until").inner_text() == valid_until
 
     page = chief.open("/enterprises/?q=lyqh")

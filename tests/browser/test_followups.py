@@ -2,12 +2,13 @@
 completes it with a note, and the chief sees it done."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
 from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
+from tests.conftest import bureau_today
 
 pytestmark = pytest.mark.browser
 TITLE = "核对高企申报材料清单"
@@ -21,7 +22,7 @@ def test_a_task_from_the_chief_to_the_officer_and_back(open_page):
     tab.get_by_role("link", name="新建任务").tap()
     tab.locator("#title").fill(TITLE)
     tab.locator("#assignee_id").select_option(label="李明（洛阳市）")
-    tab.locator("#due_on").fill((date.today() + timedelta(days=2)).isoformat())
+    tab.locator("#due_on").fill((bureau_today() + timedelta(days=2)).isoformat())
     tab.locator("label", has_text="高").first.tap()
     assert tab.evaluate(NO_HORIZONTAL_SCROLL)
     chief.screenshot("task-new-1080x810")

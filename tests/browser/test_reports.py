@@ -1,13 +1,14 @@
 """The reports page on a tablet: a chief generates last month's workbook for a county, watches
 its progress, and downloads it."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import openpyxl
 import pytest
 
 from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
 from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
+from tests.conftest import bureau_today
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +19,7 @@ def test_generate_and_download_a_workbook(open_page, tmp_path):
     tab = chief.page
     tab.click("nav >> text=月报")
     tab.wait_for_url("**/reports/")
-    last_month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    last_month = (bureau_today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     assert tab.input_value("#month") == last_month
     tab.select_option("#region", label="宜阳县")
     tab.click("button:has-text('生成')")
