@@ -34,7 +34,7 @@ VISITS = 1_000_000
 PER_PAGE = 25
 DEEP_PAGE = 200
 WARM_UP = 5
-ROUNDS = 40
+ROUNDS = 100
 
 
 def enterprise_entries(count: int, counties: list[str]) -> list[tuple[dict, dict]]:
