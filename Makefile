@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app crm
 INSTALLED := $(VENV)/.installed
 BABEL_EXTRACT := -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".* .venv" --no-location --sort-output --omit-header --no-wrap
 
-.PHONY: run test bench setup database translations messages lint format
+.PHONY: run test bench setup database translations messages icons lint format
 
 run: setup
 	@echo "企业服务走访 CRM: http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
@@ -51,6 +51,10 @@ database: $(INSTALLED) instance/secret_key
 messages: $(INSTALLED)
 	$(BIN)/pybabel extract $(BABEL_EXTRACT) -o crm/translations/messages.pot .
 	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-wrap --ignore-obsolete
+
+# After using a Bootstrap Icons name that is new to the product: rebuild the icon subset.
+icons: $(INSTALLED)
+	$(PYTHON) -m crm.assets icons
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@
 "use strict";
 
 // Change VERSION when SHELL changes; the files themselves are refreshed on every use.
-const VERSION = "crm-2026-11-23b";
+const VERSION = "crm-2026-11-24";
 const STATIC_CACHE = `${VERSION}-static`;
 const PAGE_CACHE = "crm-pages";
 const FORM_URL = "/visits/new";
@@ -12,8 +12,8 @@ const ENTERPRISES_URL = "/visits/enterprises.json";
 const SHELL = [
   "/static/vendor/bootstrap/bootstrap.min.css",
   "/static/vendor/bootstrap/bootstrap.bundle.min.js",
-  "/static/vendor/bootstrap-icons/bootstrap-icons.min.css",
-  "/static/vendor/bootstrap-icons/fonts/bootstrap-icons.woff",
+  "/static/vendor/bootstrap-icons/subset/bootstrap-icons.css",
+  "/static/vendor/bootstrap-icons/subset/bootstrap-icons.woff2",
   "/static/vendor/htmx/htmx.min.js",
   "/static/css/app.css",
   "/static/js/app.js",
