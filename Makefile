@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app crm
 INSTALLED := $(VENV)/.installed
 BABEL_EXTRACT := -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".* .venv" --no-location --sort-output --omit-header --no-wrap
 
-.PHONY: run test bench setup database translations messages icons lint format
+.PHONY: run test bench load setup database translations messages icons lint format
 
 run: setup
 	@echo "企业服务走访 CRM: http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
@@ -22,6 +22,14 @@ bench: setup
 	rm -f build/bench/results.md
 	$(BIN)/pytest tests/perf -o addopts="" -q -s -p no:cacheprovider
 	@cat build/bench/results.md
+
+# The load test at full length: 50 officers and chiefs for 60 s against gunicorn, on SQLite and,
+# when CRM_TEST_DATABASE_URL is set, on PostgreSQL (tests/test_load.py; loopback only).
+load: setup
+	rm -f build/load/results.md
+	CRM_LOAD_SECONDS=60 CRM_LOAD_ENTERPRISES=10000 CRM_LOAD_VISITS=100000 \
+		$(BIN)/pytest tests/test_load.py -q -s -p no:randomly
+	@cat build/load/results.md
 
 setup: $(INSTALLED) translations instance/secret_key database
 

@@ -254,3 +254,19 @@ def create_enterprise(app: Flask):
             )
 
     return create
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis that app servers share for login throttling and the cache (CI sets
+    CRM_TEST_REDIS_URL)."""
+    import redis
+
+    url = os.environ.get("CRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis is not reachable at {url}")
+        pytest.skip(f"Redis is not reachable at {url}")
+    return url

@@ -380,23 +380,6 @@ def test_language_switch_ignores_unknown_locale(client):
     assert "企业服务走访系统" in client.get("/login").text
 
 
-@pytest.fixture
-def redis_url():
-    """The Redis used for shared login throttling (CI sets CRM_TEST_REDIS_URL)."""
-    import os
-
-    import redis
-
-    url = os.environ.get("CRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is not reachable at {url}")
-        pytest.skip(f"Redis is not reachable at {url}")
-    return url
-
-
 @pytest.mark.parametrize(("storage", "status"), [("redis", 429), ("memory://", 302)])
 def test_throttle_counts_are_shared_through_redis(app, redis_url, create_user, storage, status):
     """Five failures seen by one worker process count for the next one, via Redis."""

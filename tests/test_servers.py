@@ -1,0 +1,147 @@
+"""Several app servers: two gunicorn instances on their own loopback ports, one database, one
+Redis, one attachment folder. What a user does on one server holds on the other."""
+
+import io
+import re
+import secrets
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+from playwright.sync_api import APIRequestContext, sync_playwright
+
+from tests.conftest import bureau_today
+from tests.servers import Server, start_server, stop, wait_until_up, write_settings
+
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def servers(app, redis_url, tmp_path) -> Iterator[tuple[Server, Server]]:
+    """Two app servers with production settings (CSRF on), sharing the database of `app`, one
+    Redis (throttling and cache, under a prefix of their own) and one attachment folder."""
+    prefix = f"crm-servers-{secrets.token_hex(4)}"
+    shared = tmp_path / "shared"
+    settings = write_settings(
+        tmp_path / "production.py",
+        {
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "SECRET_KEY": secrets.token_hex(32),
+            "RATELIMIT_STORAGE_URI": redis_url,
+            "RATELIMIT_KEY_PREFIX": prefix,
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": redis_url,
+            "CACHE_KEY_PREFIX": f"{prefix}-cache-",
+            "ATTACHMENT_FOLDER": str(shared / "attachments"),
+            "REPORT_FOLDER": str(shared / "reports"),
+            "IMPORT_FOLDER": str(shared / "imports"),
+        },
+    )
+    started = [start_server(settings, tmp_path / f"server-{n}.log") for n in (1, 2)]
+    try:
+        yield started[0], started[1]
+    finally:
+        stop(started)
+
+
+@pytest.fixture
+def http(servers) -> Iterator[APIRequestContext]:
+    """One browser's cookie jar: cookies are per host, so it carries a session to either port."""
+    with sync_playwright() as playwright:
+        context = playwright.request.new_context(max_redirects=0)
+        for server in servers:
+            wait_until_up(server)
+        yield context
+        context.dispose()
+
+
+def csrf_token(http: APIRequestContext, url: str) -> str:
+    page = http.get(url)
+    assert page.status == 200, (url, page.status)
+    match = TOKEN.search(page.text())
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def log_in(http: APIRequestContext, server: Server, username: str, password: str) -> int:
+    token = csrf_token(http, f"{server.url}/login")
+    response = http.post(
+        f"{server.url}/login",
+        form={"csrf_token": token, "username": username, "password": password},
+    )
+    return response.status
+
+
+def jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (30, 120, 200)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_a_session_a_visit_and_its_photo_travel_between_servers(
+    servers, http, create_user, create_enterprise
+):
+    one, two = servers
+    officer = create_user("officer")
+    enterprise = create_enterprise(name="洛阳启航必达科技有限公司")
+    assert http.get(f"{two.url}/visits/mine").status == 302  # not signed in yet
+
+    assert log_in(http, one, officer.username, officer.password) == 302
+    mine = http.get(f"{two.url}/visits/mine")
+    assert mine.status == 200, two.output()
+
+    # The visit is recorded through the second server; the first serves its photo.
+    token = csrf_token(http, f"{two.url}/visits/new?enterprise_id={enterprise.id}")
+    client_uuid = str(uuid.uuid4())
+    photo = jpeg()
+    form = {
+        "csrf_token": token,
+        "client_uuid": client_uuid,
+        "enterprise_id": str(enterprise.id),
+        "visit_date": (bureau_today() - timedelta(days=1)).isoformat(),
+        "mode": "onsite",
+        "summary": "两台服务器之间的走访：研发投入与高企申报辅导。",
+        "policy_ids": "1",
+        "problems-0-category": "financing",
+        "problems-0-title": "设备更新贷款贴息",
+        "problems-0-description": "需要 300 万元设备贷款",
+    }
+    multipart = {
+        **form,
+        "photos": {"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": photo},
+    }
+    headers = {"Accept": "application/json"}
+    created = http.post(f"{two.url}/visits/new", multipart=multipart, headers=headers)
+    assert created.status == 201, created.text()
+    visit_url = created.json()["url"]
+    # The tablet's retry after a lost answer reaches the other server: the same visit, once.
+    again = http.post(f"{one.url}/visits/new", multipart=multipart, headers=headers)
+    assert again.status == 200 and again.json()["url"] == visit_url
+
+    detail = http.get(f"{one.url}{visit_url}")
+    assert detail.status == 200 and "设备更新贷款贴息" in detail.text()
+    links = sorted(set(re.findall(rf"{visit_url}/attachments/\d+(?=[\"?])", detail.text())))
+    assert len(links) == 1, links
+    served = http.get(f"{one.url}{links[0]}")
+    assert served.status == 200 and served.body() == photo
+
+    # Signing out on one server ends the session on both.
+    token = csrf_token(http, f"{two.url}/visits/mine")
+    assert http.post(f"{one.url}/logout", form={"csrf_token": token}).status == 302
+    after = http.get(f"{two.url}/visits/mine")
+    assert after.status == 302 and "/login" in after.headers["location"]
+
+
+def test_login_throttling_counts_across_servers(servers, http, create_user):
+    """Five wrong passwords spread over both servers lock the name on both, through Redis."""
+    one, two = servers
+    officer = create_user("officer")
+    for attempt in range(5):
+        server = (one, two)[attempt % 2]
+        assert log_in(http, server, officer.username, "wrong-password") == 200
+    assert log_in(http, two, officer.username, officer.password) == 429
+    assert log_in(http, one, officer.username, officer.password) == 429
