@@ -14,7 +14,7 @@ from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.followups import operations, rules
 from crm.followups.models import FollowUp, FollowUpStatus, Notification, Repeat
-from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in
+from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, queries_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -384,3 +384,42 @@ def test_deleting_an_enterprise_cancels_its_open_tasks(app, client, people, make
     client.post("/logout")
     log_in(client, people["officer"])
     assert "核实研发费用材料" not in client.get("/tasks/").text.split("recently-done")[0]
+
+
+def test_my_tasks_shows_the_most_urgent_of_a_long_list_at_once(app, client, people, enterprise):
+    """An officer with 53 overdue tasks gets the 50 due first, the group's full count, and a
+    link to all of them; the page's statements do not grow with the tasks."""
+    today = bureau_today()
+
+    def add(count: int, first_due: date, name: str) -> None:
+        with app.app_context():
+            db.session.add_all(
+                FollowUp(
+                    enterprise_id=enterprise.id,
+                    county_code=YIYANG,
+                    title=f"{name}任务 {number:02d}",
+                    assignee_id=people["officer"].id,
+                    assigned_by_id=people["chief"].id,
+                    due_on=first_due + timedelta(days=number),
+                )
+                for number in range(count)
+            )
+            db.session.commit()
+
+    add(3, today - timedelta(days=200), "最早")
+    add(1, today + timedelta(days=60), "最晚")
+    log_in(client, people["officer"])
+    few = queries_for(app, client, "/tasks/")
+    add(50, today - timedelta(days=100), "逾期")
+    add(2, today + timedelta(days=30), "以后")
+    page = client.get("/tasks/").text
+    overdue = page.split('id="group-overdue"')[1].split("</section>")[0]
+    assert '<span class="badge text-bg-danger">53</span>' in overdue
+    assert overdue.count("最早任务") == 3 and overdue.count("逾期任务") == 47  # due first
+    assert "逾期任务 46" in overdue and "逾期任务 47" not in overdue
+    assert "其后还有 3 条" in overdue and "/tasks/?all=overdue" in overdue
+    later = page.split('id="group-later"')[1].split("</section>")[0]
+    assert later.count("以后任务") == 2 and "其后还有" not in later
+    assert queries_for(app, client, "/tasks/") == few
+    expanded = client.get("/tasks/?all=overdue").text.split('id="group-overdue"')[1]
+    assert expanded.split("</section>")[0].count("逾期任务") == 50

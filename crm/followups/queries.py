@@ -37,26 +37,47 @@ def week_end(today: date) -> date:
     return today + timedelta(days=6 - today.weekday())
 
 
+# 我的任务 shows the most urgent tasks of each group and how many the group holds: an officer
+# who has let hundreds pile up still gets the page at once, and works from the top.
+SECTION_LIMIT = 50
+
+
+@dataclass
+class TaskSection:
+    key: str
+    label: object
+    tasks: list[FollowUp]
+    count: int
+
+    @property
+    def hidden(self) -> int:
+        return self.count - len(self.tasks)
+
+
 @dataclass
 class TaskGroups:
-    """我的任务: 逾期 / 今天 / 本周 / 以后."""
+    """我的任务: 逾期 / 今天 / 本周 / 以后, each its first SECTION_LIMIT tasks and its count."""
 
     overdue: list[FollowUp] = field(default_factory=list)
     today: list[FollowUp] = field(default_factory=list)
     this_week: list[FollowUp] = field(default_factory=list)
     later: list[FollowUp] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
 
-    def sections(self) -> list[tuple[str, object, list[FollowUp]]]:
+    def sections(self) -> list[TaskSection]:
         return [
-            ("overdue", _l("Overdue"), self.overdue),
-            ("today", _l("Today"), self.today),
-            ("week", _l("This week"), self.this_week),
-            ("later", _l("Later"), self.later),
+            TaskSection(key, label, tasks, self.counts.get(key, len(tasks)))
+            for key, label, tasks in (
+                ("overdue", _l("Overdue"), self.overdue),
+                ("today", _l("Today"), self.today),
+                ("week", _l("This week"), self.this_week),
+                ("later", _l("Later"), self.later),
+            )
         ]
 
     @property
     def total(self) -> int:
-        return len(self.overdue) + len(self.today) + len(self.this_week) + len(self.later)
+        return sum(section.count for section in self.sections())
 
 
 def open_tasks_of(user: User) -> sa.Select:
@@ -67,18 +88,32 @@ def open_tasks_of(user: User) -> sa.Select:
     )
 
 
-def my_tasks(user: User, today: date) -> TaskGroups:
-    groups = TaskGroups()
+def my_tasks(
+    user: User, today: date, limit: int = SECTION_LIMIT, expanded: str | None = None
+) -> TaskGroups:
+    """The user's open tasks by group: the counts in one statement, then each non-empty group's
+    first `limit` tasks in due order (all of the `expanded` group's)."""
     end = week_end(today)
-    for task in db.session.scalars(with_task_details(open_tasks_of(user))):
-        if task.due_on < today:
-            groups.overdue.append(task)
-        elif task.due_on == today:
-            groups.today.append(task)
-        elif task.due_on <= end:
-            groups.this_week.append(task)
-        else:
-            groups.later.append(task)
+    due = FollowUp.due_on
+    bounds = {
+        "overdue": due < today,
+        "today": due == today,
+        "week": sa.and_(due > today, due <= end),
+        "later": due > end,
+    }
+    mine = (FollowUp.assignee_id == user.id, FollowUp.status == FollowUpStatus.TODO)
+    counted = db.session.execute(
+        sa.select(*(sa.func.count().filter(bound) for bound in bounds.values())).where(*mine)
+    ).one()
+    groups = TaskGroups(counts=dict(zip(bounds, counted, strict=True)))
+    lists = {"overdue": groups.overdue, "today": groups.today, "week": groups.this_week,
+             "later": groups.later}  # fmt: skip
+    for key, bound in bounds.items():
+        if groups.counts[key]:
+            stmt = open_tasks_of(user).where(bound)
+            if key != expanded:
+                stmt = stmt.limit(limit)
+            lists[key].extend(db.session.scalars(with_task_details(stmt)))
     return groups
 
 

@@ -80,7 +80,7 @@ def mine():
     today = local_today()
     return render_template(
         "followups/mine.html",
-        groups=my_tasks(current_user, today),
+        groups=my_tasks(current_user, today, expanded=request.args.get("all")),
         done=recently_done_of(current_user),
         today=today,
     )
