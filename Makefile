@@ -20,7 +20,7 @@ test: setup
 # Full-scale measurements (tests/perf), on SQLite and on CRM_TEST_DATABASE_URL when set.
 bench: setup
 	rm -f build/bench/results.md
-	$(BIN)/pytest tests/perf -o addopts="" -q -s -p no:cacheprovider
+	CRM_BENCH_PUBLISH=1 $(BIN)/pytest tests/perf -o addopts="" -q -s -p no:cacheprovider -p no:locust
 	@cat build/bench/results.md
 
 # The load test at full length: 50 officers and chiefs for 60 s against gunicorn, on SQLite and,

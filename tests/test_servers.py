@@ -4,6 +4,7 @@ Redis, one attachment folder. What a user does on one server holds on the other.
 import io
 import re
 import secrets
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import APIRequestContext, sync_playwright
 
 from tests.conftest import bureau_today
-from tests.servers import Server, start_server, stop, wait_until_up, write_settings
+from tests.servers import LOOPBACK, Server, start_server, stop, wait_until_up, write_settings
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -41,20 +42,22 @@ def servers(app, redis_url, tmp_path) -> Iterator[tuple[Server, Server]]:
             "IMPORT_FOLDER": str(shared / "imports"),
         },
     )
-    started = [start_server(settings, tmp_path / f"server-{n}.log") for n in (1, 2)]
+    started: list[Server] = []
     try:
+        for number in (1, 2):
+            started.append(start_server(settings, tmp_path / f"server-{number}.log"))
+        for server in started:
+            wait_until_up(server)
         yield started[0], started[1]
     finally:
         stop(started)
 
 
 @pytest.fixture
-def http(servers) -> Iterator[APIRequestContext]:
+def http() -> Iterator[APIRequestContext]:
     """One browser's cookie jar: cookies are per host, so it carries a session to either port."""
     with sync_playwright() as playwright:
         context = playwright.request.new_context(max_redirects=0)
-        for server in servers:
-            wait_until_up(server)
         yield context
         context.dispose()
 
@@ -74,6 +77,13 @@ def log_in(http: APIRequestContext, server: Server, username: str, password: str
         form={"csrf_token": token, "username": username, "password": password},
     )
     return response.status
+
+
+def landing(url: str, session_cookie: str) -> str:
+    """Where a browser holding only this session cookie ends up when it opens `url`."""
+    request = urllib.request.Request(url, headers={"Cookie": f"crm_session={session_cookie}"})
+    with LOOPBACK.open(request, timeout=10) as answer:
+        return answer.geturl()
 
 
 def jpeg() -> bytes:
@@ -124,16 +134,21 @@ def test_a_session_a_visit_and_its_photo_travel_between_servers(
 
     detail = http.get(f"{one.url}{visit_url}")
     assert detail.status == 200 and "设备更新贷款贴息" in detail.text()
-    links = sorted(set(re.findall(rf"{visit_url}/attachments/\d+(?=[\"?])", detail.text())))
+    attachment = rf"{re.escape(visit_url)}/attachments/\d+(?=[\"?])"
+    links = sorted(set(re.findall(attachment, detail.text())))
     assert len(links) == 1, links
     served = http.get(f"{one.url}{links[0]}")
     assert served.status == 200 and served.body() == photo
 
-    # Signing out on one server ends the session on both.
-    token = csrf_token(http, f"{two.url}/visits/mine")
+    # Signing out on one server ends the session on both: the old cookie, kept and sent to the
+    # other server afterwards (as a stolen copy would be), opens nothing there.
+    cookie = next(c for c in http.storage_state()["cookies"] if c["name"] == "crm_session")
+    mine = f"{two.url}/visits/mine"
+    assert landing(mine, cookie["value"]) == mine  # the copy works while the session lives
+    token = csrf_token(http, mine)
     assert http.post(f"{one.url}/logout", form={"csrf_token": token}).status == 302
-    after = http.get(f"{two.url}/visits/mine")
-    assert after.status == 302 and "/login" in after.headers["location"]
+    for server in (two, one):
+        assert "/login" in landing(f"{server.url}/visits/mine", cookie["value"])
 
 
 def test_login_throttling_counts_across_servers(servers, http, create_user):

@@ -2,9 +2,14 @@
 their tasks and record visits with a policy and a problem; chiefs watch the dashboard and the
 problem ledger and assign new problems. Run by tests/test_load.py (locust, headless).
 
-Every answer other than the expected one counts as a failure. A step on a problem that another
-chief has just moved answers 409 with the form again: that is the app doing its job under
-concurrency, and is counted as such (name "problem step (already moved)"), not as an error.
+Every answer other than the expected one counts as a failure, and so does a page that sends
+its user to the sign-in page (a lost session). A step on a problem that another chief has just
+moved answers 409 with the form again: that is the app doing its job under concurrency, and is
+counted as such (name "problem step (already moved)"), not as an error.
+
+Locust's own figures start again once every user has signed in (a sign-in is costly by design,
+and a morning's sign-ins are spread out); the tally of the whole run, sign-ins included, is
+written to CRM_LOAD_TALLY when locust quits.
 """
 
 import itertools
@@ -38,14 +43,15 @@ def today() -> date:
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
-# The whole run's tally, sign-ins included (locust's own figures start again, --reset-stats,
-# once every user has signed in): written to CRM_LOAD_TALLY when locust quits.
-TALLY: dict = {"requests": 0, "failures": [], "errors": [], "answered": {}}
+TALLY: dict = {"requests": 0, "failures": [], "errors": [], "answered": {}, "signed in": 0}
 
 
 @events.request.add_listener
-def count(name: str, exception: Exception | None, **_details) -> None:
+def count(name: str, exception: Exception | None, response: object = None, **_details) -> None:
     TALLY["requests"] += 1
+    signing_in = name in ("login page", "log in")
+    if exception is None and not signing_in and "/login" in getattr(response, "url", ""):
+        exception = RuntimeError("sent to the sign-in page: the session was lost")
     if exception is not None:
         TALLY["failures"].append(f"{name}: {exception}")
     else:
@@ -89,10 +95,14 @@ class Staff(HttpUser):
             allow_redirects=False,
             name="log in",
         )
-        if answer.status_code != 302:
+        if answer.status_code != 302 or "/login" in answer.headers.get("Location", ""):
             raise RuntimeError(f"{username}: log in answered {answer.status_code}")
+        TALLY["signed in"] += 1
+        runner = self.environment.runner
+        if runner is not None and TALLY["signed in"] == runner.target_user_count:
+            runner.stats.reset_all()  # everyone is in: the working day's figures start now
 
-    def month(self) -> dict:
+    def last_month_in_yiyang(self) -> dict:
         last = today().replace(day=1) - timedelta(days=1)
         return {"county": YIYANG, "start": last.replace(day=1).isoformat(), "end": last.isoformat()}
 
@@ -113,7 +123,7 @@ class Officer(Staff):
 
     @task(2)
     def visit_list(self) -> None:
-        self.client.get("/visits/", params=self.month(), name="visit list")
+        self.client.get("/visits/", params=self.last_month_in_yiyang(), name="visit list")
 
     @task(2)
     def my_tasks(self) -> None:
@@ -196,5 +206,5 @@ class Chief(Staff):
             if answer.status_code == 409:
                 answer.request_meta["name"] = "problem step (already moved)"
                 answer.success()
-            elif answer.status_code != 302:
+            elif answer.status_code != 302 or "/login" in answer.headers.get("Location", ""):
                 answer.failure(f"{answer.status_code}: {answer.text[:300]}")
