@@ -116,7 +116,12 @@ def report(backend: str, rows: dict[str, dict[str, str]], tally: dict) -> str:
         f"gunicorn {WORKERS} workers × {THREADS} threads",
         "",
         f"Whole run: {tally['requests']} requests, {len(tally['failures'])} failures, "
-        f"{len(tally['errors'])} errors. Once everyone had signed in:",
+        f"{len(tally['errors'])} errors. "
+        + (
+            "Once everyone had signed in:"
+            if tally["signed in"] == USERS
+            else f"Only {tally['signed in']} of {USERS} signed in within the run; all of it:"
+        ),
         "",
         "| request | count | failures | median ms | p95 ms |",
         "|---|---:|---:|---:|---:|",
