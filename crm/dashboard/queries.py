@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from crm.auth.models import User
 from crm.auth.scope import scoped
 from crm.extensions import db
-from crm.followups.queries import open_tasks_of, week_end
+from crm.followups.queries import open_tasks_of, task_groups
 from crm.problems import deadlines
 from crm.problems.models import Problem, ProblemCategory, ProblemStatus
 from crm.problems.queries import problems_of
@@ -63,11 +63,9 @@ def officer_figures(user: User, first: date, today: date) -> OfficerFigures:
         sa.func.count().filter(mine.c.status.in_(deadlines.OPEN), mine.c.due_on < today),
     ).select_from(mine)
     tasks = open_tasks_of(user).order_by(None).subquery()
-    due = tasks.c.due_on
+    groups = task_groups(tasks.c.due_on, today)
     task_counts = sa.select(
-        sa.func.count().filter(due < today),
-        sa.func.count().filter(due == today),
-        sa.func.count().filter(due > today, due <= week_end(today)),
+        *(sa.func.count().filter(groups[key]) for key in ("overdue", "today", "week"))
     ).select_from(tasks)
     problems_open, problems_overdue = db.session.execute(problems).one()
     return OfficerFigures(

@@ -88,19 +88,23 @@ def open_tasks_of(user: User) -> sa.Select:
     )
 
 
-def my_tasks(
-    user: User, today: date, limit: int = SECTION_LIMIT, expanded: str | None = None
-) -> TaskGroups:
-    """The user's open tasks by group: the counts in one statement, then each non-empty group's
-    first `limit` tasks in due order (all of the `expanded` group's)."""
+def task_groups(due: sa.ColumnElement, today: date) -> dict[str, sa.ColumnElement[bool]]:
+    """The groups of 我的任务 as conditions on a due date: overdue, today, this week, later."""
     end = week_end(today)
-    due = FollowUp.due_on
-    bounds = {
+    return {
         "overdue": due < today,
         "today": due == today,
         "week": sa.and_(due > today, due <= end),
         "later": due > end,
     }
+
+
+def my_tasks(
+    user: User, today: date, limit: int = SECTION_LIMIT, expanded: str | None = None
+) -> TaskGroups:
+    """The user's open tasks by group: the counts in one statement, then each non-empty group's
+    first `limit` tasks in due order (all of the `expanded` group's)."""
+    bounds = task_groups(FollowUp.due_on, today)
     mine = (FollowUp.assignee_id == user.id, FollowUp.status == FollowUpStatus.TODO)
     counted = db.session.execute(
         sa.select(*(sa.func.count().filter(bound) for bound in bounds.values())).where(*mine)
