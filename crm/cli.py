@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from crm import demo, scheduler
 from crm.auth import operations as auth_operations
 from crm.auth.models import Role, User
+from crm.backups import operations as backups
 from crm.db import refresh_statistics, utcnow
 from crm.enterprises import imports, operations
 from crm.errors import DomainError
@@ -276,6 +277,59 @@ def jobs_command() -> None:
             "    "
             + _("last: %(last)s · next: %(next)s", last=last_text, next=datetime_filter(upcoming))
         )
+
+
+@crm_cli.command("backup")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The archive to write (e.g. crm-2026-11-23.tar.gz).",
+)
+def backup_command(out: Path) -> None:
+    """Back up the SQLite database and the attachments into one archive, while the application
+    runs. (PostgreSQL: pg_dump, see the README.)"""
+    try:
+        manifest = backups.backup(out)
+    except DomainError as error:
+        raise _refusal(error) from error
+    rows = sum(table["rows"] for table in manifest.tables.values())
+    click.echo(
+        _(
+            "%(out)s: %(tables)d tables, %(rows)d rows, %(files)d files.",
+            out=out,
+            tables=len(manifest.tables),
+            rows=rows,
+            files=len(manifest.files),
+        )
+    )
+    for stored_name in manifest.missing:
+        click.echo(_("Not backed up (missing or changed on disk): %(name)s", name=stored_name))
+
+
+@crm_cli.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace a database that holds data (it is kept beside, as ….before-restore-<time>).",
+)
+def restore_command(archive: Path, replace: bool) -> None:
+    """Restore a backup made by `crm backup` into this instance (stop the web server and the
+    scheduler first), then run `flask --app crm db upgrade`."""
+    try:
+        manifest = backups.restore(archive, replace=replace)
+    except DomainError as error:
+        raise _refusal(error) from error
+    rows = sum(table["rows"] for table in manifest.tables.values())
+    click.echo(
+        _(
+            "Restored the backup of %(time)s: %(rows)d rows, %(files)d files, all checked.",
+            time=manifest.created_at,
+            rows=rows,
+            files=len(manifest.files),
+        )
+    )
 
 
 def init_app(app: Flask) -> None:
