@@ -112,7 +112,8 @@ def bulk_insert(
         if len(records) >= BULK_ANALYZE_AFTER:
             cursor.execute(f"ANALYZE {quote(table.name)}")  # plans must know the new rows at once
     else:
-        insert = f"INSERT INTO {into} VALUES ({', '.join('?' for _column in columns)})"
+        # Quoted names of the model's own table and columns; the values are parameters.
+        insert = f"INSERT INTO {into} VALUES ({', '.join('?' for _column in columns)})"  # nosec B608
         for start in range(0, len(records), BULK_BATCH):
             cursor.executemany(insert, rows(records[start : start + BULK_BATCH]))
     if key is None:
@@ -126,12 +127,14 @@ def _ids_by_key(cursor: Any, dialect: sa.Dialect, key: sa.Column, keys: list) ->
     quote = dialect.identifier_preparer.quote
     convert = _converter(key, dialect) or _same
     stored = {convert(value): value for value in keys}
-    select = f"SELECT {quote(key.name)}, id FROM {quote(key.table.name)} WHERE {quote(key.name)} "
+    table, column = quote(key.table.name), quote(key.name)
     if dialect.name == "postgresql":
-        cursor.execute(f"{select} = ANY(%s) ORDER BY id", (list(stored),))
+        match, parameter = "= ANY(%s)", list(stored)
     else:
-        cursor.execute(f"{select} IN (SELECT value FROM json_each(?)) ORDER BY id",
-                       (json.dumps(list(stored)),))  # fmt: skip
+        match, parameter = "IN (SELECT value FROM json_each(?))", json.dumps(list(stored))
+    # Quoted names of the model's own table and column; the keys are a parameter.
+    statement = f"SELECT {column}, id FROM {table} WHERE {column} {match} ORDER BY id"  # nosec B608
+    cursor.execute(statement, (parameter,))
     return {stored[value]: ident for value, ident in cursor.fetchall()}
 
 
