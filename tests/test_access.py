@@ -6,6 +6,7 @@ the roles that may use it.
 
 import io
 import json
+import re
 import secrets
 import tempfile
 import time
@@ -20,7 +21,7 @@ from crm.auth.permissions import AUTHENTICATED, PUBLIC, access_of
 from crm.enterprises import operations
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from tests.conftest import YIYANG, bureau_today, code_for
+from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, code_for
 
 ROLES = ("admin", "chief", "officer", "viewer")
 EVERYONE = frozenset(ROLES)
@@ -276,8 +277,9 @@ def _report():
 
 @pytest.fixture
 def targets(app, create_user, create_token, create_enterprise):
-    """An officer with an API token; an enterprise with a contact; a visit with a photo."""
-    officer = create_user("officer")
+    """An officer of 宜阳县 with an API token; an enterprise there with a contact; a visit with a
+    photo; problems, tasks, certification cases and a monthly report of the county."""
+    officer = create_user("officer", YIYANG)
     create_token(officer)
     enterprise = create_enterprise(name="启航测试有限公司")
     with app.app_context():
@@ -447,11 +449,13 @@ def own_token_id(app, user):
         return db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == user.id))
 
 
+@pytest.mark.parametrize("region", [CITY, YIYANG])
 @pytest.mark.parametrize("role", ROLES)
-def test_role_matrix(app, client, login, create_token, targets, role):
+def test_role_matrix(app, client, login, create_token, targets, role, region):
+    """Users of the whole city and of the targets' own county: what each role may use."""
     wrong = []
     for endpoint, (method, url, allowed) in ROUTES.items():
-        user = login(role)
+        user = login(role, region)
         create_token(user)
         ids = {
             **targets,
@@ -465,3 +469,101 @@ def test_role_matrix(app, client, login, create_token, targets, role):
             wrong.append((endpoint, response.status_code))
         client.post("/logout")
     assert wrong == []
+
+
+# The region dimension. Every record of the targets lies in 宜阳县; a user of another county must
+# find none of them: a URL naming one answers 404 (or 403 where the role may not use the route
+# at all), no page or API answer shows their contents, and no write changes them.
+RECORDS = {"enterprise", "contact", "visit", "attachment", "problem", "problem_api", "task",
+           "task_api", "task_cancel", "task_reassign", "case", "case_api", "report",
+           "target", "token"}  # fmt: skip
+# Words only the targets' records hold (names, titles, the visit's summary, the contact).
+MARKERS = ("启航测试有限公司", "启航二号测试有限公司", "缺少研发人才", "回访材料", "王工",
+           "了解研发投入和高企申报准备情况")  # fmt: skip
+DOMAIN_TABLES = ("users", "api_tokens", "enterprises", "contacts", "visits", "visit_policies",
+                 "visit_companions", "attachments", "problems", "problem_events", "followups",
+                 "certification_cases", "certification_stage_events",
+                 "monthly_reports")  # fmt: skip
+
+
+def domain_rows(app, officer_id):
+    """Every row of the tables that hold the bureau's records, in key order; of the users and
+    tokens, the targets' officer and theirs (the matrix signs in new users all along)."""
+    with app.app_context():
+        tables = {t.name: t for t in db.metadata.sorted_tables}
+        rows = {}
+        for name in DOMAIN_TABLES:
+            table = tables[name]
+            stmt = sa.select(table).order_by(*table.primary_key.columns)
+            if name in ("users", "api_tokens"):
+                stmt = stmt.where(table.c["id" if name == "users" else "user_id"] == officer_id)
+            rows[name] = db.session.execute(stmt).all()
+        return rows
+
+
+def text_of(response) -> str:
+    """A response's text (JSON with its characters unescaped), with the text of every file
+    inside a zip (workbooks, archives)."""
+    if response.is_json:
+        return json.dumps(response.get_json(silent=True), ensure_ascii=False)
+    return "\n".join(_texts(response.get_data()))
+
+
+def _texts(data: bytes):
+    import zipfile
+
+    if data[:4] != b"PK\x03\x04":
+        yield data.decode("utf-8", "replace")
+        return
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for name in archive.namelist():
+            yield name
+            yield from _texts(archive.read(name))
+
+
+def permitted(endpoint, role):
+    allowed = DECLARED.get(endpoint, ROUTES[endpoint][2])
+    return allowed in (PUBLIC, AUTHENTICATED) or role in allowed
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_region_matrix_a_user_of_another_county_finds_nothing(
+    app, client, login, create_token, targets, role
+):
+    before = domain_rows(app, targets["target"])
+    shown, leaked = [], []
+    for endpoint, (method, url, allowed) in ROUTES.items():
+        if allowed == PUBLIC:
+            continue
+        user = login(role, MENGJIN)
+        create_token(user)
+        ids = {
+            **targets,
+            "own_token": own_token_id(app, user),
+            "upload": upload_of(app, user.id),
+            "own_notification": own_notification_id(app, user),
+        }
+        response = client.open(fill(url, ids), method=method, **request_options(endpoint, ids))
+        names_a_record = bool(RECORDS & set(re.findall(r"{(\w+)}", url)))
+        refusals = {404} if permitted(endpoint, role) else {403, 404}
+        if names_a_record and response.status_code not in refusals:
+            shown.append((endpoint, response.status_code))
+        if found := [marker for marker in MARKERS if marker in text_of(response)]:
+            leaked.append((endpoint, found))
+        client.post("/logout")
+    assert shown == []
+    assert leaked == []
+    assert domain_rows(app, targets["target"]) == before
+
+
+def test_region_matrix_the_markers_are_seen_in_their_own_county(app, client, login, targets):
+    """The other half of the matrix above: the same words are on the county's own pages, so
+    their absence elsewhere means something."""
+    login("chief", YIYANG)
+    shown = ("enterprises.index", "enterprises.show", "visits.index", "visits.show",
+             "problems.index", "problems.show", "followups.show", "certification.index",
+             "visits_api.visits", "problems_api.problems", "followups_api.followups")  # fmt: skip
+    for endpoint in shown:
+        method, url, _allowed = ROUTES[endpoint]
+        page = text_of(client.open(fill(url, targets), method=method))
+        assert any(marker in page for marker in MARKERS), endpoint
