@@ -14,8 +14,11 @@ run: setup
 	@echo "企业服务走访 CRM: http://127.0.0.1:$(PORT)  (Ctrl+C to stop)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# The suite on both cores (each worker with its own PostgreSQL database and Redis number), then
+# the tests that measure speed, alone on the machine.
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile -m "not timed"
+	$(BIN)/pytest -m timed
 
 # Full-scale measurements (tests/perf), on SQLite and on CRM_TEST_DATABASE_URL when set.
 bench: setup

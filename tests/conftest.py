@@ -96,10 +96,29 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         url = f"sqlite:///{template}"
         migrate(url)
         return Database("sqlite", url, template)
-    url = os.environ["CRM_TEST_DATABASE_URL"]
+    url = worker_database(os.environ["CRM_TEST_DATABASE_URL"])
     reset_postgresql_schema(url)
     migrate(url)
     return Database("postgresql", url)
+
+
+def worker_database(url: str) -> str:
+    """Under pytest-xdist, each worker's own database beside the given one (test_gw0, …),
+    created when missing: workers never truncate each other's tables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    given = sa.make_url(url)
+    own = given.set(database=f"{given.database}_{worker}")
+    engine = sa.create_engine(given, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}
+        )
+        if not exists:
+            connection.exec_driver_sql(f'CREATE DATABASE "{own.database}"')
+    engine.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -263,6 +282,11 @@ def redis_url():
     import redis
 
     url = os.environ.get("CRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each pytest-xdist worker counts its logins in a database of its own (15, 14, …).
+        given = sa.make_url(url)
+        number = int(given.database or 0) - int(worker.removeprefix("gw"))
+        url = given.set(database=str(number)).render_as_string(hide_password=False)
     try:
         redis.Redis.from_url(url).ping()
     except redis.ConnectionError:

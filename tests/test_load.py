@@ -23,7 +23,7 @@ from crm.visits.models import Visit
 from tests.conftest import CITY, PASSWORD, YIYANG
 from tests.servers import ROOT, start_server, stop, wait_until_up, write_settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timed]
 
 LOCUST = ROOT / ".venv" / "bin" / "locust"
 LOCUSTFILE = ROOT / "tests" / "load" / "locustfile.py"

@@ -12,7 +12,7 @@ import pytest
 from tests.browser.conftest import TABLET_PORTRAIT
 from tests.browser.test_shell import log_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timed]
 
 TRANSFER_BUDGET = 150 * 1024
 LCP_BUDGET_MS = 2500
