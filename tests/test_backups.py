@@ -249,6 +249,8 @@ class TestTheSQLiteArchive:
         result = invoke(app, "backup", "--out", str(archive))
         assert result.exit_code == 0 and "2 个文件" in result.output  # the photo and its thumbnail
         restored = fresh_instance(tmp_path)
+        sqlite_file(restored).parent.mkdir()
+        migrate(restored.config["SQLALCHEMY_DATABASE_URI"])  # as on a new server: db upgrade
         assert invoke(restored, "restore", str(archive)).exit_code == 0
         with app.app_context():
             photo = db.session.scalars(sa.select(Attachment)).one()

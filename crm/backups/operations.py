@@ -38,7 +38,7 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 DATABASE = "database.sqlite3"
 FILES = "attachments/"
-REFERENCE_TABLES = {"alembic_version", "regions"}  # filled by the migrations themselves
+DATA_TABLES = ("users", "enterprises")  # empty in a new instance, whatever the migrations add
 # A stored attachment's name: YYYY/MM/<hex>.<ext>, and its thumbnail.
 STORED_NAME = re.compile(r"\d{4}/\d{2}/[0-9a-f]{32}\.[a-z0-9]{1,5}(\.thumb\.jpg)?")
 
@@ -185,10 +185,15 @@ def restore(archive_path: Path, replace: bool = False) -> Manifest:
 
 
 def _holds_data(path: Path) -> bool:
-    """True when any table but the reference ones (regions, the schema version) has rows."""
+    """True once the instance has users or enterprises: a database just migrated holds only
+    what the migrations put there (regions, the first policies)."""
     with closing(sqlite3.connect(path)) as connection:
-        summary = table_summary(connection)
-    return any(table["rows"] for name, table in summary.items() if name not in REFERENCE_TABLES)
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
+        return any(
+            connection.execute(f'SELECT 1 FROM "{name}" LIMIT 1').fetchone()  # nosec B608
+            for name in DATA_TABLES
+            if name in tables
+        )
 
 
 def _unpack(archive_path: Path, work: Path) -> tuple[Manifest, Path, dict[str, Path]]:
