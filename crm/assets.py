@@ -49,8 +49,13 @@ def version_static_urls(endpoint: str, values: dict) -> None:
 
 
 def cache_versioned_files(response: Response) -> Response:
-    """A versioned static URL never changes its content: a year, without revalidation."""
-    if request.endpoint == "static" and response.status_code == 200 and request.args.get("v"):
+    """A versioned static URL never changes its content: a year, without revalidation. A 304
+    (a browser that asked anyway, as Chromium does for favicons) says the same."""
+    if (
+        request.endpoint == "static"
+        and response.status_code in (200, 304)
+        and request.args.get("v")
+    ):
         response.cache_control.no_cache = None
         response.cache_control.public = True
         response.cache_control.max_age = YEAR

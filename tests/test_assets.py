@@ -29,6 +29,9 @@ def test_static_urls_carry_their_content_hash_and_are_kept_for_a_year(client, lo
         assert answer.status_code == 200
         assert answer.cache_control.max_age == assets.YEAR
         assert answer.cache_control.immutable and not answer.cache_control.no_cache
+        # A browser that asks again anyway (Chromium for its favicon) is told the same.
+        again = client.get(url, headers={"If-None-Match": answer.headers["ETag"]})
+        assert again.status_code == 304 and again.cache_control.immutable, url
     # Without a version (the service worker's own list) a file is revalidated as before.
     plain = client.get("/static/js/app.js")
     assert plain.cache_control.max_age is None and plain.cache_control.no_cache
