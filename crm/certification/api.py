@@ -95,7 +95,12 @@ class EligibilitySchema(ma.Schema):
     criteria = ma.fields.List(ma.fields.Nested(CriterionSchema), required=True)
 
 
-MONEY = {"allow_none": True, "validate": ma.validate.Range(min=0, max=10**9)}
+# Bounds documented as numbers too (apispec would write a Decimal field's bounds as strings).
+MONEY = {
+    "allow_none": True,
+    "validate": ma.validate.Range(min=0, max=10**9),
+    "metadata": {"minimum": 0, "maximum": 10**9},
+}
 COUNT = {"allow_none": True, "validate": ma.validate.Range(min=0, max=10**7)}
 
 
@@ -114,7 +119,9 @@ class HighTechFiguresSchema(ma.Schema):
     high_tech_revenue = ma.fields.Decimal(**MONEY)
     total_revenue = ma.fields.Decimal(**MONEY)
     innovation_score = ma.fields.Decimal(
-        allow_none=True, validate=ma.validate.Range(min=0, max=100)
+        allow_none=True,
+        validate=ma.validate.Range(min=0, max=100),
+        metadata={"minimum": 0, "maximum": 100},
     )
     major_incident = ma.fields.Boolean()
 

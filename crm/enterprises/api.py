@@ -21,7 +21,10 @@ def count() -> ma.fields.Integer:
 
 
 def money() -> ma.fields.Decimal:
-    return ma.fields.Decimal(places=2, allow_none=True, validate=ma.validate.Range(min=0))
+    # The bound documented as a number (apispec would write the Decimal as the string "0.00").
+    return ma.fields.Decimal(
+        places=2, allow_none=True, validate=ma.validate.Range(min=0), metadata={"minimum": 0}
+    )
 
 
 class ContactSchema(ma.Schema):
