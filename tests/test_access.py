@@ -449,12 +449,13 @@ def own_token_id(app, user):
         return db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == user.id))
 
 
-@pytest.mark.parametrize("region", [CITY, YIYANG])
-@pytest.mark.parametrize("role", ROLES)
-def test_role_matrix(app, client, login, create_token, targets, role, region):
-    """Users of the whole city and of the targets' own county: what each role may use."""
-    wrong = []
-    for endpoint, (method, url, allowed) in ROUTES.items():
+@pytest.fixture
+def ask(app, client, login, create_token, targets):
+    """ask(endpoint, role, region) → the answer to the route's request from a new user of that
+    role and region (signed in, with an API token, an import upload and a notification)."""
+
+    def send(endpoint, role, region):
+        method, url, _allowed = ROUTES[endpoint]
         user = login(role, region)
         create_token(user)
         ids = {
@@ -464,10 +465,22 @@ def test_role_matrix(app, client, login, create_token, targets, role, region):
             "own_notification": own_notification_id(app, user),
         }
         response = client.open(fill(url, ids), method=method, **request_options(endpoint, ids))
+        client.post("/logout")
+        return response
+
+    return send
+
+
+@pytest.mark.parametrize("region", [CITY, YIYANG])
+@pytest.mark.parametrize("role", ROLES)
+def test_role_matrix(ask, role, region):
+    """Users of the whole city and of the targets' own county: what each role may use."""
+    wrong = []
+    for endpoint, (_method, _url, allowed) in ROUTES.items():
+        response = ask(endpoint, role, region)
         expected = "served" if allowed == PUBLIC or role in allowed else "refused"
         if outcome(endpoint, response) != expected:
             wrong.append((endpoint, response.status_code))
-        client.post("/logout")
     assert wrong == []
 
 
@@ -527,30 +540,19 @@ def permitted(endpoint, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_region_matrix_a_user_of_another_county_finds_nothing(
-    app, client, login, create_token, targets, role
-):
+def test_region_matrix_a_user_of_another_county_finds_nothing(app, ask, targets, role):
     before = domain_rows(app, targets["target"])
     shown, leaked = [], []
-    for endpoint, (method, url, allowed) in ROUTES.items():
+    for endpoint, (_method, url, allowed) in ROUTES.items():
         if allowed == PUBLIC:
             continue
-        user = login(role, MENGJIN)
-        create_token(user)
-        ids = {
-            **targets,
-            "own_token": own_token_id(app, user),
-            "upload": upload_of(app, user.id),
-            "own_notification": own_notification_id(app, user),
-        }
-        response = client.open(fill(url, ids), method=method, **request_options(endpoint, ids))
+        response = ask(endpoint, role, MENGJIN)
         names_a_record = bool(RECORDS & set(re.findall(r"{(\w+)}", url)))
         refusals = {404} if permitted(endpoint, role) else {403, 404}
         if names_a_record and response.status_code not in refusals:
             shown.append((endpoint, response.status_code))
         if found := [marker for marker in MARKERS if marker in text_of(response)]:
             leaked.append((endpoint, found))
-        client.post("/logout")
     assert shown == []
     assert leaked == []
     assert domain_rows(app, targets["target"]) == before
