@@ -293,13 +293,12 @@ def backup_command(out: Path) -> None:
         manifest = backups.backup(out)
     except DomainError as error:
         raise _refusal(error) from error
-    rows = sum(table["rows"] for table in manifest.tables.values())
     click.echo(
         _(
             "%(out)s: %(tables)d tables, %(rows)d rows, %(files)d files.",
             out=out,
             tables=len(manifest.tables),
-            rows=rows,
+            rows=manifest.rows,
             files=len(manifest.files),
         )
     )
@@ -321,12 +320,11 @@ def restore_command(archive: Path, replace: bool) -> None:
         manifest = backups.restore(archive, replace=replace)
     except DomainError as error:
         raise _refusal(error) from error
-    rows = sum(table["rows"] for table in manifest.tables.values())
     click.echo(
         _(
             "Restored the backup of %(time)s: %(rows)d rows, %(files)d files, all checked.",
             time=manifest.created_at,
-            rows=rows,
+            rows=manifest.rows,
             files=len(manifest.files),
         )
     )

@@ -52,6 +52,10 @@ class Manifest:
     missing: list[str] = field(default_factory=list)  # named by a row, not found on disk
     format: int = FORMAT
 
+    @property
+    def rows(self) -> int:
+        return sum(table["rows"] for table in self.tables.values())
+
     def to_json(self) -> bytes:
         return json.dumps(self.__dict__, ensure_ascii=False, indent=1, sort_keys=True).encode()
 
