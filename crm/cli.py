@@ -94,7 +94,10 @@ def create_token_command(username: str, name: str) -> None:
     )
     if user is None or not user.active:
         raise click.ClickException(_("No active user named %(username)s.", username=username))
-    _record, token = auth_operations.issue_api_token(None, user, name)
+    try:
+        _record, token = auth_operations.issue_api_token(None, user, name)
+    except DomainError as error:
+        raise _refusal(error) from error
     db.session.commit()
     click.echo(token)
 

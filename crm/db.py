@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import request
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 
@@ -177,6 +178,16 @@ def refresh_statistics(engine: sa.Engine) -> None:
         connection.exec_driver_sql("VACUUM (ANALYZE)")
 
 
+MAX_PAGE = 10**9
+
+
+def page_number() -> int:
+    """The request's `page`: 1 when absent or not a number; past any list, MAX_PAGE (the empty
+    page past the end, as a database can take its offset)."""
+    page = request.args.get("page", 1, type=int) or 1
+    return min(max(page, 1), MAX_PAGE)
+
+
 class KeysFirstPagination(SelectPagination):
     """A page of one model's rows in two steps: the page's primary keys first, then those rows
     with their eager loads. The first step reads only the index that serves the filter and the
@@ -185,6 +196,14 @@ class KeysFirstPagination(SelectPagination):
     key carries the count, the count is a statement of its own (keys only, too)."""
 
     _counted: int | None = None
+
+    @staticmethod
+    def _prepare_page_args(**options: Any) -> tuple[int, int]:
+        """A page number past any list (one whose offset no database could take) is the empty
+        page past the end, like any other."""
+        if options.get("page") is None:
+            options["page"] = page_number()
+        return SelectPagination._prepare_page_args(**options)
 
     def _keys(self) -> sa.Select:
         stmt = self._query_args["select"]

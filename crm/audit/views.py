@@ -15,7 +15,9 @@ from crm.audit.models import AuditLog
 from crm.auth.models import Role
 from crm.auth.permissions import role_required
 from crm.auth.scope import scoped
+from crm.db import page_number
 from crm.extensions import db
+from crm.forms import searchable
 from crm.i18n import day_start
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -26,9 +28,11 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    actor = StringField(_l("Who"), validators=[Optional(), Length(max=64)])
+    actor = StringField(_l("Who"), validators=[Optional(), Length(max=64)], filters=[searchable])
     action = SelectField(_l("Action"), default="")
-    entity_id = StringField(_l("Record id"), validators=[Optional(), Length(max=64)])
+    entity_id = StringField(
+        _l("Record id"), validators=[Optional(), Length(max=64)], filters=[searchable]
+    )
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
 
@@ -57,5 +61,5 @@ def index():
     ]
     valid = form.validate()
     stmt = _filtered_entries(form) if valid else scoped(sa.select(AuditLog)).where(sa.false())
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
     return render_template("audit/index.html", form=form, page=page)

@@ -4,6 +4,7 @@ from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, Stri
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from crm.auth.models import Role
+from crm.forms import searchable
 
 
 def role_choices() -> list[SelectChoice]:
@@ -104,7 +105,7 @@ class UserFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Search"), validators=[Optional(), Length(max=64)])
+    q = StringField(_l("Search"), validators=[Optional(), Length(max=64)], filters=[searchable])
     role = SelectField(
         _l("Role"), choices=lambda: [SelectChoice("", _l("All roles")), *role_choices()], default=""
     )

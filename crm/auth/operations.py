@@ -91,6 +91,7 @@ def _check_password(password: str, field: str = "password") -> None:
         raise ValidationFailed(problems[0], {field: problems})
 
 
+TOKEN_NAME_MAX = 64
 PROFILE_TEXTS = {"display_name": 64, "unit": 64, "phone": 32, "email": 120}
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
@@ -284,13 +285,15 @@ def record_logout(user: User) -> None:
 
 def issue_api_token(actor: User | None, user: User, name: str) -> tuple[ApiToken, str]:
     """Create an API token for `user`; the token itself is returned once and never stored."""
-    name = name.strip()
+    name = collapse(name)
     if not name:
         raise invalid("name", _("Give the token a name, e.g. the system that will use it."))
+    if len(name) > TOKEN_NAME_MAX:
+        raise invalid("name", _("At most %(n)d characters.", n=TOKEN_NAME_MAX))
+    if not is_clean(name):
+        raise invalid("name", _("Contains characters that cannot be stored."))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    record = ApiToken(
-        user_id=user.id, name=name[:64], token_hash=token_digest(token), prefix=token[:12]
-    )
+    record = ApiToken(user_id=user.id, name=name, token_hash=token_digest(token), prefix=token[:12])
     db.session.add(record)
     db.session.flush()
     record_audit("api_token.create", user, actor=actor, changes={"token": [None, record.prefix]})

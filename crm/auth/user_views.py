@@ -12,6 +12,7 @@ from crm.auth.forms import ResetPasswordForm, UserCreateForm, UserEditForm, User
 from crm.auth.models import ApiToken, Role, User
 from crm.auth.permissions import role_required
 from crm.auth.scope import get_scoped_or_404, scoped
+from crm.db import page_number
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.forms import attach_errors
@@ -41,7 +42,7 @@ def index():
     form = UserFilterForm(formdata=request.args)
     form.region.choices = [SelectChoice("", _("All regions")), *region_choices(current_user)]
     stmt = _filtered_users(form) if form.validate() else scoped(sa.select(User)).where(sa.false())
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
     return render_template("auth/user_list.html", form=form, page=page)
 
 

@@ -56,6 +56,13 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def back_to(default: str) -> str:
+    """Where to return after an action: a plain local path the form names ("back"), else
+    `default`."""
+    target = request.form.get("back")
+    return safe_next(target) if target else default
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
@@ -161,7 +168,11 @@ def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
         return _account_page(form), 422
-    _record, token = operations.issue_api_token(current_user, current_user, form.name.data)
+    try:
+        _record, token = operations.issue_api_token(current_user, current_user, form.name.data)
+    except DomainError as error:
+        attach_errors(form, error)
+        return _account_page(form), 422
     db.session.commit()
     # Rendered, not redirected: the token must not pass through the session cookie.
     return _account_page(TokenForm(formdata=None), new_token=token)

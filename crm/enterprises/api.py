@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from crm.api.fields import record_id
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.permissions import EDITORS, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
@@ -102,7 +103,7 @@ class EnterpriseInputSchema(ma.Schema):
     tech_sme_number = ma.fields.String(validate=ma.validate.Length(max=32))
     tech_sme_year = ma.fields.Integer(allow_none=True)
     specialized = ma.fields.Enum(SpecializedLevel, by_value=True, allow_none=True)
-    liaison_id = ma.fields.Integer(allow_none=True)
+    liaison_id = record_id(allow_none=True)
     tags = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=20)))
 
 

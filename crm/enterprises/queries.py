@@ -16,6 +16,7 @@ from crm.auth.scope import get_scoped_or_404, scoped
 from crm.enterprises import credit_code, industries, search
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.forms import searchable
 from crm.i18n import local_today
 from crm.regions.models import RegionLevel
 
@@ -48,7 +49,9 @@ class EnterpriseFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Name, pinyin or code"), validators=[Optional(), Length(max=100)])
+    q = StringField(
+        _l("Name, pinyin or code"), validators=[Optional(), Length(max=100)], filters=[searchable]
+    )
     county = SelectField(_l("County/district"), default="")
     township = SelectField(_l("Township/street"), default="")
     industry = SelectField(

@@ -51,6 +51,7 @@ EDITABLE = (
     "tags",
 )
 REQUIRED = ("name", "credit_code", "county_code")
+TAG_LENGTH, TAG_COUNT = 20, 10
 FIRST_TECH_SME_YEAR = 2017  # the tech-SME register opened in 2017
 PHONE = re.compile(r"^[0-9+\-() ]{5,32}$")
 
@@ -110,8 +111,19 @@ def _check_choices(values: dict[str, Any], errors: FieldErrors) -> None:
             except ValueError:
                 errors.add(field, _("Not a valid choice."))
     if "tags" in values:
-        tags = [" ".join(str(tag).split())[:20] for tag in values["tags"] or []]
-        values["tags"] = list(dict.fromkeys(tag for tag in tags if tag))[:10]
+        _check_tags(values, errors)
+
+
+def _check_tags(values: dict[str, Any], errors: FieldErrors) -> None:
+    """At most TAG_COUNT tags of TAG_LENGTH characters, repeats dropped; nothing cut short."""
+    tags = list(dict.fromkeys(tag for tag in map(collapse, values["tags"] or []) if tag))
+    if any(len(tag) > TAG_LENGTH for tag in tags):
+        errors.add("tags", _("A tag has at most %(n)d characters.", n=TAG_LENGTH))
+    elif len(tags) > TAG_COUNT:
+        errors.add("tags", _("At most %(n)d tags.", n=TAG_COUNT))
+    elif not all(is_clean(tag) for tag in tags):
+        errors.add("tags", _("Contains characters that cannot be stored."))
+    values["tags"] = tags
 
 
 def _drop_stale_township(

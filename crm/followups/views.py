@@ -11,7 +11,7 @@ from crm import MAX_RECORD_ID
 from crm.auth.models import Role
 from crm.auth.permissions import login_required, role_required
 from crm.auth.scope import get_scoped_or_404
-from crm.auth.views import safe_next
+from crm.auth.views import back_to
 from crm.db import paginate
 from crm.enterprises.models import Enterprise
 from crm.errors import DomainError
@@ -33,7 +33,7 @@ from crm.followups.queries import (
     my_tasks,
     recently_done_of,
 )
-from crm.forms import attach_errors
+from crm.forms import attach_errors, record_ids
 from crm.i18n import local_today
 from crm.problems.models import Problem
 from crm.visits.models import Visit
@@ -60,12 +60,6 @@ bp.add_app_template_global(rules.can_complete_followup, "can_complete_followup")
 bp.add_app_template_global(rules.can_cancel_followup, "can_cancel_followup")
 bp.add_app_template_global(rules.can_reassign_followup, "can_reassign_followup")
 bp.add_app_template_global(rules.can_create_followup, "can_create_followup")
-
-
-def _back(default: str) -> str:
-    """Where to return after an action: a plain local path the form names, else `default`."""
-    target = request.form.get("back")
-    return safe_next(target) if target else default
 
 
 def _record_id(name: str) -> int | None:
@@ -214,13 +208,13 @@ def act(followup_id: int, action: str):
                 raise
             if request.form.get("back"):
                 flash(error.message, "danger")
-                return redirect(_back(url_for("followups.show", followup_id=followup_id)))
+                return redirect(back_to(url_for("followups.show", followup_id=followup_id)))
             attach_errors(form, error)
             fresh = db.session.get(FollowUp, followup_id)
             return _task_page(fresh, {action: form}, error.status)
         db.session.commit()
         flash(_MESSAGES[action](task, following), "success")
-        return redirect(_back(url_for("followups.show", followup_id=task.id)))
+        return redirect(back_to(url_for("followups.show", followup_id=task.id)))
     return _task_page(task, {action: form}, 422)
 
 
@@ -269,8 +263,8 @@ def open_one(notification_id: int):
 @notifications_bp.post("/read")
 @login_required
 def read():
-    ids = [i for i in request.form.getlist("ids", type=int) if 0 < i <= MAX_RECORD_ID]
+    ids = record_ids(request.form, "ids")
     count = notifications.mark_read(current_user, ids or None)
     db.session.commit()
     flash(_("%(n)d notifications marked as read.", n=count), "success")
-    return redirect(_back(url_for("notifications.index")))
+    return redirect(back_to(url_for("notifications.index")))

@@ -12,6 +12,7 @@ from wtforms.validators import Length, Optional
 from crm.auth.models import User
 from crm.auth.scope import scoped
 from crm.extensions import db
+from crm.forms import searchable
 from crm.problems import deadlines
 from crm.problems.models import CATEGORY_LABELS, Problem, ProblemCategory, ProblemStatus
 
@@ -47,7 +48,9 @@ class LedgerFilterForm(FlaskForm):
     )
     county = SelectField(_l("County/district"), default="")
     assignee = SelectField(_l("Assigned to"), default="")
-    unit = StringField(_l("Responsible unit"), validators=[Optional(), Length(max=100)])
+    unit = StringField(
+        _l("Responsible unit"), validators=[Optional(), Length(max=100)], filters=[searchable]
+    )
     overdue = SelectField(
         _l("Deadline"),
         choices=[SelectChoice("", _l("All")), SelectChoice("1", _l("Overdue"))],

@@ -19,11 +19,12 @@ from wtforms import SelectChoice
 from crm.auth.models import Role
 from crm.auth.permissions import VISITORS, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
+from crm.auth.views import back_to
 from crm.db import paginate
 from crm.enterprises.forms import county_choices
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.forms import attach_errors
+from crm.forms import attach_errors, flash_errors, record_ids
 from crm.i18n import local_today
 from crm.problems import deadlines, operations
 from crm.problems import timeline as _timeline  # noqa: F401  (registers the timeline source)
@@ -108,11 +109,13 @@ def index():
 @bp.post("/bulk-assign")
 @role_required(Role.CHIEF)
 def bulk_assign():
-    ids = request.form.getlist("problem_ids", type=int)
+    ids = record_ids(request.form, "problem_ids")
     problems = [(get_scoped_or_404(Problem, i), request.form.get(f"version_{i}")) for i in ids]
     form = BulkAssignForm()
     form.setup(None)
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        flash_errors(form)
+    else:
         try:
             operations.assign_problems(current_user, problems, form.values())
         except DomainError as error:
@@ -121,7 +124,7 @@ def bulk_assign():
         else:
             db.session.commit()
             flash(_("%(n)d problems have been assigned.", n=len(problems)), "success")
-    return redirect(request.form.get("back") or url_for("problems.index"))
+    return redirect(back_to(url_for("problems.index")))
 
 
 @bp.get("/mine")
