@@ -5,7 +5,9 @@ Under /api/ the answer is {"error": {"code", "message", "fields"}}; elsewhere a 
 
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -40,6 +42,7 @@ MESSAGES = {
     500: _l("Something went wrong on our side. The error has been logged."),
     503: _l("The service is temporarily unavailable."),
 }
+RETRY_AFTER = 5  # seconds: what a 503 for an unreachable database asks clients to wait
 
 
 class DomainError(Exception):
@@ -157,6 +160,33 @@ def handle_domain_error(error: DomainError) -> Any:
     return error_page(error.status, error.message)
 
 
+def handle_database_error(error: sa.exc.DBAPIError) -> Any:
+    """The database could not be reached or dropped the connection (a restart, a failover, a
+    lock held too long): the request's transaction is rolled back, and asking again shortly
+    will do. A 503 that says so, with Retry-After; the pool replaces the broken connection by
+    itself."""
+    if not (
+        error.connection_invalidated
+        or isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError)
+    ):
+        return handle_unexpected_error(error)
+    try:
+        db.session.rollback()
+    except sa.exc.DBAPIError:
+        db.session.invalidate()
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.path, error.orig
+    )
+    # In the bureau's language: the user's own would be read from the database.
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        message = str(_l("The database cannot be reached just now. Try again in a moment."))
+        response = (
+            json_error(503, message) if wants_json() else make_response(error_page(503, message))
+        )
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
 def handle_unexpected_error(error: Exception) -> Any:
     db.session.rollback()
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
@@ -168,4 +198,5 @@ def handle_unexpected_error(error: Exception) -> Any:
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -121,6 +121,53 @@ def test_two_scheduler_processes_remind_once(app, add_task, tmp_path):
     assert runs(app, "due_reminders") == [("2026-11-23", "done")]
 
 
+def test_a_scheduler_killed_mid_job_completes_it_once_after_restart(
+    app, add_task, tmp_path, database
+):
+    """The scheduler process is killed (SIGKILL) halfway through the due reminders, two of three
+    written: nothing of its work remains, and the restarted scheduler runs the job once, in
+    full. On PostgreSQL the restart may follow at once (the dead runner's lock is gone); on
+    SQLite it takes over when the dead claim's lease has run out."""
+    due = [add_task(date(2026, 11, 23)) for _ in range(3)]
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    stalled = tmp_path / "stalled"
+    command = [sys.executable, "-m", "tests.scheduler_process", url]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.Popen(
+        [*command, MORNING.isoformat(), str(time.time()), "120"],
+        cwd=ROOT,
+        env={**env, "CRM_TEST_STALL_FILE": str(stalled)},
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.time() + 60
+        while not stalled.exists() and first.poll() is None and time.time() < deadline:
+            time.sleep(0.1)
+        assert stalled.exists(), first.stderr.read().decode()[-3000:] if first.poll() else ""
+    finally:
+        first.kill()
+        first.wait(timeout=30)
+    assert told(app, NotificationKind.DUE_SOON) == []  # the two written were never committed
+    assert runs(app, "due_reminders") == [("2026-11-23", "running")]
+    later = timedelta(minutes=1 if database.backend == "postgresql" else 31)
+    restarted = subprocess.run(
+        [*command, (MORNING + later).isoformat(), str(time.time()), "3"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=90,
+    )
+    assert restarted.returncode == 0, restarted.stderr.decode()[-3000:]
+    reminded = sorted(key for _user, key in told(app, NotificationKind.DUE_SOON))
+    assert reminded == sorted(f"followup:{i}:due_soon:2026-11-23" for i in due)
+    assert runs(app, "due_reminders") == [("2026-11-23", "done")]
+    with app.app_context():
+        attempts = db.session.scalar(
+            sa.select(JobRun.attempts).where(JobRun.job == "due_reminders")
+        )
+    assert attempts == 2
+
+
 def test_run_job_twice_the_same_day_adds_nothing(app, add_task):
     add_task(date(2026, 11, 24))
     runner = app.test_cli_runner()

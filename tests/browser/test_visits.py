@@ -56,8 +56,17 @@ def fill_visit(tab, summary: str, problem: str | None = None):
 
 def stored_visits(tab, client_uuid: str) -> int:
     """How many stored visits carry this client_uuid (asked through the API, as the user)."""
+    return len(_visits_numbered(tab, client_uuid))
+
+
+def stored_visit(tab, client_uuid: str) -> dict:
+    (visit,) = _visits_numbered(tab, client_uuid)
+    return visit
+
+
+def _visits_numbered(tab, client_uuid: str) -> list[dict]:
     answer = tab.request.get(tab.url.split("/visits")[0] + "/api/v1/visits?per_page=200").json()
-    return sum(1 for item in answer["items"] if item["client_uuid"] == client_uuid)
+    return [item for item in answer["items"] if item["client_uuid"] == client_uuid]
 
 
 @pytest.mark.parametrize(
@@ -111,6 +120,50 @@ def test_a_visit_recorded_offline_is_synced_once(open_page):
     tab.reload()
     assert tab.locator("#outbox").is_hidden()
     assert stored_visits(tab, client_uuid) == 1
+
+
+@pytest.mark.parametrize("cut", ["before the server has it", "after the server stored it"])
+def test_a_visit_whose_upload_loses_the_network_is_synced_once(open_page, photo, cut):
+    """The network drops while a visit and its photo are on their way: either the server never
+    got it, or it stored it and the answer never came back. Either way the visit waits in the
+    outbox, is sent again when the network returns, and is stored once, with one photo."""
+    page = open_page()
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    fill_visit(tab, "上传途中断网：企业反映流动资金紧张。", "流动资金贷款")
+    tab.set_input_files("#photos", str(photo))
+    tab.locator("#attachments-preview img").wait_for()
+    client_uuid = tab.locator("[name=client_uuid]").input_value()
+    posts = []
+
+    def lose_the_network(route):
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        posts.append(route.request.post_data_buffer)
+        if len(posts) == 1 and cut == "after the server stored it":
+            route.fetch()  # the server receives it all and answers; the tablet never hears
+        if len(posts) == 1:
+            route.abort("internetdisconnected")
+        else:
+            route.continue_()
+
+    tab.route(re.compile(r".*/visits/new$"), lose_the_network)
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.locator("#outbox-count", has_text="待同步 1 条").wait_for()
+    assert len(posts[0]) > 100_000  # the photo was on its way
+    assert stored_visits(tab, client_uuid) == (cut == "after the server stored it")
+    tab.context.set_offline(True)
+    tab.context.set_offline(False)  # the network is back: the outbox is sent by itself
+    tab.locator("#outbox").wait_for(state="hidden")
+    assert len(posts) == 2
+    assert stored_visits(tab, client_uuid) == 1
+    visit = stored_visit(tab, client_uuid)
+    tab.goto(f"{page.base_url}/visits/{visit['id']}")
+    assert tab.locator(".photo-grid img").count() == 1
+    assert "流动资金贷款" in tab.locator("main").inner_text()
+    lost = "Failed to load resource: net::ERR_INTERNET_DISCONNECTED"
+    assert page.errors == [lost]  # the cut itself, and nothing else
 
 
 def test_the_form_opens_without_network(open_page):
