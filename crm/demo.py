@@ -174,12 +174,20 @@ GIVEN = (
 TITLES = ("总经理", "副总经理", "技术总监", "财务负责人", "办公室主任", "研发部经理")
 
 
-def _demo_name(rng: random.Random, place_first: bool) -> tuple[str, str]:
+def _demo_name(rng: random.Random, place_first: bool, joint: bool = False) -> tuple[str, str]:
+    """A name of a place, a brand, a trade and an ending; `joint`: of two brands (启航必达)."""
     brand, (trade, industry) = rng.choice(BRANDS), rng.choice(TRADES)
+    if joint:
+        brand += rng.choice(BRANDS)
     place, ending = rng.choice(PLACES), rng.choice(ENDINGS)
     if place_first:
         return f"{place}{brand}{trade}{ending}", industry
     return f"{brand}{trade}({place.removesuffix('市')}){ending}", industry
+
+
+# Taken names drawn in a row before names of two brands are drawn instead, from then on: there
+# are fewer than 100 000 single-brand names, and a city may register more enterprises.
+NAME_TRIES = 50
 
 
 def _organization_code(rng: random.Random) -> str:
@@ -204,14 +212,20 @@ def demo_enterprise_entries(
     """`count` plausible enterprises spread over the counties, the same for the same seed."""
     rng = random.Random(seed)
     names: set[str] = set()
+    codes: set[str] = set()
     entries = []
+    misses = 0  # names drawn in a row that were taken
     while len(entries) < count:
-        name, industry = _demo_name(rng, place_first=rng.random() < 0.8)
+        # From NAME_TRIES misses in a row on, the single-brand names are (nearly) all taken.
+        name, industry = _demo_name(rng, place_first=rng.random() < 0.8, joint=misses >= NAME_TRIES)
         county = rng.choice(counties)
         code = _demo_code(rng, county)
-        if name in names:
+        if name in names or code in codes:
+            misses += 1
             continue
+        misses = misses if misses >= NAME_TRIES else 0
         names.add(name)
+        codes.add(code)
         staff = rng.randint(8, 1500)
         values = {
             "name": name,

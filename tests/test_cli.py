@@ -142,6 +142,26 @@ def test_demo_enterprises_are_plausible_and_idempotent(app):
         assert db.session.scalar(sa.select(sa.func.count(Enterprise.id))) == DEMO_ENTERPRISES + 12
 
 
+def test_demo_enterprises_outnumber_the_names_of_one_brand(monkeypatch):
+    """More enterprises than single-brand names: once those are used up, names of two brands
+    (启航必达) follow, all distinct; before, the drawing never ended. A city's usual count is far
+    from that point, so its names stay those of the seed."""
+    from crm import demo
+
+    counties = ["410327", "410323"]
+    usual = demo.demo_enterprise_entries(demo.DEMO_ENTERPRISES * 10, 1, counties, {})
+    assert not [v["name"] for v, _ in usual if sum(b in v["name"] for b in demo.BRANDS) > 1]
+    monkeypatch.setattr(demo, "PLACES", ("洛阳", "河洛"))
+    monkeypatch.setattr(demo, "BRANDS", ("启航", "必达"))
+    monkeypatch.setattr(demo, "TRADES", (("新材料", "C30"),))
+    monkeypatch.setattr(demo, "ENDINGS", ("有限公司",))
+    entries = demo.demo_enterprise_entries(20, 1, counties, {})  # 8 single-brand names exist
+    names = [values["name"] for values, _contact in entries]
+    assert len(set(names)) == 20
+    assert len({values["credit_code"] for values, _contact in entries}) == 20
+    assert {name for name in names if "启航必达" in name or "必达启航" in name}
+
+
 def visit_count(app) -> int:
     from crm.visits.models import Visit
 

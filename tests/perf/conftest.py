@@ -48,8 +48,8 @@ class FullScale:
 
 
 def enterprise_entries(count: int, counties: list[str]) -> list[tuple[dict, dict]]:
-    """`count` enterprises spread evenly over the counties (the demo's own generator runs out of
-    distinct names long before 100 000, so the names here carry a number)."""
+    """`count` enterprises spread evenly over the counties, named with a number: every county
+    the same size, and names that no drawing decides."""
     entries = []
     for number in range(count):
         county = counties[number % len(counties)]
