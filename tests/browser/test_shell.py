@@ -89,8 +89,11 @@ def test_navigation_collapses_on_a_phone_and_opens_by_touch(open_page):
     admin_menu = tab.locator("#main-nav").get_by_role("button", name="管理", exact=True)
     assert admin_menu.is_hidden()
     tab.tap(".navbar-toggler")
-    admin_menu.wait_for(state="visible")
+    # Tap only once the menu has finished sliding open: mid-slide, a tap aimed at one
+    # item may land on the item above it.
+    tab.locator("#main-nav.collapse.show").wait_for()
     admin_menu.tap()
+    tab.locator("#main-nav .dropdown-menu.show").wait_for()
     tab.locator("#main-nav").get_by_role("link", name="用户管理").tap()
     tab.wait_for_url("**/admin/users/")
     assert page.errors == []
