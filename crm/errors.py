@@ -173,7 +173,7 @@ def handle_database_error(error: sa.exc.DBAPIError) -> Any:
     try:
         db.session.rollback()
     except sa.exc.DBAPIError:
-        db.session.invalidate()
+        db.session().invalidate()
     current_app.logger.warning(
         "database unavailable on %s %s: %s", request.method, request.path, error.orig
     )
@@ -185,6 +185,19 @@ def handle_database_error(error: sa.exc.DBAPIError) -> Any:
         )
     response.headers["Retry-After"] = str(RETRY_AFTER)
     return response
+
+
+def release_session(_error: BaseException | None) -> None:
+    """At the end of every request, before Flask-SQLAlchemy's own clean-up: close the session.
+    When its connection died after the request's work (the answer is ready, maybe a commit
+    made), the rollback that closing sends fails; the connection is then dropped, for the
+    pool to replace, and the answer still goes out."""
+    try:
+        db.session.remove()
+    except sa.exc.DBAPIError as error:
+        current_app.logger.warning("database connection lost after the request: %s", error.orig)
+        db.session().invalidate()
+        db.session.remove()
 
 
 def handle_unexpected_error(error: Exception) -> Any:
@@ -200,3 +213,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected_error)
+    app.teardown_appcontext(release_session)  # runs before db.init_app's (registered first)

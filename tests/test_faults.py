@@ -6,6 +6,7 @@ tests/test_import.py, a scheduler killed mid-job in tests/test_scheduler.py, a t
 the network mid-upload in tests/browser/test_visits.py.)"""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -192,6 +193,12 @@ def stored(url: str) -> dict[str, tuple[int, int]]:
     return {str(client_uuid): (policies, problems) for client_uuid, policies, problems in rows}
 
 
+def trouble(log: str) -> str:
+    """The server log without its successful requests: warnings, tracebacks, 5xx answers."""
+    answered = re.compile(r'" [23]\d\d \d+ "')
+    return "\n".join(line for line in log.splitlines() if not answered.search(line))[-8000:]
+
+
 @pytest.mark.timed  # its windows of seconds hold on a machine doing nothing else
 def test_the_app_recovers_by_itself_from_a_database_restart_under_load(cluster, tmp_path):
     token, enterprise_id = seed(cluster.url)
@@ -213,7 +220,7 @@ def test_the_app_recovers_by_itself_from_a_database_restart_under_load(cluster, 
         load.stop.set()
         for thread in threads:
             thread.join(timeout=60)
-        log = server.output()
+        log = trouble(server.log.read_text(errors="replace"))
     finally:
         stop([server])
     visits = stored(cluster.url)
@@ -253,3 +260,50 @@ def test_a_lost_database_is_a_503_that_asks_to_come_back(app, client, login, mon
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
     assert answer.json["error"]["code"] == "unavailable"
     assert client.get("/api/v1/me").json["username"] == user.username  # the session goes on
+
+
+def drop_next_rollback(app, monkeypatch) -> list:
+    """The next rollback meets a connection the server has closed; the list it returns fills
+    when it did."""
+    with app.app_context():
+        dialect = db.engine.dialect
+    rollback, lost = dialect.do_rollback, []
+
+    def dropped(connection):
+        if not lost:
+            lost.append(True)
+            connection.driver_connection.close()  # as the driver does when the server goes
+            raise dialect.loaded_dbapi.OperationalError("server closed the connection")
+        rollback(connection)
+
+    monkeypatch.setattr(dialect, "do_rollback", dropped)
+    return lost
+
+
+def test_a_connection_lost_after_the_work_still_answers(app, client, login, monkeypatch):
+    """The connection dies once the request's work is done: the rollback that ends the request
+    fails. The answer still goes out, and the next request gets a connection that works."""
+    user = login("officer")
+    lost = drop_next_rollback(app, monkeypatch)
+    answer = client.get("/api/v1/me")
+    assert answer.status_code == 200 and answer.json["username"] == user.username
+    assert lost  # the request did end in a failed rollback
+    assert client.get("/api/v1/me").json["username"] == user.username
+
+
+def test_a_connection_lost_for_good_mid_request_is_still_a_503(app, client, login, monkeypatch):
+    """The query fails, and so does the rollback after it: a 503 still, and the next request
+    gets a connection that works."""
+    from crm.enterprises import api
+
+    user = login("officer")
+
+    def dropped(*_args, **_kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(api, "searched", dropped)
+        lost = drop_next_rollback(app, patched)
+        answer = client.get("/api/v1/enterprises")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5" and lost
+    assert client.get("/api/v1/me").json["username"] == user.username
