@@ -74,12 +74,19 @@ Convert = Callable[[Any], Any]
 
 
 def bulk_insert(
-    session: Session, model: type[Base] | sa.Table, records: list[dict], key: str | None = None
+    session: Session,
+    model: type[Base] | sa.Table,
+    records: list[dict],
+    key: str | None = None,
+    analyze: bool = True,
 ) -> dict:
     """Insert many rows at once (same keys in every record) into a model's or a plain table;
     with `key`, return {key: id} of the inserted rows (`key` unique among them, e.g. a credit
     code). Columns the records leave out get their Python-side defaults, as with an insert
     statement, and the rows stored are the same as an insert statement's.
+
+    On PostgreSQL a large insert is followed by ANALYZE of the table, unless `analyze` is False
+    (a load in many parts that analyses its tables once at its end, with analyze_tables).
 
     The rows go straight to the driver (COPY on PostgreSQL, executemany on SQLite), each value
     through the converter its column needs, chosen once per column: building every row's
@@ -110,8 +117,8 @@ def bulk_insert(
         with cursor.copy(f"COPY {into} FROM STDIN") as copy:
             for row in rows(records):
                 copy.write_row(row)
-        if len(records) >= BULK_ANALYZE_AFTER:
-            cursor.execute(f"ANALYZE {quote(table.name)}")  # plans must know the new rows at once
+        if analyze and len(records) >= BULK_ANALYZE_AFTER:
+            analyze_tables(session, table)  # plans must know the new rows at once
     else:
         # Quoted names of the model's own table and columns; the values are parameters.
         insert = f"INSERT INTO {into} VALUES ({', '.join('?' for _column in columns)})"  # nosec B608
@@ -120,6 +127,39 @@ def bulk_insert(
     if key is None:
         return {}
     return _ids_by_key(cursor, dialect, table.c[key], [record[key] for record in records])
+
+
+def analyze_tables(session: Session, *models: type[Base] | sa.Table) -> None:
+    """PostgreSQL: refresh the planner's statistics of these tables (after a bulk load, so that
+    the next statements are planned for the rows now there). SQLite keeps none to refresh."""
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        return
+    tables = [model if isinstance(model, sa.Table) else model.__table__ for model in models]
+    names = ", ".join(dialect.identifier_preparer.quote(table.name) for table in tables)
+    session.execute(sa.text(f"ANALYZE {names}"))  # the models' own table names
+
+
+def first_free_id(session: Session, model: type[Base]) -> int:
+    """The first id a bulk load may give rows of `model` itself (ids known before the rows are
+    inserted, so that other rows can refer to them). On PostgreSQL the table is locked against
+    other writers until the transaction ends (SQLite has one writer at a time anyway), and
+    claim_ids must follow the load."""
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        quote = session.get_bind().dialect.identifier_preparer.quote
+        # The model's own table name. Readers go on; writers wait for the load's commit.
+        session.execute(sa.text(f"LOCK TABLE {quote(table.name)} IN EXCLUSIVE MODE"))
+    return (session.scalar(sa.select(sa.func.max(table.c.id))) or 0) + 1
+
+
+def claim_ids(session: Session, model: type[Base], last: int) -> None:
+    """After a bulk load that gave its rows ids from first_free_id on: the next row inserted
+    the usual way gets an id after `last` (PostgreSQL's sequence moves; SQLite takes the
+    largest id plus one by itself)."""
+    if last > 0 and session.get_bind().dialect.name == "postgresql":
+        sequence = sa.func.pg_get_serial_sequence(model.__tablename__, "id")
+        session.execute(sa.select(sa.func.setval(sequence, last)))
 
 
 def _ids_by_key(cursor: Any, dialect: sa.Dialect, key: sa.Column, keys: list) -> dict:

@@ -277,6 +277,65 @@ def test_demo_visits_depend_only_on_the_seed_and_the_data(app):
     assert len(drawn[0][0]) == 30 and drawn[0][1] and drawn[0] == drawn[1]
 
 
+def test_demo_visits_drawn_in_a_second_process_are_those_drawn_in_this_one(app, monkeypatch):
+    """A large load draws its chunks in a second process while this one inserts: the rows are
+    the ones this process would have drawn, ids and histories alike."""
+    from crm import demo
+    from crm.followups.models import FollowUp
+    from crm.problems.models import Problem, ProblemEvent
+    from crm.visits.models import Visit, VisitPolicy
+
+    app.test_cli_runner().invoke(args=["crm", "demo", "--visits", "0"])
+    drawn_here = []
+    original_draw = demo.VisitDrawing.draw
+
+    def draw_here(drawing, days):
+        drawn_here.append(len(days))
+        return original_draw(drawing, days)
+
+    monkeypatch.setattr(demo.VisitDrawing, "draw", draw_here)
+    statements = [
+        sa.select(Visit.id, Visit.client_uuid, Visit.summary).order_by(Visit.id),
+        sa.select(VisitPolicy.visit_id, VisitPolicy.policy_id).order_by(*VisitPolicy.__table__.c),
+        sa.select(Problem.id, Problem.visit_id, Problem.status).order_by(Problem.id),
+        sa.select(ProblemEvent.problem_id, ProblemEvent.step, ProblemEvent.at).order_by(
+            ProblemEvent.id
+        ),
+        sa.select(FollowUp.visit_id, FollowUp.due_on).order_by(FollowUp.id),
+    ]
+    drawn = []
+    monkeypatch.setattr(demo, "VISIT_CHUNK", 10)
+    with app.test_request_context():
+        for apart_from in (5, 2):  # four chunks drawn here, then over there
+            monkeypatch.setattr(demo, "DRAWN_APART_FROM", apart_from)
+            demo.load_demo_visits(40, seed=5)
+            drawn.append([db.session.execute(statement).all() for statement in statements])
+            db.session.rollback()
+    assert drawn_here == [10, 10, 10, 10]  # the second load drew nothing in this process
+    visits, _policies, problems, events, followups = drawn[0]
+    assert len(visits) == 40 and problems and events and followups
+    assert drawn[1] == drawn[0]
+
+
+def test_records_added_after_the_demo_get_ids_of_their_own(app, client, login):
+    """The demo gives its visits and problems their ids itself; the ones recorded later get
+    the ids after them (on PostgreSQL, the sequences have moved on)."""
+    from crm.problems.models import Problem
+    from crm.visits.models import Visit
+    from tests.test_visits import form_visit, post_form
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["crm", "demo", "--visits", "200"]).exit_code == 0
+    with app.app_context():
+        newest = [db.session.scalar(sa.select(sa.func.max(m.id))) for m in (Visit, Problem)]
+        enterprise = db.session.scalar(sa.select(Visit.enterprise_id).where(Visit.id == newest[0]))
+    login("officer")
+    assert post_form(client, form_visit(enterprise)).status_code == 302
+    with app.app_context():
+        added = [db.session.scalar(sa.select(sa.func.max(m.id))) for m in (Visit, Problem)]
+    assert added == [newest[0] + 1, newest[1] + 1]
+
+
 def replay(problem) -> None:
     """The problem's events are a path through the workflow that ends where the problem is."""
     from crm.problems.models import ProblemStatus

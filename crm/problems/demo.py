@@ -23,14 +23,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from crm.auth.models import Role, User
-from crm.db import bulk_insert
 from crm.extensions import db
 from crm.i18n import local_date
 from crm.problems.deadlines import default_due
 from crm.problems.models import (
-    Problem,
     ProblemCategory,
-    ProblemEvent,
     ProblemStatus,
     Satisfaction,
 )
@@ -445,25 +442,24 @@ class Life:
 
 @dataclass
 class ProblemHistories:
-    """Gives the problems of demo visits their lives up to `today` and inserts them."""
+    """Gives the problems of demo visits their lives up to `today`, and their ids from
+    `next_id` on (crm.db.first_free_id): rows ready for the bulk insert."""
 
     rng: random.Random
     cast: Cast
     today: date
+    next_id: int = 1
 
-    def insert(self, raised: list[Raised]) -> None:
-        """Insert the problems, then their events (ids are read back in insertion order)."""
-        lives = [Life(self.rng, self.today, problem, self.cast) for problem in raised]
-        for life in lives:
+    def draw(self, raised: list[Raised]) -> tuple[list[dict], list[dict]]:
+        """The problems' rows and their events' rows."""
+        problems, events = [], []
+        for problem in raised:
+            life = Life(self.rng, self.today, problem, self.cast)
             life.live()
-        newest = db.session.scalar(sa.select(sa.func.max(Problem.id))) or 0
-        bulk_insert(db.session, Problem, [life.record for life in lives])
-        ids = db.session.scalars(
-            sa.select(Problem.id).where(Problem.id > newest).order_by(Problem.id)
-        ).all()
-        events = []
-        for problem_id, life in zip(ids, lives, strict=True):
+            life.record["id"] = self.next_id
             for event in life.events:
-                event["problem_id"] = problem_id
+                event["problem_id"] = self.next_id
+            self.next_id += 1
+            problems.append(life.record)
             events += life.events
-        bulk_insert(db.session, ProblemEvent, events)
+        return problems, events
