@@ -3,6 +3,7 @@
 import enum
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,6 +74,11 @@ BULK_ANALYZE_AFTER = 10_000
 Convert = Callable[[Any], Any]
 
 
+def table_of(model: type[Base] | sa.Table) -> sa.Table:
+    """A model's table, or the plain table itself."""
+    return model if isinstance(model, sa.Table) else model.__table__
+
+
 def bulk_insert(
     session: Session,
     model: type[Base] | sa.Table,
@@ -93,7 +99,7 @@ def bulk_insert(
     parameters through SQLAlchemy's compiler took half the time of a large load."""
     if not records:
         return {}
-    table = model if isinstance(model, sa.Table) else model.__table__
+    table = table_of(model)
     dialect = session.get_bind().dialect
     given = list(records[0])
     defaulted = [c.key for c in table.columns if c.key not in given and c.default is not None]
@@ -135,9 +141,40 @@ def analyze_tables(session: Session, *models: type[Base] | sa.Table) -> None:
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
         return
-    tables = [model if isinstance(model, sa.Table) else model.__table__ for model in models]
+    tables = [table_of(model) for model in models]
     names = ", ".join(dialect.identifier_preparer.quote(table.name) for table in tables)
     session.execute(sa.text(f"ANALYZE {names}"))  # the models' own table names
+
+
+@contextmanager
+def built_after_load(session: Session, *models: type[Base] | sa.Table) -> Iterator[None]:
+    """Around a bulk load into these tables while they are empty: their non-unique indexes, and
+    on PostgreSQL their foreign keys, are set aside for the load and made again at its end, in
+    the same transaction. One index build over a million rows and one join per reference are
+    faster than keeping them up row by row. References are still checked: a row that refers to
+    nothing fails the load when its foreign key is made again, and a failed load rolls the
+    whole back. On PostgreSQL the tables, and those they refer to, stay locked until the
+    transaction ends (meant for a first load, not for a database in use)."""
+    connection = session.connection()
+    tables = [table_of(model) for model in models]
+    keys = []
+    if connection.dialect.name == "postgresql":  # SQLite cannot drop a foreign key
+        keys = [key for table in tables for key in table.foreign_key_constraints]
+    indexes = [index for table in tables for index in table.indexes if not index.unique]
+    driver = connection.connection.dbapi_connection
+    if connection.dialect.name == "sqlite" and not driver.in_transaction:
+        # sqlite3 opens a transaction only before INSERT/UPDATE/DELETE: without one, the
+        # indexes would be dropped for good, even if the load then failed.
+        driver.execute("BEGIN IMMEDIATE")
+    for key in keys:
+        connection.execute(sa.schema.DropConstraint(key))
+    for index in indexes:
+        index.drop(connection)
+    yield
+    for index in indexes:
+        index.create(connection)
+    for key in keys:
+        connection.execute(sa.schema.AddConstraint(key))
 
 
 def first_free_id(session: Session, model: type[Base]) -> int:

@@ -3,9 +3,10 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
-from crm.db import bulk_insert, utcnow
+from crm.db import built_after_load, bulk_insert, utcnow
 from crm.enterprises.models import Enterprise, Scale
 from crm.extensions import db
 from tests.conftest import YIYANG, code_for
@@ -63,3 +64,50 @@ def test_bulk_insert_names_the_newest_row_of_a_key(app):
         newest = db.session.scalar(sa.select(sa.func.max(Enterprise.id)))
         db.session.rollback()
     assert new == {code: newest} and old[code] < newest
+
+
+def table_structure(tables: list[str]) -> dict:
+    """Each table's indexes and foreign keys as the database has them now."""
+    inspector = sa.inspect(db.session.connection())
+    return {
+        table: (
+            sorted((i["name"], tuple(i["column_names"])) for i in inspector.get_indexes(table)),
+            sorted(
+                (k["name"] or "", tuple(k["constrained_columns"]), k["referred_table"])
+                for k in inspector.get_foreign_keys(table)
+            ),
+        )
+        for table in tables
+    }
+
+
+def test_a_load_built_after_keeps_the_indexes_and_checks_the_references(app, database):
+    """built_after_load sets the indexes (and on PostgreSQL the foreign keys) aside for the
+    load and makes them again: the tables end as they were, and a row referring to nothing
+    still fails the load."""
+    from crm.problems.models import Problem, ProblemEvent
+    from crm.visits.models import Visit, VisitPolicy
+
+    models = (Visit, VisitPolicy, Problem, ProblemEvent)
+    tables = [model.__tablename__ for model in models]
+    with app.app_context():
+        before = table_structure(tables)
+        assert all(indexes and keys for indexes, keys in before.values())
+        with built_after_load(db.session, *models):
+            during = table_structure(tables)
+        assert table_structure(tables) == before
+        db.session.commit()
+        assert table_structure(tables) == before
+        for table, (indexes, keys) in during.items():
+            assert len(indexes) < len(before[table][0])  # only the unique ones remain
+            assert keys == ([] if database.backend == "postgresql" else before[table][1])
+        dangling = {"visit_id": 1_000_000, "policy_id": 1_000_000, "note": ""}
+        driver = db.session.get_bind().dialect.dbapi  # bulk_insert speaks to it directly
+        with (
+            pytest.raises((sa.exc.IntegrityError, driver.IntegrityError)),
+            built_after_load(db.session, *models),
+        ):
+            bulk_insert(db.session, VisitPolicy, [dangling])
+        db.session.rollback()
+        assert table_structure(tables) == before
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(VisitPolicy)) == 0

@@ -278,8 +278,9 @@ def test_demo_visits_depend_only_on_the_seed_and_the_data(app):
 
 
 def test_demo_visits_drawn_in_a_second_process_are_those_drawn_in_this_one(app, monkeypatch):
-    """A large load draws its chunks in a second process while this one inserts: the rows are
-    the ones this process would have drawn, ids and histories alike."""
+    """A large load draws its chunks in a second process while this one inserts, and builds
+    the indexes at its end: the rows are the ones this process would have drawn and inserted
+    with the indexes kept up, ids and histories alike."""
     from crm import demo
     from crm.followups.models import FollowUp
     from crm.problems.models import Problem, ProblemEvent
@@ -304,14 +305,25 @@ def test_demo_visits_drawn_in_a_second_process_are_those_drawn_in_this_one(app, 
         sa.select(FollowUp.visit_id, FollowUp.due_on).order_by(FollowUp.id),
     ]
     drawn = []
+    built_after = []
+    original_built_after = demo.built_after_load
+
+    def built_after_load(session, *models):
+        built_after.append(models)
+        return original_built_after(session, *models)
+
+    monkeypatch.setattr(demo, "built_after_load", built_after_load)
     monkeypatch.setattr(demo, "VISIT_CHUNK", 10)
     with app.test_request_context():
-        for apart_from in (5, 2):  # four chunks drawn here, then over there
+        # Four chunks drawn here with the indexes kept up, then over there with them built after.
+        for apart_from, indexed_after in ((5, 1000), (2, 40)):
             monkeypatch.setattr(demo, "DRAWN_APART_FROM", apart_from)
+            monkeypatch.setattr(demo, "INDEXED_AFTER_FROM", indexed_after)
             demo.load_demo_visits(40, seed=5)
             drawn.append([db.session.execute(statement).all() for statement in statements])
             db.session.rollback()
     assert drawn_here == [10, 10, 10, 10]  # the second load drew nothing in this process
+    assert built_after == [demo.VISIT_TABLES]  # and built the indexes once, at its end
     visits, _policies, problems, events, followups = drawn[0]
     assert len(visits) == 40 and problems and events and followups
     assert drawn[1] == drawn[0]
@@ -334,6 +346,50 @@ def test_records_added_after_the_demo_get_ids_of_their_own(app, client, login):
     with app.app_context():
         added = [db.session.scalar(sa.select(sa.func.max(m.id))) for m in (Visit, Problem)]
     assert added == [newest[0] + 1, newest[1] + 1]
+
+
+def test_demo_certification_cases_have_their_histories_and_certificates(app):
+    """Each demo case's events lead from 储备 to its stage, signed by its owner; a certified
+    case's certificate is on its enterprise's record; a case opened afterwards gets the next id."""
+    from crm.auth.models import User
+    from crm.certification import operations
+    from crm.certification.models import CertificationCase, Programme, StageEvent
+    from crm.certification.workflow import FLOWS, SUCCESS
+    from crm.enterprises.models import Enterprise
+
+    assert app.test_cli_runner().invoke(args=["crm", "demo", "--visits", "0"]).exit_code == 0
+    with app.app_context():
+        cases = db.session.scalars(sa.select(CertificationCase).order_by(CertificationCase.id))
+        cases = cases.all()
+        assert {case.programme for case in cases} == set(Programme)
+        assert {case.stage for case in cases} > {SUCCESS[Programme.HIGH_TECH]}
+        for case in cases:
+            events = sorted(case.events, key=lambda event: (event.at, event.id))
+            assert events[0].from_stage is None and events[0].to_stage == FLOWS[case.programme][0]
+            assert [e.from_stage for e in events[1:]] == [e.to_stage for e in events[:-1]]
+            assert events[-1].to_stage == case.stage and case.version == 1
+            assert {e.actor_name for e in events} == {case.owner.display_name}
+            assert case.created_at == events[0].at and case.stage_since == events[-1].at
+            enterprise = case.enterprise
+            if case.stage != SUCCESS[case.programme]:
+                assert not case.certificate_no and case.valid_until is None
+            elif case.programme == Programme.HIGH_TECH:
+                assert enterprise.high_tech and case.valid_from < case.valid_until
+                assert enterprise.high_tech_certificate == case.certificate_no
+                assert enterprise.high_tech_valid_until == case.valid_until
+            else:
+                assert (enterprise.tech_sme, enterprise.tech_sme_year) == (True, case.year)
+                assert enterprise.tech_sme_number == case.certificate_no
+        assert db.session.scalar(sa.select(sa.func.count(StageEvent.id))) == sum(
+            len(case.events) for case in cases
+        )
+        chief = db.session.scalar(sa.select(User).where(User.username == "chief"))
+        without = sa.select(CertificationCase.enterprise_id)
+        enterprise = db.session.scalar(
+            sa.select(Enterprise).where(Enterprise.id.not_in(without)).limit(1)
+        )
+        opened = operations.open_case(chief, enterprise, {"programme": "high_tech"})
+        assert opened.id == cases[-1].id + 1
 
 
 def replay(problem) -> None:

@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from crm.auth.models import User
 from crm.certification.models import CertificationCase, Programme, Stage, StageEvent
 from crm.certification.operations import certificate_valid_until
 from crm.certification.workflow import FLOWS, SUCCESS
+from crm.db import bulk_insert, claim_ids, first_free_id
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 
@@ -36,7 +38,8 @@ def _path(rng: random.Random, programme: Programme, year: int, today: date) -> l
 
 def load_demo_cases(staff: dict[str, list[int]], seed: int, today: date) -> int:
     """Cases for about SHARE of the enterprises whose county has demo officers (`staff`:
-    county → officer ids). Nothing when cases exist already."""
+    county → officer ids). Nothing when cases exist already. Inserted in bulk, with their ids
+    given up front: through the session, twenty thousand cases took fifty seconds."""
     if has_cases():
         return 0
     rng = random.Random(f"{seed}/certification")
@@ -45,7 +48,14 @@ def load_demo_cases(staff: dict[str, list[int]], seed: int, today: date) -> int:
         .where(Enterprise.deleted_at.is_(None), Enterprise.county_code.in_(list(staff)))
         .order_by(Enterprise.id)
     ).all()
-    count = 0
+    officers = [officer for county in staff.values() for officer in county]
+    names = dict(
+        db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(officers))).all()
+    )
+    first_case = first_free_id(db.session, CertificationCase)
+    cases: list[dict] = []
+    events: list[dict] = []
+    certified: dict[Programme, list[dict]] = {programme: [] for programme in Programme}
     for enterprise_id, county in enterprises:
         if rng.random() >= SHARE:
             continue
@@ -56,51 +66,84 @@ def load_demo_cases(staff: dict[str, list[int]], seed: int, today: date) -> int:
         start = date(year, 3, 1) + timedelta(days=rng.randrange(60))
         days = [start + timedelta(days=40 * i + rng.randrange(20)) for i in range(len(stages))]
         days = [min(day, today - timedelta(days=len(days) - i)) for i, day in enumerate(days)]
-        case = CertificationCase(
-            enterprise_id=enterprise_id,
-            county_code=county,
-            programme=programme,
-            year=year,
-            batch=f"{year}年第{rng.choice('一二')}批",
-            stage=stages[-1],
-            stage_since=datetime.combine(days[-1], MOVED_AT),
-            owner_id=owner,
-            created_at=datetime.combine(days[0], MOVED_AT),
-        )
+        case = {
+            "id": first_case + len(cases),
+            "enterprise_id": enterprise_id,
+            "county_code": county,
+            "programme": programme,
+            "year": year,
+            "batch": f"{year}年第{rng.choice('一二')}批",
+            "stage": stages[-1],
+            "stage_since": datetime.combine(days[-1], MOVED_AT),
+            "owner_id": owner,
+            "created_at": datetime.combine(days[0], MOVED_AT),
+            "submitted_on": None,
+            "result_on": None,
+            "certificate_no": "",
+            "valid_from": None,
+            "valid_until": None,
+        }
         if Stage.SUBMITTED in stages:
-            case.submitted_on = days[stages.index(Stage.SUBMITTED)]
+            case["submitted_on"] = days[stages.index(Stage.SUBMITTED)]
         if stages[-1] in (SUCCESS[programme], Stage.REJECTED):
-            case.result_on = days[-1]
+            case["result_on"] = days[-1]
         if stages[-1] == SUCCESS[programme]:
-            _certificate(rng, case, days[-1], today)
-        case.events = [
-            StageEvent(
-                from_stage=before,
-                to_stage=stage,
-                actor_id=owner,
-                at=datetime.combine(day, MOVED_AT),
-                version=1,
-            )
+            certified[programme].append(_certificate(rng, case, days[-1], today))
+        cases.append(case)
+        events += [
+            {
+                "case_id": case["id"],
+                "from_stage": before,
+                "to_stage": stage,
+                "actor_id": owner,
+                "actor_name": names[owner],
+                "at": datetime.combine(day, MOVED_AT),
+                "version": 1,
+            }
             for before, stage, day in zip([None, *stages[:-1]], stages, days, strict=True)
         ]
-        db.session.add(case)
-        count += 1
-    db.session.flush()
-    return count
+    bulk_insert(db.session, CertificationCase, cases)
+    bulk_insert(db.session, StageEvent, events)
+    if cases:
+        claim_ids(db.session, CertificationCase, cases[-1]["id"])
+    _store_certificates(certified)
+    return len(cases)
 
 
-def _certificate(rng: random.Random, case: CertificationCase, on: date, today: date) -> None:
-    enterprise = db.session.get(Enterprise, case.enterprise_id)
-    number = f"GR{case.year}41{rng.randrange(10**6):06d}"
-    if case.programme == Programme.HIGH_TECH:
+def _certificate(rng: random.Random, case: dict, on: date, today: date) -> dict:
+    """Gives the case its certificate; returns what the enterprise's record gets of it."""
+    number = f"GR{case['year']}41{rng.randrange(10**6):06d}"
+    if case["programme"] == Programme.HIGH_TECH:
         if rng.random() < 0.3:  # an older certificate, running out within months
             on = today - timedelta(days=3 * 365 - rng.randrange(30, 200))
-        case.certificate_no, case.valid_from = number, on
-        case.valid_until = certificate_valid_until(on)
-        enterprise.high_tech, enterprise.high_tech_certificate = True, number
-        enterprise.high_tech_valid_until = case.valid_until
+        until = certificate_valid_until(on)
     else:
-        case.certificate_no, case.valid_from = number, on
-        case.valid_until = date(case.year, 12, 31)
-        enterprise.tech_sme, enterprise.tech_sme_number = True, number
-        enterprise.tech_sme_year = case.year
+        until = date(case["year"], 12, 31)
+    case.update(certificate_no=number, valid_from=on, valid_until=until)
+    return {
+        "enterprise": case["enterprise_id"],
+        "number": number,
+        "until": until,
+        "year": case["year"],
+    }
+
+
+def _store_certificates(certified: dict[Programme, list[dict]]) -> None:
+    """The certificates on the enterprises' records, one statement per programme."""
+    table = Enterprise.__table__
+    statements = {
+        Programme.HIGH_TECH: sa.update(table).values(
+            high_tech=True,
+            high_tech_certificate=sa.bindparam("number"),
+            high_tech_valid_until=sa.bindparam("until"),
+        ),
+        Programme.TECH_SME: sa.update(table).values(
+            tech_sme=True,
+            tech_sme_number=sa.bindparam("number"),
+            tech_sme_year=sa.bindparam("year"),
+        ),
+    }
+    for programme, statement in statements.items():
+        if certified[programme]:
+            where = table.c.id == sa.bindparam("enterprise")
+            db.session.execute(statement.where(where), certified[programme])
