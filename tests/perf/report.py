@@ -111,7 +111,8 @@ def write_benchmarks(exitstatus: int) -> None:
         "where the statements take a millisecond or less (SQLite, the cached dashboard) the "
         "ratio mostly measures the page's rendering.",
         "",
-        "| database | hot path | in process | HTTP | statements | floor | beyond | ratio | target |",
+        "| database | hot path | in process | HTTP | statements | floor | beyond | ratio "
+        "| target |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
         *(
             f"| {p.backend} | {p.name} | {_pair(p.median, p.p95)} | "
