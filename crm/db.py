@@ -148,13 +148,13 @@ def analyze_tables(session: Session, *models: type[Base] | sa.Table) -> None:
 
 @contextmanager
 def built_after_load(session: Session, *models: type[Base] | sa.Table) -> Iterator[None]:
-    """Around a bulk load into these tables while they are empty: their non-unique indexes, and
-    on PostgreSQL their foreign keys, are set aside for the load and made again at its end, in
-    the same transaction. One index build over a million rows and one join per reference are
-    faster than keeping them up row by row. References are still checked: a row that refers to
-    nothing fails the load when its foreign key is made again, and a failed load rolls the
-    whole back. On PostgreSQL the tables, and those they refer to, stay locked until the
-    transaction ends (meant for a first load, not for a database in use)."""
+    """Around a large bulk load into tables that hold few rows or none: their non-unique
+    indexes, and on PostgreSQL their foreign keys, are set aside for the load and made again at
+    its end, in the same transaction. One index build over a million rows and one join per
+    reference are faster than keeping them up row by row. References are still checked: a row
+    that refers to nothing fails the load when its foreign key is made again, and a failed load
+    rolls the whole back. On PostgreSQL the tables, and those they refer to, stay locked until
+    the transaction ends (meant for a first load, not for a database in use)."""
     connection = session.connection()
     tables = [table_of(model) for model in models]
     keys = []
