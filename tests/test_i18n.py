@@ -75,3 +75,23 @@ def test_dates_are_shown_in_beijing_time(app):
         assert datetime_filter(moment) == "2026-11-01 00:30"
         assert date_filter(moment) == "2026-11-01"
         assert datetime_filter(None) == ""
+
+
+def test_templates_follow_a_change_of_language_within_a_request(app):
+    """The templates' catalogue is kept per language, not per process: after a change of
+    language (flask_babel.refresh) the same request's next template speaks the new one."""
+    from flask import render_template_string, session
+    from flask_babel import refresh
+
+    from crm.i18n import LOCALE_KEY
+
+    page = "{{ _('Log out') }} · {{ ngettext('%(num)d visit', '%(num)d visits', 2) }}"
+    with app.test_request_context():
+        chinese = render_template_string(page)
+        session[LOCALE_KEY] = "en"
+        refresh()
+        english = render_template_string(page)
+        session[LOCALE_KEY] = "zh_CN"
+        refresh()
+        again = render_template_string(page)
+    assert chinese.startswith("退出登录") and english.startswith("Log out") and again == chinese
