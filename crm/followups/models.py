@@ -124,10 +124,12 @@ class FollowUp(TimestampMixin, db.Model):
     assigned_by: Mapped[User | None] = relationship(foreign_keys=[assigned_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
 
-    # 我的任务 lists one assignee's open tasks by due date; the board and the reminder jobs read
-    # a scope's or the whole city's open tasks by due date.
+    # 我的任务 lists one assignee's open tasks by due date, and the last ones done (an officer's
+    # done tasks only grow); the board and the reminder jobs read a scope's or the whole city's
+    # open tasks by due date.
     __table_args__ = (
         sa.Index("ix_followups_assignee_status_due", "assignee_id", "status", "due_on"),
+        sa.Index("ix_followups_assignee_status_completed", "assignee_id", "status", "completed_at"),
         sa.Index("ix_followups_county_status_due", "county_code", "status", "due_on"),
         sa.Index("ix_followups_status_due", "status", "due_on"),
     )

@@ -121,14 +121,19 @@ def my_tasks(
     return groups
 
 
-def recently_done_of(user: User, limit: int = 10) -> list[FollowUp]:
-    stmt = (
+def recently_done(user: User, limit: int = 10) -> sa.Select:
+    """The user's last tasks done, newest first (read off ix_followups_assignee_status_completed,
+    not sorted: an officer's done tasks only grow)."""
+    return (
         sa.select(FollowUp)
         .where(FollowUp.assignee_id == user.id, FollowUp.status == FollowUpStatus.DONE)
         .order_by(FollowUp.completed_at.desc())
         .limit(limit)
     )
-    return list(db.session.scalars(with_task_details(stmt)))
+
+
+def recently_done_of(user: User, limit: int = 10) -> list[FollowUp]:
+    return list(db.session.scalars(with_task_details(recently_done(user, limit))))
 
 
 @dataclass
