@@ -3,10 +3,12 @@
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from babel import Locale, support
+from babel import support
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import format_date, format_datetime, get_locale, get_timezone, get_translations
+from flask_babel import format_date, format_datetime, get_timezone, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from crm.extensions import babel
 
@@ -59,27 +61,32 @@ def html_lang() -> str:
     return select_locale().replace("_", "-")
 
 
-_catalogues: dict[Locale | None, support.NullTranslations] = {}
+CATALOGUE = "crm_catalogue"  # in a page's context: its language's catalogue, looked up once
 
 
-def translations() -> support.NullTranslations:
-    """The catalogue of the current language, as flask_babel.get_translations gives it, kept
-    per language: its lookup costs some 15 µs, and a page's template asks for 150 strings."""
-    locale = get_locale()  # follows flask_babel.refresh(), as after a change of language
-    catalogue = _catalogues.get(locale)
-    if catalogue is None:
-        catalogue = _catalogues[locale] = get_translations()
-    return catalogue
+def _catalogue(context: Context) -> support.NullTranslations:
+    """The catalogue a template's strings are translated with: the page's, set once per render
+    (flask_babel's lookup costs some 15 µs, and a page asks for 150 strings or more), else
+    flask_babel's, for a template rendered without the request's context processors."""
+    catalogue = context.get(CATALOGUE)
+    return catalogue if catalogue is not None else get_translations()
 
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.install_gettext_callables(  # as flask_babel's, with the catalogue kept
-        gettext=lambda string: translations().ugettext(string),
-        ngettext=lambda singular, plural, n: translations().ungettext(singular, plural, n),
-        pgettext=lambda context, string: translations().upgettext(context, string),
-        npgettext=lambda context, singular, plural, n: translations().unpgettext(
-            context, singular, plural, n
+    app.context_processor(lambda: {CATALOGUE: get_translations()})
+    app.jinja_env.install_gettext_callables(  # flask_babel's, reading the page's catalogue
+        gettext=pass_context(lambda context, string: _catalogue(context).ugettext(string)),
+        ngettext=pass_context(
+            lambda context, singular, plural, n: _catalogue(context).ungettext(singular, plural, n)
+        ),
+        pgettext=pass_context(
+            lambda context, key, string: _catalogue(context).upgettext(key, string)
+        ),
+        npgettext=pass_context(
+            lambda context, key, singular, plural, n: _catalogue(context).unpgettext(
+                key, singular, plural, n
+            )
         ),
         newstyle=True,
     )
