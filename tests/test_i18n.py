@@ -78,8 +78,9 @@ def test_dates_are_shown_in_beijing_time(app):
 
 
 def test_templates_follow_a_change_of_language_within_a_request(app):
-    """The templates' catalogue is kept per language, not per process: after a change of
-    language (flask_babel.refresh) the same request's next template speaks the new one."""
+    """The templates' catalogue is looked up once per render, not kept for the request: after
+    a change of language (flask_babel.refresh) the same request's next template speaks the new
+    one."""
     from flask import render_template_string, session
     from flask_babel import refresh
 
