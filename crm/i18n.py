@@ -1,11 +1,12 @@
 """Language and timezone: Simplified Chinese by default, English on request."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from babel import support
+from babel import Locale, support
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import format_date, format_datetime, get_timezone, get_translations
+from flask_babel import get_timezone, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -27,6 +28,13 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+@cache
+def _locale(identifier: str) -> Locale:
+    """A language's babel Locale, parsed once: Locale.parse("zh_CN") looks through babel's
+    whole list of locales (some 130 µs), and flask_babel would parse it for every request."""
+    return Locale.parse(identifier)
+
+
 def local_today() -> date:
     """Today's date in the display timezone (Asia/Shanghai), where the bureau's day runs."""
     return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
@@ -39,7 +47,17 @@ def local_date(moment: datetime) -> date:
 
 def day_start(day: date) -> datetime:
     """Midnight at the start of `day` in the display timezone (Asia/Shanghai), as aware time."""
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(str(get_timezone())))
+    return datetime.combine(day, time(), tzinfo=_zone())
+
+
+def _zone() -> ZoneInfo:
+    """The display timezone, as zoneinfo (a fifth of pytz's cost to convert to)."""
+    return ZoneInfo(str(get_timezone()))
+
+
+def _local(moment: datetime) -> datetime:
+    """A stored moment (UTC; naive ones are UTC too) in the display timezone."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(_zone())
 
 
 def date_filter(value: date | datetime | None) -> str:
@@ -48,12 +66,13 @@ def date_filter(value: date | datetime | None) -> str:
         return ""
     if not isinstance(value, datetime):
         return value.isoformat()  # a calendar day has no timezone (and lists show many)
-    return format_date(value, "yyyy-MM-dd")
+    return _local(value).strftime("%Y-%m-%d")
 
 
 def datetime_filter(value: datetime | None) -> str:
-    """YYYY-MM-DD HH:mm in Asia/Shanghai."""
-    return format_datetime(value, "yyyy-MM-dd HH:mm") if value is not None else ""
+    """YYYY-MM-DD HH:mm in Asia/Shanghai. The pattern is all digits, the same in every language:
+    strftime writes it (6 µs with the conversion; babel's format_datetime takes 22)."""
+    return _local(value).strftime("%Y-%m-%d %H:%M") if value is not None else ""
 
 
 def html_lang() -> str:
@@ -74,7 +93,7 @@ def _catalogue(context: Context) -> support.NullTranslations:
 
 
 def init_app(app: Flask) -> None:
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=lambda: _locale(select_locale()))
     app.context_processor(lambda: {CATALOGUE: get_translations()})
     app.jinja_env.install_gettext_callables(  # flask_babel's, reading the page's catalogue
         gettext=pass_context(lambda context, string: _catalogue(context).ugettext(string)),

@@ -5,12 +5,13 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from wtforms import DateField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from crm.auth.models import User
 from crm.auth.scope import scoped
+from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.forms import searchable
 from crm.problems import deadlines
@@ -110,8 +111,12 @@ def status_counts(form: LedgerFilterForm, user: User, today: date) -> dict[str, 
 
 
 def with_ledger_details(stmt: sa.Select) -> sa.Select:
-    """What a ledger row shows, in a fixed number of queries whatever the page size."""
-    return stmt.options(selectinload(Problem.enterprise), selectinload(Problem.assignee))
+    """What a ledger row shows, joined to the rows: the enterprise's name (of its 45 columns) and
+    the assignee."""
+    return stmt.options(
+        joinedload(Problem.enterprise, innerjoin=True).load_only(Enterprise.name),
+        joinedload(Problem.assignee),
+    )
 
 
 def problems_of(user: User) -> sa.Select:

@@ -88,12 +88,14 @@ def _where(stmt: sa.Select, form: VisitFilterForm) -> sa.Select:
 
 def with_list_details(stmt: sa.Select) -> sa.Select:
     """What a list row shows: the enterprise, the officers, how many policies were explained
-    and problems raised; in a fixed number of queries whatever the page size (the enterprise
-    and the lead officer come with the rows themselves)."""
+    and problems raised; in a fixed number of queries whatever the page size (the enterprise's
+    name and county, of its 45 columns, and the lead officer come with the rows themselves)."""
     policies = sa.select(sa.func.count()).where(VisitPolicy.visit_id == Visit.id)
     problems = sa.select(sa.func.count(Problem.id)).where(Problem.visit_id == Visit.id)
     return stmt.options(
-        joinedload(Visit.enterprise, innerjoin=True),
+        joinedload(Visit.enterprise, innerjoin=True).load_only(
+            Enterprise.name, Enterprise.county_code
+        ),
         joinedload(Visit.lead, innerjoin=True),
         selectinload(Visit.companions),
         with_expression(Visit.policy_count, policies.scalar_subquery()),
