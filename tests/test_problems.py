@@ -14,7 +14,7 @@ from crm.extensions import db
 from crm.problems import deadlines, operations
 from crm.problems.models import Problem, ProblemEvent
 from crm.problems.workflow import Step
-from tests.conftest import MENGJIN, YIYANG, bureau_today, log_in, queries_for
+from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, queries_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # What each step is given when it is taken.
@@ -392,6 +392,20 @@ def test_the_ledger_counts_per_status_and_filters(app, client, people, make_prob
     assert client.get("/api/v1/problems?status=closed").json["total"] == 1
     tab = client.get("/problems/?status=assigned").text
     assert tab.count("problem_ids") == 1
+
+
+def test_the_ledger_filters_by_the_people_of_the_users_scope(app, client, create_user, people):
+    city_officer = create_user("officer", CITY, display_name="市局走访员")
+    elsewhere = create_user("officer", MENGJIN, display_name="孟津走访员")
+    log_in(client, people["chief"])
+    county_page = client.get("/problems/").text
+    assert f'value="{city_officer.id}"' in county_page and "市局走访员" in county_page
+    assert f'value="{people["assignee"].id}"' in county_page
+    assert "孟津走访员" not in county_page and f'value="{elsewhere.id}"' not in county_page
+
+    city = app.test_client()
+    log_in(city, create_user("chief", CITY))
+    assert "孟津走访员" in city.get("/problems/").text
 
 
 def test_ledger_queries_do_not_grow_with_the_page_size(app, client, people, make_problem):

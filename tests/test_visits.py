@@ -17,7 +17,7 @@ from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.models import Problem, ProblemStatus
 from crm.visits.models import Attachment, Visit, VisitPolicy
-from tests.conftest import MENGJIN, YIYANG, bureau_today, log_in, queries_for
+from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, queries_for
 
 
 def jpeg(width: int = 640, height: int = 480) -> bytes:
@@ -496,6 +496,20 @@ def test_removing_an_attachment_deletes_its_file(app, client, login, enterprise)
 
 
 # Lists and pages.
+
+
+def test_the_visit_list_offers_the_officers_of_the_users_scope(app, client, create_user):
+    create_user("officer", CITY, display_name="市局走访员")
+    create_user("officer", YIYANG, display_name="宜阳走访员")
+    create_user("officer", MENGJIN, display_name="孟津走访员")
+    log_in(client, create_user("officer", YIYANG))
+    county_page = client.get("/visits/").text
+    assert "市局走访员" in county_page and "宜阳走访员" in county_page
+    assert "孟津走访员" not in county_page
+
+    city = app.test_client()
+    log_in(city, create_user("chief", CITY))
+    assert "孟津走访员" in city.get("/visits/").text
 
 
 def test_the_visit_list_filters(app, client, login, create_enterprise):

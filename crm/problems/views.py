@@ -74,12 +74,12 @@ def late_steps(problem: Problem) -> list[str]:
     return late
 
 
-def _filter_form() -> LedgerFilterForm:
+def _filter_form(assign: StepForm) -> LedgerFilterForm:
+    """The ledger's filters; its assignees are those the user may hand problems to (`assign`'s):
+    a county's own people and the city's, never another county's."""
     form = LedgerFilterForm(formdata=request.args)
     everything = SelectChoice("", _("All"))
     form.county.choices = [everything, *county_choices(current_user)]
-    assign = StepForm(formdata=None)
-    assign.setup(None)
     form.assignee.choices = [everything, *assign.assignee_id.choices[1:]]
     return form
 
@@ -87,15 +87,15 @@ def _filter_form() -> LedgerFilterForm:
 @bp.get("/")
 @login_required
 def index():
-    form = _filter_form()
+    bulk = BulkAssignForm(formdata=None)
+    bulk.setup(None if current_user.region.is_root else current_user.region_code)
+    form = _filter_form(bulk)
     today = local_today()
     if form.validate():
         stmt, counts = ledger(form, current_user, today), status_counts(form, current_user, today)
     else:
         stmt, counts = scoped(sa.select(Problem)).where(sa.false()), {}
     page = paginate(db.session, with_ledger_details(stmt), per_page=PER_PAGE)
-    bulk = BulkAssignForm(formdata=None)
-    bulk.setup(None if current_user.region.is_root else current_user.region_code)
     return render_template(
         "problems/index.html",
         form=form,

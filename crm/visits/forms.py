@@ -25,6 +25,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from crm.auth.models import User
+from crm.auth.scope import in_scope
 from crm.extensions import db
 from crm.i18n import local_today
 from crm.policies.models import Policy
@@ -129,8 +130,9 @@ def active_policies() -> list[Policy]:
     return list(db.session.scalars(stmt))
 
 
-def companion_choices(lead: User | None = None) -> list[SelectChoice]:
-    """Active colleagues who go on visits (officers and chiefs of every region), but the lead."""
+def companion_choices(lead: User | None = None, serving: str | None = None) -> list[SelectChoice]:
+    """Active colleagues who go on visits (officers and chiefs of every region), but the lead;
+    with `serving`, only those who may work in that region (its own people and those above)."""
     stmt = (
         sa.select(User)
         .where(
@@ -144,4 +146,5 @@ def companion_choices(lead: User | None = None) -> list[SelectChoice]:
     return [
         SelectChoice(u.id, u.display_name, render_kw={"data-region": u.region.name})
         for u in db.session.scalars(stmt)
+        if serving is None or in_scope(u, serving)
     ]

@@ -67,7 +67,8 @@ def _filter_form() -> VisitFilterForm:
     everything = SelectChoice("", _("All"))
     form.county.choices = [everything, *county_choices(current_user)]
     form.township.choices = [everything, *township_choices(form.county.data)[1:]]
-    form.officer.choices = [everything, *companion_choices()]
+    serving = None if current_user.region.is_root else current_user.region_code
+    form.officer.choices = [everything, *companion_choices(serving=serving)]
     form.policy.choices = [everything, *(SelectChoice(p.id, p.name) for p in active_policies())]
     return form
 
