@@ -498,7 +498,7 @@ def test_removing_an_attachment_deletes_its_file(app, client, login, enterprise)
 # Lists and pages.
 
 
-def test_the_visit_list_offers_the_officers_of_the_users_scope(app, client, create_user):
+def test_the_visit_list_and_form_offer_the_officers_of_the_users_scope(app, client, create_user):
     create_user("officer", CITY, display_name="市局走访员")
     create_user("officer", YIYANG, display_name="宜阳走访员")
     create_user("officer", MENGJIN, display_name="孟津走访员")
@@ -507,9 +507,13 @@ def test_the_visit_list_offers_the_officers_of_the_users_scope(app, client, crea
     assert "市局走访员" in county_page and "宜阳走访员" in county_page
     assert "孟津走访员" not in county_page
 
+    form = client.get("/visits/new").text
+    assert "市局走访员" in form and "宜阳走访员" in form and "孟津走访员" not in form
+
     city = app.test_client()
     log_in(city, create_user("chief", CITY))
     assert "孟津走访员" in city.get("/visits/").text
+    assert "孟津走访员" in city.get("/visits/new").text
 
 
 def test_the_visit_list_filters(app, client, login, create_enterprise):

@@ -80,8 +80,10 @@ class VisitForm(FlaskForm):
     files = MultipleFileField(_l("Files"))
 
     def setup(self, lead: User) -> None:
-        """Choices that depend on the data: companions and the policy catalogue."""
-        self.companion_ids.choices = companion_choices(lead)
+        """Choices that depend on the data: companions (a county's officer goes with the
+        county's people and the city's) and the policy catalogue."""
+        serving = None if lead.region.is_root else lead.region_code
+        self.companion_ids.choices = companion_choices(lead, serving)
         self.policy_ids.choices = [SelectChoice(p.id, p.name) for p in active_policies()]
         if not self.is_submitted():
             # A new number for each form shown; the tablet's script makes its own per visit.
