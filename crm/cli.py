@@ -129,6 +129,7 @@ def demo_command(if_empty: bool, enterprise_count: int, visit_count: int, seed: 
         created = demo.load_demo_users()
         db.session.flush()
         enterprises = demo.load_demo_enterprises(enterprise_count, seed)
+        created += demo.load_demo_staff(seed)
         visits = _load_demo_visits(visit_count, seed)
         cases = demo.load_demo_certification(seed)
         db.session.commit()
@@ -148,6 +149,16 @@ def demo_command(if_empty: bool, enterprise_count: int, visit_count: int, seed: 
             f"  {user.username:<10} {user.display_name:<8} {user.role.label} · "
             f"{db.session.get(Region, user.region_code).name}"
         )
+    staff = db.session.scalars(
+        sa.select(User).where(demo.is_county_staff()).order_by(User.id)
+    ).all()
+    if staff:
+        more = _(
+            "and %(n)d county officers and chiefs, such as %(example)s",
+            n=len(staff),
+            example=staff[0].username,
+        )
+        click.echo(f"  {more}")
 
 
 @crm_cli.command("import-enterprises")

@@ -18,6 +18,7 @@ from flask import Flask, current_app
 
 from crm.auth import operations as auth_operations
 from crm.auth.models import Role, User
+from crm.auth.passwords import hash_password
 from crm.auth.scope import region_codes_within
 from crm.certification.demo import load_demo_cases
 from crm.db import analyze_tables, built_after_load, bulk_insert, claim_ids, first_free_id
@@ -82,6 +83,72 @@ def load_demo_users() -> list[User]:
 
 DEMO_ENTERPRISES = 240
 DEMO_SEED = 2026
+
+# A city's campaign staff beside the named accounts above: in each county about one officer for
+# every ENTERPRISES_PER_OFFICER of its enterprises, and a chief where there are officers. The
+# default demo (240 enterprises) has none; a city of 100 000 has some 200 officers, so its visits,
+# problems and tasks spread over the staff as they do in a bureau.
+ENTERPRISES_PER_OFFICER = 500
+STAFF_ROLES = {Role.OFFICER: "officer", Role.CHIEF: "chief"}  # the username's first part
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许"
+    "傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆"
+)
+GIVEN_NAMES = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚英华玉兰萍鹏辉红梅飞斌宇浩凯健俊帆旭宁琳"
+
+
+def staff_username(role: Role, county: str, number: int) -> str:
+    """officer-410327-03, chief-410327-01."""
+    return f"{STAFF_ROLES[role]}-{county}-{number:02d}"
+
+
+def is_county_staff() -> sa.ColumnElement[bool]:
+    """A county officer or chief load_demo_staff created, known by the username."""
+    named = (User.username.like(f"{prefix}-%") for prefix in STAFF_ROLES.values())
+    return sa.and_(sa.or_(*named), User.role.in_(STAFF_ROLES))
+
+
+def load_demo_staff(seed: int = DEMO_SEED) -> list[User]:
+    """Add the county staff the registered enterprises call for (ENTERPRISES_PER_OFFICER) and
+    not created yet; returns those added. Their password is DEMO_PASSWORD, hashed once for all
+    (argon2 takes a good part of a second each)."""
+    per_county = db.session.execute(
+        sa.select(Enterprise.county_code, sa.func.count())
+        .where(Enterprise.deleted_at.is_(None))
+        .group_by(Enterprise.county_code)
+    ).all()
+    regions = dict(db.session.execute(sa.select(Region.code, Region.name)).all())
+    wanted = []
+    for county, enterprises in sorted(per_county):
+        officers = round(enterprises / ENTERPRISES_PER_OFFICER)
+        counts = {Role.OFFICER: officers, Role.CHIEF: 1 if officers else 0}
+        for role, count in counts.items():
+            wanted += [(role, county, number) for number in range(1, count + 1)]
+    existing = set(db.session.scalars(sa.select(User.username)))
+    missing = [entry for entry in wanted if staff_username(*entry) not in existing]
+    if not missing:
+        return []
+    password_hash = hash_password(DEMO_PASSWORD)
+    added = []
+    for role, county, number in missing:
+        username = staff_username(role, county, number)
+        rng = random.Random(f"{seed}/staff/{username}")
+        name = rng.choice(SURNAMES) + "".join(rng.sample(GIVEN_NAMES, rng.choice((1, 2))))
+        added.append(
+            User(
+                username=username,
+                display_name=name,
+                role=role,
+                region_code=county,
+                unit=f"{regions[county]}科技局",
+                password_hash=password_hash,
+            )
+        )
+    db.session.add_all(added)
+    db.session.flush()
+    return added
+
+
 # Realistic shapes of names in the registry: 洛阳启航必达科技有限公司, 海普半导体(洛阳)有限公司, …
 PLACES = ("洛阳", "洛阳市", "河洛", "中原", "龙门", "伊滨", "洛邑", "牡丹城", "伊洛", "豫西")
 BRANDS = (
@@ -498,15 +565,18 @@ class DrawnVisit:
 
 
 def _demo_staff(counties: set[str]) -> dict[str, list[int]]:
-    """Per county, the demo officers and chiefs whose scope covers it; the county's own
-    officers are listed four times, as they lead most of its visits."""
-    leads = [d.username for d in DEMO_USERS if d.role in (Role.OFFICER, Role.CHIEF)]
+    """Per county, the demo officers and chiefs whose scope covers it (the named accounts and
+    the county staff of load_demo_staff); the county's own officers are listed four times, as
+    they lead most of its visits."""
+    leads = [d.username for d in DEMO_USERS if d.role in STAFF_ROLES]
     users = db.session.scalars(
-        sa.select(User).where(User.username.in_(leads), User.active).order_by(User.id)
+        sa.select(User)
+        .where(sa.or_(User.username.in_(leads), is_county_staff()), User.active)
+        .order_by(User.id)
     )
     staff: dict[str, list[int]] = {}
     for user in users:
-        weight = 1 if user.region.is_root else 4
+        weight = 4 if user.role == Role.OFFICER and not user.region.is_root else 1
         for county in counties & set(db.session.scalars(region_codes_within(user.region_code))):
             staff.setdefault(county, []).extend([user.id] * weight)
     return staff

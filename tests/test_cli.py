@@ -110,6 +110,58 @@ def test_demo_is_idempotent(app):
     assert len(users(app)) == 6
 
 
+def test_a_large_demo_spreads_its_work_over_county_staff(app, client, monkeypatch):
+    """About one officer per ENTERPRISES_PER_OFFICER of a county's enterprises and a chief
+    where there are officers: the visits, problems and tasks of a city-size demo are shared by
+    them as in a bureau, not piled on the few named accounts. A second run adds none."""
+    from crm import demo
+    from crm.enterprises.models import Enterprise
+    from crm.followups.models import FollowUp
+    from crm.problems.models import Problem
+    from crm.visits.models import Visit
+
+    monkeypatch.setattr(demo, "ENTERPRISES_PER_OFFICER", 10)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["crm", "demo", "--enterprises", "280", "--visits", "2000"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        per_county = dict(
+            db.session.execute(
+                sa.select(Enterprise.county_code, sa.func.count()).group_by(Enterprise.county_code)
+            ).all()
+        )
+        staff = db.session.scalars(sa.select(User).where(demo.is_county_staff())).all()
+        officers = [u for u in staff if u.role is Role.OFFICER]
+        for county, count in per_county.items():
+            theirs = [u for u in officers if u.region_code == county]
+            assert len(theirs) == round(count / 10) > 0
+            assert [
+                u.username for u in staff if u.role is Role.CHIEF and u.region_code == county
+            ] == [f"chief-{county}-01"]
+        assert all(u.display_name and u.unit.endswith("科技局") for u in staff)
+        led = sa.select(Visit.lead_id, sa.func.count()).group_by(Visit.lead_id)
+        leads = dict(db.session.execute(led).all())
+        ids = {u.id for u in officers}
+        assert sum(n for lead, n in leads.items() if lead in ids) > 2000 / 2
+        assert len(ids & set(leads)) > len(ids) * 0.9  # nearly every officer leads visits
+        assignees = set(db.session.scalars(sa.select(FollowUp.assignee_id).distinct()))
+        assert len(ids & assignees) > len(ids) * 0.9
+        chiefs = {u.region_code: u.id for u in staff if u.role is Role.CHIEF}
+        assigned = db.session.execute(
+            sa.select(Problem.county_code, Problem.assigned_by_id)
+            .where(Problem.assigned_by_id.is_not(None))
+            .distinct()
+        ).all()
+        assert assigned and all(chiefs[county] == chief for county, chief in assigned)
+    assert (
+        f"{len(staff)} 名区县干部" in result.output and f"{officers[0].username}" in result.output
+    )
+    log_in(client, UserInfo(officers[0].id, officers[0].username, "officer", "", DEMO_PASSWORD))
+
+    again = runner.invoke(args=["crm", "demo"])
+    assert again.exit_code == 0 and "新建 0 个用户" in again.output
+
+
 def test_demo_if_empty_leaves_a_used_database_alone(app, create_user):
     create_user("admin")
     result = app.test_cli_runner().invoke(args=["crm", "demo", "--if-empty"])

@@ -178,8 +178,9 @@ class Handling:
 
 @dataclass
 class Cast:
-    """Per county: the chief who assigns, calls back and closes, and the officers and chiefs a
-    problem is handed to (the county's own officers most often); everyone by id."""
+    """Per county: the chief who assigns, calls back and closes (the county's own where it has
+    one), and the officers and chiefs a problem is handed to (the county's own officers most
+    often); everyone by id."""
 
     people: dict[int, Person]
     chiefs: dict[str, Person]
@@ -191,16 +192,22 @@ def demo_cast(staff: dict[str, list[int]]) -> Cast:
     """The cast from the visits' staff: per county, user ids listed as often as they lead."""
     ids = {user_id for users in staff.values() for user_id in users}
     rows = db.session.execute(
-        sa.select(User.id, User.display_name, User.role).where(User.id.in_(ids)).order_by(User.id)
+        sa.select(User.id, User.display_name, User.role, User.region_code)
+        .where(User.id.in_(ids))
+        .order_by(User.id)
     ).all()
-    people = {id_: Person(id_, name) for id_, name, _role in rows}
+    people = {id_: Person(id_, name) for id_, name, _role, _region in rows}
+    regions = {id_: region for id_, _name, _role, region in rows}
     chiefs, handlers = {}, {}
     for county, users in staff.items():
         leads = Counter(users)
-        roles = {id_: role for id_, _name, role in rows if id_ in leads}
-        chief = [people[id_] for id_, role in roles.items() if role == Role.CHIEF]
+        roles = {id_: role for id_, _name, role, _region in rows if id_ in leads}
+        # The county's own chief where it has one, else the city's.
+        chief = sorted(
+            (regions[id_] != county, id_) for id_, role in roles.items() if role == Role.CHIEF
+        )
         if chief:
-            chiefs[county] = chief[0]
+            chiefs[county] = people[chief[0][1]]
         # Officers take three problems for each one a chief keeps for himself.
         shares = [leads[id_] * (3 if role == Role.OFFICER else 1) for id_, role in roles.items()]
         handlers[county] = ([people[id_] for id_ in roles], list(itertools.accumulate(shares)))

@@ -1,7 +1,8 @@
 """One city at full scale per database, generated once for the whole bench and shared by every
 perf module: 100 000 enterprises over the 14 counties, 1 000 000 demo visits of the last 18
 months with the problems they raise (about 350 000, each with its demo history), the follow-ups
-they set and the certification cases. Generation times are reported.
+they set and the certification cases, shared by some 200 county officers (crm.demo.load_demo_staff).
+Generation times are reported.
 
 On PostgreSQL the data lives in a database of its own (crm_bench_<pid>, beside
 CRM_TEST_DATABASE_URL's, dropped at the end), so the tests that start from an empty database (the
@@ -82,6 +83,7 @@ def generate(backend: str) -> None:
     started = time.perf_counter()
     operations.insert_enterprises(None, enterprise_entries(ENTERPRISES, counties))
     demo.load_demo_users()
+    demo.load_demo_staff()
     db.session.commit()
     inserted = time.perf_counter()
     assert demo.load_demo_visits(VISITS) == VISITS
