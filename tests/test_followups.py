@@ -290,6 +290,19 @@ def test_tasks_show_on_the_enterprise_timeline(app, client, people, make_task, e
     assert "补充知识产权证明" in client.get(f"/enterprises/{enterprise.id}").text
 
 
+def test_the_enterprise_timeline_reads_its_tasks_assignees_with_the_tasks(
+    app, client, people, make_task, enterprise
+):
+    """However many colleagues the enterprise's tasks are shared by, the page asks the same."""
+    make_task(for_="officer")
+    log_in(client, people["viewer"])
+    page = f"/enterprises/{enterprise.id}"
+    few = queries_for(app, client, page)
+    for assignee in ("other_officer", "chief"):
+        make_task(for_=assignee)
+    assert queries_for(app, client, page) == few
+
+
 def test_notifications_list_and_mark_read(app, client, people, make_task):
     make_task()
     make_task(title="第二个任务")

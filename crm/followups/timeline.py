@@ -5,6 +5,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from crm.auth.models import User
 from crm.auth.scope import scoped
@@ -23,6 +24,7 @@ def followups(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]:
         .where(FollowUp.enterprise_id == enterprise.id)
         .order_by(FollowUp.due_on.desc(), FollowUp.id.desc())
         .limit(SHOWN)
+        .options(joinedload(FollowUp.assignee, innerjoin=True))
     )
     for task in db.session.scalars(stmt):
         done = task.status != FollowUpStatus.TODO
