@@ -1,6 +1,7 @@
 """The certification pipeline: eligibility at its boundaries, every stage move by role and state,
 certificates and their validity, the re-certification watch, scope."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -348,6 +349,39 @@ def test_the_watch_opens_one_re_certification_six_months_ahead(app, staff, make_
         (soon, Stage.PROSPECT, staff["owner"].id)
     ]
     assert told == [f"certification:{soon}:renewal"]
+
+
+def test_a_full_board_shows_each_stages_longest_waiting_and_the_list_pages_through_all(
+    app, client, staff, make_case, monkeypatch
+):
+    from crm.certification import queries, views
+
+    monkeypatch.setattr(queries, "COLUMN_LIMIT", 2)
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    since = datetime(2026, 3, 1, tzinfo=UTC)
+    waiting = [
+        make_case(stage=Stage.PREPARING, stage_since=since + timedelta(days=n)) for n in range(3)
+    ]
+    coached = make_case(stage=Stage.COACHING)
+    log_in(client, staff["chief"])
+
+    board = client.get("/certification/?programme=high_tech&year=2026").text
+    column = board[board.index('data-stage="preparing"') : board.index('data-stage="submitted"')]
+    assert f'id="case-{waiting[0]}"' in column and f'id="case-{waiting[1]}"' in column
+    assert f'id="case-{waiting[2]}"' not in board  # the newest in the stage waits for the list
+    assert '<span class="badge text-bg-secondary">3</span>' in column
+    assert "stage=preparing" in column and "view=list" in column
+    assert f'id="case-{coached}"' in board
+
+    def listed(query: str) -> list[int]:
+        page = client.get(f"/certification/?programme=high_tech&year=2026&view=list&{query}")
+        assert page.status_code == 200
+        return [int(i) for i in re.findall(r'<tr id="case-(\d+)"', page.text)]
+
+    assert listed("stage=preparing") == waiting[:2]
+    assert listed("stage=preparing&page=2") == waiting[2:]
+    assert len(listed("")) == 2 and len(listed("page=2")) == 2  # four cases in all
+    assert listed("stage=nonsense") == listed("")  # an unknown stage lists every stage
 
 
 def test_board_and_pages_render_in_scope(app, client, staff, make_case, create_enterprise):

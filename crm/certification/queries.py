@@ -1,11 +1,11 @@
 """Reads of the pipeline, always in scope: the board of a programme's year, its funnel, and the
 enterprises closest to qualifying (潜在培育对象)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from crm.auth.models import User
 from crm.auth.scope import scoped
@@ -16,24 +16,59 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 
 PROSPECT_POOL = 2000
+COLUMN_LIMIT = 20  # cards in a stage's column; the list view pages through all of them
+BOARD_ORDER = (CertificationCase.stage_since, CertificationCase.id)
 PROSPECTS_SHOWN = 50
 # What the stored figures of an enterprise can tell (its field and score are not stored).
 KNOWN = ("age", "ip", "tech_staff_ratio", "rnd_ratio", "high_tech_revenue_ratio")
 
 
-def cases_of_year(user: User, programme: Programme, year: int) -> sa.Select:
-    return (
-        scoped(sa.select(CertificationCase).join(Enterprise), user, joined=(Enterprise,))
-        .where(CertificationCase.programme == programme, CertificationCase.year == year)
-        .options(selectinload(CertificationCase.enterprise), selectinload(CertificationCase.owner))
-        .order_by(CertificationCase.stage_since, CertificationCase.id)
+def cases_of_year(
+    user: User, programme: Programme, year: int, stage: Stage | None = None
+) -> sa.Select:
+    """The year's cases of the programme in the user's scope (in one stage), the longest in
+    their stage first, with what a card or a row shows."""
+    stmt = scoped(sa.select(CertificationCase).join(Enterprise), user, joined=(Enterprise,)).where(
+        CertificationCase.programme == programme, CertificationCase.year == year
     )
+    if stage is not None:
+        stmt = stmt.where(CertificationCase.stage == stage)
+    return stmt.options(
+        contains_eager(CertificationCase.enterprise).load_only(Enterprise.name),
+        joinedload(CertificationCase.owner),
+    ).order_by(*BOARD_ORDER)
 
 
-def board(user: User, programme: Programme, year: int) -> dict[Stage, list[CertificationCase]]:
-    columns: dict[Stage, list[CertificationCase]] = {s: [] for s in stages_of(programme)}
-    for case in db.session.scalars(cases_of_year(user, programme, year)):
-        columns[case.stage].append(case)
+@dataclass
+class BoardColumn:
+    """A stage of the board: how many of the year's cases stand there, and the first of them
+    (the longest in the stage first)."""
+
+    count: int = 0
+    cases: list[CertificationCase] = field(default_factory=list)
+
+    @property
+    def hidden(self) -> int:
+        return self.count - len(self.cases)
+
+
+def board(user: User, programme: Programme, year: int) -> dict[Stage, BoardColumn]:
+    """Each stage's count and its first COLUMN_LIMIT cases, in two statements whatever the year
+    holds (a city's year runs to thousands of cases; the list pages through them all)."""
+    columns = {stage: BoardColumn() for stage in stages_of(programme)}
+    year_cases = cases_of_year(user, programme, year).order_by(None)
+    counted = year_cases.with_only_columns(CertificationCase.stage, sa.func.count()).group_by(
+        CertificationCase.stage
+    )
+    for stage, count in db.session.execute(counted):
+        columns[Stage(stage)].count = count
+    place = sa.func.row_number().over(partition_by=CertificationCase.stage, order_by=BOARD_ORDER)
+    ranked = year_cases.with_only_columns(CertificationCase.id, place.label("place")).subquery()
+    first = sa.select(ranked.c.id).where(ranked.c.place <= COLUMN_LIMIT)
+    for case in db.session.scalars(
+        cases_of_year(user, programme, year).where(CertificationCase.id.in_(first))
+    ):
+        columns[case.stage].cases.append(case)
     return columns
 
 

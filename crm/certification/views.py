@@ -16,8 +16,9 @@ from crm.certification import timeline as _timeline  # noqa: F401  (registers th
 from crm.certification.eligibility import check_high_tech, check_tech_sme
 from crm.certification.forms import CaseForm, HighTechForm, MoveForm, TechSmeForm, plain_figures
 from crm.certification.models import CertificationCase, Programme, Stage
-from crm.certification.queries import board, funnel, prospects
-from crm.certification.workflow import CASE_ROLES, allowed_moves
+from crm.certification.queries import board, cases_of_year, funnel, prospects
+from crm.certification.workflow import CASE_ROLES, allowed_moves, stages_of
+from crm.db import paginate
 from crm.enterprises.models import Enterprise
 from crm.errors import DomainError
 from crm.extensions import db
@@ -26,6 +27,7 @@ from crm.forms import attach_errors
 from crm.i18n import local_today
 
 bp = Blueprint("certification", __name__, url_prefix="/certification")
+PER_PAGE = 50
 CHECKS = {
     Programme.HIGH_TECH: (HighTechForm, check_high_tech),
     Programme.TECH_SME: (TechSmeForm, check_tech_sme),
@@ -61,17 +63,34 @@ def _year() -> int:
 @bp.get("/")
 @login_required
 def index():
+    """The board (each stage's longest waiting cases) or the list (every case, a page at a
+    time, of one stage when asked)."""
     programme, year = _programme(), _year()
-    columns = board(current_user, programme, year)
+    as_list = request.args.get("view") == "list"
+    stage = _stage(programme) if as_list else None
+    page = (
+        paginate(db.session, cases_of_year(current_user, programme, year, stage), per_page=PER_PAGE)
+        if as_list
+        else None
+    )
     return render_template(
         "certification/board.html",
         programme=programme,
         year=year,
-        columns=columns,
+        stage=stage,
+        stages=stages_of(programme),
+        columns=None if as_list else board(current_user, programme, year),
+        page=page,
         funnel=funnel(current_user, programme, year),
-        as_list=request.args.get("view") == "list",
+        as_list=as_list,
         years=range(local_today().year + 1, local_today().year - 4, -1),
     )
+
+
+def _stage(programme: Programme) -> Stage | None:
+    """The list's stage, when one of the programme's is asked for."""
+    value = request.args.get("stage")
+    return next((s for s in stages_of(programme) if s.value == value), None)
 
 
 def _case_page(case: CertificationCase, form: MoveForm | None = None, status: int = 200):
