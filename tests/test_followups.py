@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import time_machine
 
 from crm.auth.models import User
+from crm.db import utcnow
 from crm.enterprises.models import Enterprise
 from crm.errors import ValidationFailed
 from crm.extensions import db
@@ -257,6 +258,42 @@ def test_the_board_counts_each_officers_tasks(app, client, people, make_task):
         chief = db.session.get(User, people["chief"].id)
         counts = {r.assignee.id: (r.open, r.overdue) for r in board_rows(chief, bureau_today())}
     assert counts == {people["officer"].id: (2, 1), people["other_officer"].id: (1, 0)}
+
+
+def test_the_board_lists_the_most_overdue_first_and_says_how_many_more(
+    app, client, people, make_task, monkeypatch
+):
+    from crm.followups import queries
+
+    monkeypatch.setattr(queries, "BOARD_LIMIT", 2)
+    late = [make_task(), make_task(), make_task(for_="other_officer")]
+    done_long_ago, done_lately = make_task(), make_task()
+    with app.app_context():
+        for days, task in zip((5, 4, 3), late, strict=True):
+            db.session.execute(
+                sa.update(FollowUp)
+                .where(FollowUp.id == task)
+                .values(due_on=bureau_today() - timedelta(days=days))
+            )
+        for days, task in ((40, done_long_ago), (3, done_lately)):
+            db.session.execute(
+                sa.update(FollowUp)
+                .where(FollowUp.id == task)
+                .values(status=FollowUpStatus.DONE, completed_at=utcnow() - timedelta(days=days))
+            )
+        db.session.commit()
+    log_in(client, people["chief"])
+    board = client.get("/tasks/board").text
+    listed = board[board.index('id="board-tasks"') :]
+    assert f'id="task-{late[0]}"' in listed and f'id="task-{late[1]}"' in listed
+    assert f'id="task-{late[2]}"' not in listed
+    assert "按截止日期先后显示前 2 条，其后还有 1 条。" in board
+    chosen = client.get(f"/tasks/board?assignee={people['other_officer'].id}").text
+    assert f'id="task-{late[2]}"' in chosen and 'id="board-more"' not in chosen
+    with app.app_context():
+        chief = db.session.get(User, people["chief"].id)
+        rows = {r.assignee.id: r for r in queries.board_rows(chief, bureau_today())}
+    assert rows[people["officer"].id].done_recently == 1  # not the one done 40 days ago
 
 
 def test_stale_version_is_a_conflict_and_changes_nothing(app, client, people, make_task):

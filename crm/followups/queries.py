@@ -22,7 +22,7 @@ PRIORITY_ORDER = sa.case(
     else_=1,
 )
 TASK_ORDER = (FollowUp.due_on, PRIORITY_ORDER, FollowUp.id)
-BOARD_LIMIT = 200
+BOARD_LIMIT = 50  # the board's tasks, the most overdue first; the counts above give them all
 
 
 def with_task_details(stmt: sa.Select) -> sa.Select:
@@ -152,6 +152,10 @@ def board_rows(user: User, today: date) -> list[BoardRow]:
     """Per officer, the section's tasks: open, overdue, due this week, done in the last 30 days
     (one aggregate query over the chief's scope)."""
     todo = FollowUp.status == FollowUpStatus.TODO
+    done_recently = sa.and_(
+        FollowUp.status == FollowUpStatus.DONE,
+        FollowUp.completed_at >= utcnow() - timedelta(days=30),
+    )
     stmt = (
         scoped(
             sa.select(
@@ -159,15 +163,13 @@ def board_rows(user: User, today: date) -> list[BoardRow]:
                 sa.func.count().filter(todo),
                 sa.func.count().filter(todo, FollowUp.due_on < today),
                 sa.func.count().filter(todo, FollowUp.due_on.between(today, week_end(today))),
-                sa.func.count().filter(
-                    FollowUp.status == FollowUpStatus.DONE,
-                    FollowUp.completed_at >= utcnow() - timedelta(days=30),
-                ),
+                sa.func.count().filter(done_recently),
             ),
             user,
             joined=(FollowUp,),
         )
-        .where(sa.or_(todo, FollowUp.status == FollowUpStatus.DONE))
+        # Not the older done tasks: a section's history outgrows its open work many times over.
+        .where(sa.or_(todo, done_recently))
         .group_by(FollowUp.assignee_id)
     )
     counts = {row[0]: row[1:] for row in db.session.execute(stmt)}
@@ -187,16 +189,24 @@ def board_tasks(user: User, today: date, assignee_id: int | None) -> list[Follow
     return list(db.session.scalars(with_task_details(stmt)))
 
 
-def assignee_choices(actor: User, county_code: str) -> list[User]:
-    """Whom a chief may give a task on an enterprise of `county_code`: active officers and
-    chiefs who work there and lie within the chief's own scope."""
+def assignable() -> list[User]:
+    """Active officers and chiefs, by region and name: who can be given tasks."""
     stmt = (
         sa.select(User)
         .where(User.active.is_(True), User.role.in_(ASSIGNEE_ROLES))
         .order_by(User.region_code, User.display_name)
     )
+    return list(db.session.scalars(stmt))
+
+
+def assignee_choices(
+    actor: User, county_code: str, candidates: list[User] | None = None
+) -> list[User]:
+    """Whom a chief may give a task on an enterprise of `county_code`: active officers and
+    chiefs who work there and lie within the chief's own scope (of `candidates`, when a page
+    that asks for several counties has read them once)."""
     return [
         u
-        for u in db.session.scalars(stmt)
+        for u in (assignable() if candidates is None else candidates)
         if in_scope(u, county_code) and in_scope(actor, u.region_code)
     ]

@@ -27,6 +27,7 @@ from crm.followups.forms import (
 )
 from crm.followups.models import FollowUp, Notification
 from crm.followups.queries import (
+    assignable,
     assignee_choices,
     board_rows,
     board_tasks,
@@ -89,18 +90,25 @@ def board():
     if assignee_id is not None and assignee_id not in {row.assignee.id for row in rows}:
         assignee_id = None
     tasks = board_tasks(current_user, today, assignee_id)
-    reassign, choices = {}, {}
+    reassign, choices, candidates = {}, {}, assignable()
     for task in tasks:
         if task.county_code not in choices:
-            people = assignee_choices(current_user, task.county_code)
+            people = assignee_choices(current_user, task.county_code, candidates)
             choices[task.county_code] = people_choices(people, blank="—")
         form = ReassignForm(formdata=None, version=task.version)
         form.assignee_id.choices = choices[task.county_code]
         reassign[task.id] = form
+    # How many tasks the list stands for: the chosen officer's open ones, or the section's overdue.
+    listed = sum(
+        row.open if assignee_id else row.overdue
+        for row in rows
+        if assignee_id is None or row.assignee.id == assignee_id
+    )
     return render_template(
         "followups/board.html",
         rows=rows,
         tasks=tasks,
+        listed=listed,
         chosen=assignee_id,
         reassign=reassign,
         today=today,
