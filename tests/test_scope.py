@@ -115,3 +115,15 @@ def test_scoped_refuses_a_select_of_nothing_scoped(app, create_user):
     user_info = create_user("officer", YIYANG)
     with app.app_context(), pytest.raises(TypeError):
         scoped(sa.select(sa.literal(1)), db.session.get(User, user_info.id))
+
+
+def test_the_region_tree_answers_above_and_below_once(app):
+    from crm.regions.tree import codes_above, codes_below
+
+    with app.app_context():
+        assert codes_above(YIYANG) == [YIYANG, CITY]
+        assert codes_above(CITY) == [CITY]
+        below = codes_below(YIYANG)
+        assert YIYANG in below and len(below) > 1 and CITY not in below
+        assert below <= codes_below(CITY) and MENGJIN not in below
+        assert codes_below(YIYANG) is below  # worked out once per region

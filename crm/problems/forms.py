@@ -14,7 +14,6 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
-from crm.auth.scope import in_scope
 from crm.extensions import db
 from crm.problems.models import CATEGORY_LABELS, SATISFACTION_LABELS, ProblemCategory, Satisfaction
 from crm.problems.rules import assignees
@@ -39,14 +38,10 @@ class StepForm(FlaskForm):
 
     def setup(self, county_code: str | None) -> None:
         """Officers and chiefs who can take problems of this county (any county when None)."""
-        people = db.session.scalars(assignees())
+        people = db.session.scalars(assignees(county_code))
         self.assignee_id.choices = [
             SelectChoice("", "—"),
-            *(
-                SelectChoice(str(u.id), f"{u.display_name}（{u.region.name}）")
-                for u in people
-                if county_code is None or in_scope(u, county_code)
-            ),
+            *(SelectChoice(str(u.id), f"{u.display_name}（{u.region.name}）") for u in people),
         ]
 
     def values(self) -> dict:

@@ -14,6 +14,7 @@ from crm.extensions import db
 from crm.i18n import local_today
 from crm.problems.models import Problem, ProblemCategory, Satisfaction
 from crm.problems.workflow import Step
+from crm.regions.tree import codes_above
 from crm.text import collapse, is_clean
 
 TITLE_MAX = 100
@@ -158,7 +159,11 @@ NOTE_RULES = {
 }
 
 
-def assignees() -> sa.Select:
-    """Active officers and chiefs, whom a problem can be handed to (each within their region)."""
+def assignees(serving: str | None = None) -> sa.Select:
+    """Active officers and chiefs, whom a problem can be handed to (each within their region);
+    with `serving`, those whose scope covers that region: its own and those of the regions
+    above it."""
     stmt = sa.select(User).where(User.active.is_(True), User.role.in_(ASSIGNEE_ROLES))
+    if serving is not None:
+        stmt = stmt.where(User.region_code.in_(codes_above(serving)))
     return stmt.order_by(User.region_code, User.display_name)
