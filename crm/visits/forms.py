@@ -25,11 +25,11 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from crm.auth.models import User
-from crm.auth.scope import in_scope
 from crm.extensions import db
 from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.models import CATEGORY_LABELS, ProblemCategory
+from crm.regions.tree import codes_above
 from crm.visits.attachments import Upload
 from crm.visits.models import MODE_LABELS, VisitMode
 from crm.visits.rules import COMPANION_ROLES
@@ -145,8 +145,9 @@ def companion_choices(lead: User | None = None, serving: str | None = None) -> l
         .order_by(User.region_code, User.display_name)
         .options(joinedload(User.region))
     )
+    if serving is not None:  # as the ledger's assignees (crm.problems.rules.assignees)
+        stmt = stmt.where(User.region_code.in_(codes_above(serving)))
     return [
         SelectChoice(u.id, u.display_name, render_kw={"data-region": u.region.name})
         for u in db.session.scalars(stmt)
-        if serving is None or in_scope(u, serving)
     ]
