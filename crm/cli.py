@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from click.core import ParameterSource
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from flask_babel import gettext as _
 
 from crm import demo, scheduler
 from crm.auth import operations as auth_operations
@@ -22,6 +21,7 @@ from crm.exports import operations as exports
 from crm.exports.models import MonthlyReport, ReportOrigin
 from crm.extensions import db
 from crm.i18n import datetime_filter, local_today
+from crm.i18n import gettext as _
 from crm.regions.models import Region, RegionLevel
 
 crm_cli = AppGroup("crm", help="企业服务走访 CRM administration.")

@@ -8,12 +8,12 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from crm.api import wants_json
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 
 ERROR_CODES = {
     400: "bad_request",

@@ -2,13 +2,13 @@
 the fields it names."""
 
 from flask import flash
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import DecimalField
 
 from crm import MAX_RECORD_ID
 from crm.errors import DomainError
+from crm.i18n import lazy_gettext as _l
 from crm.text import strip_unusable
 
 

@@ -31,7 +31,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask, current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,6 +39,7 @@ from crm.db import utcnow
 from crm.exports import jobs as exports
 from crm.extensions import db
 from crm.followups import mail, reminders
+from crm.i18n import lazy_gettext as _l
 
 DAY, MONTH = "day", "month"
 RETRY_EVERY = 600  # seconds

@@ -96,3 +96,27 @@ def test_templates_follow_a_change_of_language_within_a_request(app):
         refresh()
         again = render_template_string(page)
     assert chinese.startswith("退出登录") and english.startswith("Log out") and again == chinese
+
+
+def test_strings_in_code_follow_the_language_in_force(app):
+    """crm.i18n.gettext remembers each language's catalogue, not the first one it met: it
+    follows a change of language within a request, force_locale and its end, and gives the
+    source text where there is no request."""
+    from flask import session
+    from flask_babel import force_locale, refresh
+
+    from crm.i18n import LOCALE_KEY, gettext, lazy_gettext
+
+    label = lazy_gettext("Log out")
+    assert gettext("Log out") == "Log out"  # no app context: the source text
+    with app.test_request_context():
+        assert gettext("Log out") == "退出登录" and str(label) == "退出登录"
+        with force_locale("en"):
+            assert gettext("Log out") == "Log out" and str(label) == "Log out"
+        assert gettext("Log out") == "退出登录"
+        session[LOCALE_KEY] = "en"
+        refresh()
+        assert str(label) == "Log out"
+        assert gettext("%(n)d days left", n=3) == "3 days left"
+    with app.test_request_context():
+        assert gettext("%(n)d days left", n=3) == "剩 3 天"

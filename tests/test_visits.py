@@ -125,6 +125,29 @@ def test_the_form_records_a_visit_with_policies_a_problem_and_a_photo(
     assert f"/visits/{visit.id}" in timeline.text
 
 
+def test_the_enterprise_timeline_counts_each_visits_policies_and_problems(
+    app, client, login, enterprise
+):
+    """Each visit on the timeline says how many policies it explained and problems it raised;
+    the counts come with the visits, so more of them cost the page no statement more."""
+    login("officer")
+    quiet = form_visit(enterprise.id, policy_ids=[], summary="只了解情况")
+    quiet = {key: value for key, value in quiet.items() if not key.startswith("problems-")}
+    assert post_form(client, quiet).status_code == 302
+    page = f"/enterprises/{enterprise.id}"
+    asked = queries_for(app, client, page)
+    text = client.get(page).text
+    assert "只了解情况" in text and "宣讲政策" not in text and "提出问题" not in text
+    assert post_form(client, form_visit(enterprise.id)).status_code == 302
+    two_problems = {"problems-1-category": "talent", "problems-1-title": "引进博士",
+                    "problems-1-description": "需要人才公寓"}  # fmt: skip
+    assert post_form(client, form_visit(enterprise.id, **two_problems)).status_code == 302
+    text = client.get(page).text
+    assert text.count("宣讲政策 2 项 · 提出问题 1 项") == 1
+    assert text.count("宣讲政策 2 项 · 提出问题 2 项") == 1
+    assert queries_for(app, client, page) == asked
+
+
 def test_the_form_answers_its_script_in_json(app, client, login, enterprise):
     login("officer")
     data = form_visit(enterprise.id)

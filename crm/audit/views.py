@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, StringField
@@ -19,6 +18,7 @@ from crm.db import page_number
 from crm.extensions import db
 from crm.forms import searchable
 from crm.i18n import day_start
+from crm.i18n import lazy_gettext as _l
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 PER_PAGE = 50

@@ -3,10 +3,10 @@
 from typing import Any
 
 from flask import Flask, Response, flash, g, redirect, request, url_for
-from flask_babel import gettext as _
 
 from crm.api import is_api_request
 from crm.extensions import login_manager
+from crm.i18n import gettext as _
 
 
 def load_token_user(req: Any) -> Any:

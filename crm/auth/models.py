@@ -2,12 +2,12 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import TimestampMixin, enum_type, utcnow
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.regions.models import Region
 
 

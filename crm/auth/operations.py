@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from crm.audit.labels import register_labels
 from crm.audit.operations import Changes, apply_changes, record_audit
@@ -26,6 +24,8 @@ from crm.auth.tokens import TOKEN_PREFIX
 from crm.db import utcnow
 from crm.errors import Forbidden, ValidationFailed, invalid
 from crm.extensions import db
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.regions.models import RegionLevel
 from crm.regions.queries import region_name
 from crm.regions.tree import regions

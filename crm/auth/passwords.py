@@ -6,7 +6,8 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from flask_babel import gettext as _
+
+from crm.i18n import gettext as _
 
 # Verified when the username is unknown, so a miss costs as much time as a wrong password.
 _DUMMY_HASH_PASSWORD = "not-a-real-password"

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from flask import abort, current_app, g, redirect, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.api import is_api_request
@@ -20,6 +19,7 @@ from crm.auth.scope import in_scope
 from crm.db import utcnow
 from crm.errors import Forbidden
 from crm.extensions import csrf, login_manager
+from crm.i18n import gettext as _
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"

@@ -14,8 +14,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.auth import operations, throttle
@@ -34,6 +32,8 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.forms import attach_errors
 from crm.i18n import LOCALE_KEY
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 
 bp = Blueprint("auth", __name__)
 

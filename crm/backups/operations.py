@@ -27,11 +27,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 
 from crm.db import utcnow
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.visits import attachments
 
 FORMAT = 1

@@ -13,9 +13,8 @@ from datetime import date
 from decimal import ROUND_CEILING, Context, Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 
 HIGH_TECH_FIELDS = {

@@ -2,7 +2,6 @@
 
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -20,6 +19,7 @@ from crm.certification.eligibility import HIGH_TECH_FIELDS
 from crm.certification.models import PROGRAMME_LABELS, Programme
 from crm.enterprises.models import Enterprise
 from crm.forms import FiniteDecimalField
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 
 MONEY = {"places": 2, "validators": [Optional(), NumberRange(min=0, max=10**9)]}

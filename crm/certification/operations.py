@@ -8,8 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -32,6 +30,8 @@ from crm.errors import Conflict, FieldErrors, Forbidden, ValidationFailed
 from crm.extensions import db
 from crm.followups.models import NotificationKind
 from crm.followups.notifications import link_to, notify
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_date, local_today
 from crm.text import collapse, is_clean
 

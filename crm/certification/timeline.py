@@ -3,8 +3,6 @@
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask import url_for
-from flask_babel import gettext as _
 
 from crm.auth.models import User
 from crm.auth.scope import scoped
@@ -12,6 +10,7 @@ from crm.certification.models import CertificationCase, StageEvent
 from crm.enterprises.models import Enterprise
 from crm.enterprises.timeline import TimelineEvent, timeline_source
 from crm.extensions import db
+from crm.i18n import gettext as _
 
 SHOWN = 50
 
@@ -38,5 +37,5 @@ def certification(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]
                 stage=event.to_stage.label,
             ),
             f"{case.year} · {event.actor_name}" + (f" · {event.note}" if event.note else ""),
-            url_for("certification.show", case_id=case.id),
+            ("certification.show", {"case_id": case.id}),
         )

@@ -3,7 +3,6 @@ its funnel), a case with its history and moves, a new case, the eligibility chec
 enterprise, and 潜在培育对象."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -24,6 +23,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.followups.queries import assignee_choices
 from crm.forms import attach_errors
+from crm.i18n import gettext as _
 from crm.i18n import local_today
 
 bp = Blueprint("certification", __name__, url_prefix="/certification")

@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from crm.auth.models import Role, User
 from crm.certification.models import Programme
@@ -24,6 +23,7 @@ from crm.dashboard.queries import problems_by_category, problems_by_status
 from crm.db import utcnow
 from crm.exports.metrics import METRICS, TREND_MONTHS, Figures, Period, evaluate, months_back, trend
 from crm.extensions import cache, db
+from crm.i18n import gettext as _
 from crm.regions.models import Region, RegionLevel
 
 # The month's key figures, in the order of their cards.

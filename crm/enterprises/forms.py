@@ -1,7 +1,6 @@
 import re
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -20,6 +19,7 @@ from crm.enterprises import industries
 from crm.enterprises.models import Scale, SpecializedLevel
 from crm.extensions import db
 from crm.forms import FiniteDecimalField
+from crm.i18n import lazy_gettext as _l
 from crm.regions.models import RegionLevel
 from crm.regions.tree import children_of, regions
 

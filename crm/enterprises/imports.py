@@ -20,8 +20,6 @@ import openpyxl
 import sqlalchemy as sa
 import xlsxwriter
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from crm.auth.models import User
 from crm.auth.scope import in_scope
@@ -30,6 +28,8 @@ from crm.enterprises.models import Enterprise
 from crm.enterprises.rules import clean_contact, clean_values
 from crm.errors import DomainError, ValidationFailed
 from crm.extensions import db
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.regions.models import RegionLevel
 from crm.regions.tree import regions
 

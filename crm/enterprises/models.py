@@ -3,12 +3,12 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.db import TimestampMixin, enum_type
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.regions.models import Region
 
 Money = sa.Numeric(14, 2)  # 万元

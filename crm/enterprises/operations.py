@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from crm.audit.labels import register_labels
@@ -23,6 +21,8 @@ from crm.enterprises.rules import EDITABLE, FLAGS, TEXTS, clean_contact, clean_v
 from crm.enterprises.search import search_fields
 from crm.errors import Conflict, ValidationFailed
 from crm.extensions import db
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.regions.queries import region_name
 
 register_labels(

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import abort
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
@@ -17,6 +16,7 @@ from crm.enterprises import credit_code, industries, search
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.forms import searchable
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.regions.models import RegionLevel
 

@@ -9,14 +9,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
-
 from crm.auth.models import Role, User
 from crm.auth.scope import in_scope
 from crm.enterprises import credit_code, industries
 from crm.enterprises.models import Enterprise, Scale, SpecializedLevel
 from crm.errors import FieldErrors
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.regions.models import RegionLevel
 from crm.regions.tree import regions

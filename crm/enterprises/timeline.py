@@ -8,10 +8,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
+from flask import url_for
 
 from crm.auth.models import User
 from crm.enterprises.models import Enterprise
+from crm.i18n import lazy_gettext as _l
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,13 @@ class TimelineEvent:
     icon: str  # a Bootstrap Icons name
     title: str
     detail: str = ""
-    url: str | None = None
+    # The page the event links to, as an endpoint and its values: the URL is built only for the
+    # events shown (each source gives up to 50; the timeline keeps the newest 50 of them all).
+    link: tuple[str, dict[str, int]] | None = None
+
+    @property
+    def url(self) -> str | None:
+        return url_for(self.link[0], **self.link[1]) if self.link else None
 
     @property
     def sort_key(self) -> datetime:

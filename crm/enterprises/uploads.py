@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import abort, current_app
-from flask_babel import gettext as _
 
 from crm.audit.operations import acting_from
 from crm.auth.models import User
 from crm.enterprises import imports, operations
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.i18n import gettext as _
 
 RUNNING = ("checking", "importing")
 KEEP_SECONDS = 24 * 3600

@@ -2,7 +2,6 @@
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -36,6 +35,7 @@ from crm.enterprises.timeline import timeline
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.forms import attach_errors
+from crm.i18n import gettext as _
 from crm.regions.queries import region_name
 
 bp = Blueprint("enterprises", __name__, url_prefix="/enterprises")

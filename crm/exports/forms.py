@@ -1,7 +1,6 @@
 """The reports page's form: which month, which region."""
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired
@@ -9,6 +8,7 @@ from wtforms.validators import InputRequired
 from crm.auth.models import User
 from crm.auth.scope import scoped
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.regions.models import Region, RegionLevel
 
 

@@ -8,12 +8,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 
 from crm.exports import operations
 from crm.exports.metrics import Period
 from crm.exports.models import MonthlyReport, ReportOrigin, ReportStatus
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.i18n import local_date
 from crm.regions.models import Region
 

@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -32,6 +31,7 @@ from crm.auth.scope import codes_within
 from crm.certification.models import CertificationCase, Programme, Stage
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus
+from crm.i18n import lazy_gettext as _l
 from crm.problems.models import Problem, ProblemEvent, ProblemStatus
 from crm.problems.workflow import Step
 from crm.regions.models import Region

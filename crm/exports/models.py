@@ -5,12 +5,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.db import enum_type, utcnow
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.regions.models import Region
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from crm.audit.operations import record_audit
@@ -22,6 +21,7 @@ from crm.exports.metrics import Period, counties_of, parse_month
 from crm.exports.models import MonthlyReport, ReportOrigin, ReportStatus
 from crm.exports.workbook import write_workbook
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.regions.models import Region
 

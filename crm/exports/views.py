@@ -17,7 +17,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm import background
@@ -31,6 +30,7 @@ from crm.exports.metrics import parse_month
 from crm.exports.models import MonthlyReport, ReportStatus
 from crm.extensions import db
 from crm.forms import attach_errors
+from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.regions.models import Region
 

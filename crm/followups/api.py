@@ -4,7 +4,6 @@ notifications. The same operations as the pages, with the same rules and message
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import abort
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -26,6 +25,7 @@ from crm.followups.models import (
     Repeat,
 )
 from crm.followups.queries import TASK_ORDER, with_task_details
+from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.problems.models import Problem
 from crm.visits.models import Visit

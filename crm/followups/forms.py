@@ -1,6 +1,5 @@
 """Forms of follow-up tasks: a new task, and completing, cancelling or reassigning one."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -15,6 +14,7 @@ from wtforms.validators import Optional
 
 from crm.auth.models import User
 from crm.followups.models import PRIORITY_LABELS, REPEAT_LABELS, Priority, Repeat
+from crm.i18n import lazy_gettext as _l
 
 
 def people_choices(people: list[User], blank: str = "") -> list[SelectChoice]:

@@ -10,12 +10,12 @@ from email.message import EmailMessage
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from crm.auth.models import User
 from crm.db import utcnow
 from crm.extensions import db
 from crm.followups.models import Notification
+from crm.i18n import gettext as _
 
 # Older notifications are not mailed (e.g. those written before SMTP was set up).
 MAIL_WINDOW = timedelta(hours=24)

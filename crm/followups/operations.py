@@ -9,8 +9,6 @@ change is refused with a Conflict and nothing is overwritten.
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.audit.labels import register_labels
@@ -32,6 +30,8 @@ from crm.followups.models import (
     Repeat,
 )
 from crm.followups.notifications import link_to, notify
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 
 register_labels(
     {

@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from crm.auth.models import User
@@ -14,6 +13,7 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus, Priority
 from crm.followups.rules import ASSIGNEE_ROLES
+from crm.i18n import lazy_gettext as _l
 
 # Higher priority first within the same due date.
 PRIORITY_ORDER = sa.case(

@@ -8,12 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from crm.auth.models import User
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus, Notification, NotificationKind
 from crm.followups.notifications import link_to, notify
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_date
 from crm.problems import deadlines
 from crm.problems.models import Problem

@@ -4,13 +4,12 @@ import calendar
 from datetime import date
 from typing import Any
 
-from flask_babel import gettext as _
-
 from crm.auth.models import Role, User
 from crm.auth.scope import in_scope
 from crm.errors import FieldErrors
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus, Priority, Repeat
+from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.text import collapse, is_clean
 

@@ -3,9 +3,7 @@
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask import url_for
-from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from crm.auth.models import User
 from crm.auth.scope import scoped
@@ -13,6 +11,7 @@ from crm.enterprises.models import Enterprise
 from crm.enterprises.timeline import TimelineEvent, timeline_source
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus
+from crm.i18n import gettext as _
 
 SHOWN = 50
 
@@ -24,7 +23,12 @@ def followups(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]:
         .where(FollowUp.enterprise_id == enterprise.id)
         .order_by(FollowUp.due_on.desc(), FollowUp.id.desc())
         .limit(SHOWN)
-        .options(joinedload(FollowUp.assignee, innerjoin=True))
+        .options(
+            load_only(FollowUp.due_on, FollowUp.title, FollowUp.status),
+            joinedload(FollowUp.assignee, innerjoin=True)
+            .load_only(User.display_name)
+            .lazyload(User.region),
+        )
     )
     for task in db.session.scalars(stmt):
         done = task.status != FollowUpStatus.TODO
@@ -33,5 +37,5 @@ def followups(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]:
             "check2-square" if done else "alarm",
             _("Task: %(title)s", title=task.title),
             f"{task.status.label} · {task.assignee.display_name}",
-            url_for("followups.show", followup_id=task.id),
+            ("followups.show", {"followup_id": task.id}),
         )

@@ -4,7 +4,6 @@ notifications behind the bell in the top bar."""
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm import MAX_RECORD_ID
@@ -35,6 +34,7 @@ from crm.followups.queries import (
     recently_done_of,
 )
 from crm.forms import attach_errors, record_ids
+from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.problems.models import Problem
 from crm.visits.models import Visit

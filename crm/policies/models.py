@@ -1,11 +1,11 @@
 import enum
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.db import TimestampMixin, enum_type
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 
 
 class PolicyCategory(enum.StrEnum):

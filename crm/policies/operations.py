@@ -3,14 +3,14 @@
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from crm.audit.labels import register_labels
 from crm.audit.operations import apply_changes, record_audit
 from crm.auth.models import User
 from crm.errors import ValidationFailed, invalid
 from crm.extensions import db
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.policies.models import Policy, PolicyCategory
 from crm.text import collapse, is_clean
 

@@ -4,7 +4,6 @@ import itertools
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.auth.models import Role
@@ -12,6 +11,7 @@ from crm.auth.permissions import can_manage_policies, login_required, role_requi
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.forms import attach_errors
+from crm.i18n import gettext as _
 from crm.policies import operations
 from crm.policies.forms import PolicyForm
 from crm.policies.models import Policy, PolicyCategory

@@ -2,7 +2,6 @@
 
 import marshmallow as ma
 import sqlalchemy as sa
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -13,6 +12,7 @@ from crm.auth.permissions import login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
 from crm.errors import invalid
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.problems import deadlines, operations
 from crm.problems.models import Problem, ProblemCategory, ProblemStatus, Satisfaction

@@ -1,6 +1,5 @@
 """Forms of the problem ledger: a step on one problem, 批量交办, a problem without a visit."""
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -15,6 +14,7 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.problems.models import CATEGORY_LABELS, SATISFACTION_LABELS, ProblemCategory, Satisfaction
 from crm.problems.rules import assignees
 

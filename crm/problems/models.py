@@ -5,13 +5,13 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.db import TimestampMixin, enum_type, utcnow
 from crm.enterprises.models import Enterprise, copies_enterprise_county
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 
 if TYPE_CHECKING:
     from crm.visits.models import Visit

@@ -7,8 +7,6 @@ since, the step is refused with a Conflict listing what changed, and nothing is 
 from datetime import date
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.audit.labels import register_labels
@@ -20,6 +18,8 @@ from crm.errors import Conflict, FieldErrors, Forbidden, ValidationFailed
 from crm.extensions import db
 from crm.followups.models import NotificationKind
 from crm.followups.notifications import link_to, notify
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.problems import deadlines
 from crm.problems.models import (

@@ -3,7 +3,6 @@
 from datetime import date
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
 from wtforms import DateField, SelectChoice, SelectField, StringField
@@ -14,6 +13,7 @@ from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.forms import searchable
+from crm.i18n import lazy_gettext as _l
 from crm.problems import deadlines
 from crm.problems.models import CATEGORY_LABELS, Problem, ProblemCategory, ProblemStatus
 

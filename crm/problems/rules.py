@@ -4,13 +4,13 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from crm.auth.models import Role, User
 from crm.auth.scope import in_scope
 from crm.errors import FieldErrors
 from crm.extensions import db
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.problems.models import Problem, ProblemCategory, Satisfaction
 from crm.problems.workflow import Step

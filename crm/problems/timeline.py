@@ -3,14 +3,14 @@
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask import url_for
-from flask_babel import gettext as _
+from sqlalchemy.orm import load_only
 
 from crm.auth.models import User
 from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.enterprises.timeline import TimelineEvent, timeline_source
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.problems.models import Problem
 
 SHOWN = 50
@@ -23,6 +23,7 @@ def problems(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]:
         .where(Problem.enterprise_id == enterprise.id)
         .order_by(Problem.raised_on.desc(), Problem.id.desc())
         .limit(SHOWN)
+        .options(load_only(Problem.raised_on, Problem.title, Problem.category, Problem.status))
     )
     for problem in db.session.scalars(stmt):
         yield TimelineEvent(
@@ -30,5 +31,5 @@ def problems(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]:
             "exclamation-diamond",
             _("Problem: %(title)s", title=problem.title),
             f"{problem.category.label} · {problem.status.label}",
-            url_for("problems.show", problem_id=problem.id),
+            ("problems.show", {"problem_id": problem.id}),
         )

@@ -12,7 +12,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -25,6 +24,7 @@ from crm.enterprises.forms import county_choices
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.forms import attach_errors, flash_errors, record_ids
+from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.problems import deadlines, operations
 from crm.problems import timeline as _timeline  # noqa: F401  (registers the timeline source)

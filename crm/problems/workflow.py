@@ -12,10 +12,9 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
 from crm.auth.models import Role, User
 from crm.auth.scope import in_scope
+from crm.i18n import lazy_gettext as _l
 from crm.problems.models import Problem, ProblemStatus, Satisfaction
 
 S = ProblemStatus

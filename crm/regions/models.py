@@ -1,11 +1,11 @@
 import enum
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import enum_type
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 
 
 class RegionLevel(enum.StrEnum):

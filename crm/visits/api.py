@@ -5,7 +5,6 @@ import uuid
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint
 
@@ -15,6 +14,7 @@ from crm.auth.permissions import VISITORS, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
 from crm.errors import invalid
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.problems.models import ProblemCategory, ProblemStatus
 from crm.visits import operations
 from crm.visits.models import AttachmentKind, Visit, VisitMode

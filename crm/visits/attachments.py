@@ -17,9 +17,9 @@ from pathlib import Path
 
 import filetype
 from flask import current_app, g
-from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from crm.i18n import gettext as _
 from crm.visits.models import AttachmentKind
 
 IMAGE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}

@@ -5,7 +5,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Request
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
 from wtforms import (
@@ -26,6 +25,7 @@ from wtforms.validators import Optional
 
 from crm.auth.models import User
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.models import CATEGORY_LABELS, ProblemCategory

@@ -6,13 +6,13 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from crm.auth.models import User
 from crm.db import TimestampMixin, enum_type
 from crm.enterprises.models import Enterprise, copies_enterprise_county
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.policies.models import Policy
 from crm.problems.models import Problem
 

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from crm.audit.labels import register_labels
@@ -23,6 +21,8 @@ from crm.extensions import db
 from crm.followups.models import FollowUp
 from crm.followups.operations import create_followup
 from crm.followups.rules import can_assign_followups
+from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.problems.operations import raise_problem
 from crm.visits import attachments

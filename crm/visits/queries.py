@@ -5,9 +5,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload, selectinload, with_expression
+from sqlalchemy.orm.interfaces import ORMOption
 from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
@@ -16,6 +16,7 @@ from crm.auth.models import User
 from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.problems.models import Problem
 from crm.visits.models import MODE_LABELS, Visit, VisitMode, VisitPolicy, visit_companions
@@ -90,14 +91,22 @@ def with_list_details(stmt: sa.Select) -> sa.Select:
     """What a list row shows: the enterprise, the officers, how many policies were explained
     and problems raised; in a fixed number of queries whatever the page size (the enterprise's
     name and county, of its 45 columns, and the lead officer come with the rows themselves)."""
-    policies = sa.select(sa.func.count()).where(VisitPolicy.visit_id == Visit.id)
-    problems = sa.select(sa.func.count(Problem.id)).where(Problem.visit_id == Visit.id)
     return stmt.options(
         joinedload(Visit.enterprise, innerjoin=True).load_only(
             Enterprise.name, Enterprise.county_code
         ),
         joinedload(Visit.lead, innerjoin=True),
         selectinload(Visit.companions),
+        *with_counts(),
+    )
+
+
+def with_counts() -> tuple[ORMOption, ORMOption]:
+    """Options filling Visit.policy_count and Visit.problem_count with the row itself (a
+    subquery each), not by loading the policies and problems to count them."""
+    policies = sa.select(sa.func.count()).where(VisitPolicy.visit_id == Visit.id)
+    problems = sa.select(sa.func.count(Problem.id)).where(Problem.visit_id == Visit.id)
+    return (
         with_expression(Visit.policy_count, policies.scalar_subquery()),
         with_expression(Visit.problem_count, problems.scalar_subquery()),
     )

@@ -10,11 +10,11 @@ from decimal import Decimal, DecimalException
 from typing import Any
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
 from crm.auth.models import Role, User
 from crm.errors import FieldErrors, invalid
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.rules import clean_problem

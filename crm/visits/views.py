@@ -14,7 +14,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from wtforms import SelectChoice
@@ -28,6 +27,7 @@ from crm.enterprises.models import Enterprise
 from crm.enterprises.queries import typeahead
 from crm.errors import Conflict, DomainError, json_error
 from crm.extensions import db
+from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.policies.models import PolicyCategory
 from crm.visits import attachments, operations
