@@ -1,10 +1,13 @@
 """Shared form helpers: fields every feature needs, and an operation's refusal shown next to
 the fields it names."""
 
+import wtforms
 from flask import flash
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
-from wtforms import DecimalField
+from wtforms import DecimalField, SelectChoice, widgets
+from wtforms.widgets.core import clean_key
 
 from crm import MAX_RECORD_ID
 from crm.errors import DomainError
@@ -20,6 +23,40 @@ class FiniteDecimalField(DecimalField):
         if self.data is not None and not self.data.is_finite():
             self.data = None
             raise ValueError(str(_l("Enter a number.")))
+
+
+class Select(widgets.Select):
+    """WTForms' select, writing its options with a plain join: the same markup as WTForms'
+    html_params, which formats each attribute through Markup (a filter bar lists a city's 200
+    officers, and their options took a third of the visit list's time)."""
+
+    @classmethod
+    def render_option(cls, choice: SelectChoice, **kwargs: object) -> Markup:
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        attributes = {"value": value, **(choice.render_kw or {}), **kwargs}
+        if choice.selected:
+            attributes["selected"] = True
+        label = escape(choice.label or choice.value)
+        return Markup(f"<option {_attributes(attributes)}>{label}</option>")
+
+
+def _attributes(values: dict) -> str:
+    """html_params' output: sorted by name, True as the bare name, False left out."""
+    written = []
+    for name, value in sorted(values.items()):
+        if value is True:
+            written.append(clean_key(name))
+        elif value is not False:
+            written.append(f'{clean_key(name)}="{escape(value)}"')
+    return " ".join(written)
+
+
+class SelectField(wtforms.SelectField):
+    widget = Select()
+
+
+class SelectMultipleField(wtforms.SelectMultipleField):
+    widget = Select(multiple=True)
 
 
 def attach_errors(form: FlaskForm, error: DomainError) -> None:

@@ -188,3 +188,37 @@ def test_openapi_document_is_generated(client, login):
     assert "/api/v1/me" in spec["paths"]
     assert "bearerAuth" in spec["components"]["securitySchemes"]
     json.dumps(spec)
+
+
+def test_selects_write_the_same_options_as_wtforms():
+    """crm.forms' select writes plain options itself; what it writes is WTForms' own markup,
+    escaping included, and options with attributes of their own are left to WTForms."""
+    import wtforms
+    from werkzeug.datastructures import MultiDict
+    from wtforms import SelectChoice
+
+    from crm.forms import SelectField, SelectMultipleField
+
+    choices = [
+        SelectChoice("", "—"),
+        SelectChoice(3, "王<伟> & \"李\" 'x'"),
+        SelectChoice('a"b', ""),
+        SelectChoice("c", "禁用", render_kw={"disabled": True}),
+        SelectChoice(True, "是"),
+    ]
+
+    class Ours(wtforms.Form):
+        one = SelectField(choices=choices, validate_choice=False)
+        many = SelectMultipleField(choices=choices, validate_choice=False)
+
+    class Theirs(wtforms.Form):
+        one = wtforms.SelectField(choices=choices, validate_choice=False)
+        many = wtforms.SelectMultipleField(choices=choices, validate_choice=False)
+
+    for data in ({}, {"one": "3", "many": ["3", 'a"b']}, {"one": 'a"b', "many": ["c"]}):
+        ours, theirs = Ours(MultiDict(data)), Theirs(MultiDict(data))
+        for name in ("one", "many"):
+            assert ours[name](class_="form-select") == theirs[name](class_="form-select")
+    assert 'selected value="3">王&lt;伟&gt; &amp; &#34;李&#34; &#39;x&#39;</option>' in str(
+        Ours(MultiDict({"one": "3"})).one()
+    )

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField, StringField
+from wtforms import DateField, SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
 from crm.audit.labels import ACTION_LABELS
@@ -16,7 +16,7 @@ from crm.auth.permissions import role_required
 from crm.auth.scope import scoped
 from crm.db import page_number
 from crm.extensions import db
-from crm.forms import searchable
+from crm.forms import SelectField, searchable
 from crm.i18n import day_start
 from crm.i18n import lazy_gettext as _l
 

@@ -1,9 +1,9 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from crm.auth.models import Role
-from crm.forms import searchable
+from crm.forms import SelectField, searchable
 from crm.i18n import lazy_gettext as _l
 
 

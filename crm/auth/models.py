@@ -4,6 +4,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from crm.db import TimestampMixin, enum_type, utcnow
 from crm.extensions import db
@@ -60,6 +61,13 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+def names_only(load: _AbstractLoad) -> _AbstractLoad:
+    """A loader option for the colleagues a list only names (a task's assignee, a visit's
+    officers): their display name, not the rest of their row nor their region's, which
+    User.region otherwise joins to every one."""
+    return load.load_only(User.display_name).lazyload(User.region)
 
 
 class UserSession(db.Model):

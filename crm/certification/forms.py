@@ -9,7 +9,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectChoice,
-    SelectField,
     StringField,
     TextAreaField,
 )
@@ -18,7 +17,7 @@ from wtforms.validators import NumberRange, Optional
 from crm.certification.eligibility import HIGH_TECH_FIELDS
 from crm.certification.models import PROGRAMME_LABELS, Programme
 from crm.enterprises.models import Enterprise
-from crm.forms import FiniteDecimalField
+from crm.forms import FiniteDecimalField, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 

@@ -8,7 +8,6 @@ from wtforms import (
     DateField,
     IntegerField,
     SelectChoice,
-    SelectField,
     StringField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -18,7 +17,7 @@ from crm.auth.scope import in_scope, scoped
 from crm.enterprises import industries
 from crm.enterprises.models import Scale, SpecializedLevel
 from crm.extensions import db
-from crm.forms import FiniteDecimalField
+from crm.forms import FiniteDecimalField, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.regions.models import RegionLevel
 from crm.regions.tree import children_of, regions

@@ -2,12 +2,13 @@
 
 import sqlalchemy as sa
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
+from wtforms import SelectChoice, StringField
 from wtforms.validators import InputRequired
 
 from crm.auth.models import User
 from crm.auth.scope import scoped
 from crm.extensions import db
+from crm.forms import SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.regions.models import Region, RegionLevel
 

@@ -6,7 +6,6 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectChoice,
-    SelectField,
     StringField,
     TextAreaField,
 )
@@ -14,6 +13,7 @@ from wtforms.validators import Optional
 
 from crm.auth.models import User
 from crm.followups.models import PRIORITY_LABELS, REPEAT_LABELS, Priority, Repeat
+from crm.forms import SelectField
 from crm.i18n import lazy_gettext as _l
 
 

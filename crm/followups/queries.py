@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from crm.auth.models import User
+from crm.auth.models import User, names_only
 from crm.auth.scope import in_scope, scoped
 from crm.db import utcnow
 from crm.enterprises.models import Enterprise
@@ -30,8 +30,8 @@ def with_task_details(stmt: sa.Select) -> sa.Select:
     45 columns), the assignee and who assigned it."""
     return stmt.options(
         joinedload(FollowUp.enterprise, innerjoin=True).load_only(Enterprise.name),
-        joinedload(FollowUp.assignee, innerjoin=True),
-        joinedload(FollowUp.assigned_by),
+        names_only(joinedload(FollowUp.assignee, innerjoin=True)),
+        names_only(joinedload(FollowUp.assigned_by)),
     )
 
 

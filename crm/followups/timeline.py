@@ -5,7 +5,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, load_only
 
-from crm.auth.models import User
+from crm.auth.models import User, names_only
 from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.enterprises.timeline import TimelineEvent, timeline_source
@@ -25,9 +25,7 @@ def followups(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]:
         .limit(SHOWN)
         .options(
             load_only(FollowUp.due_on, FollowUp.title, FollowUp.status),
-            joinedload(FollowUp.assignee, innerjoin=True)
-            .load_only(User.display_name)
-            .lazyload(User.region),
+            names_only(joinedload(FollowUp.assignee, innerjoin=True)),
         )
     )
     for task in db.session.scalars(stmt):

@@ -7,13 +7,13 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectChoice,
-    SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import Optional
 
 from crm.extensions import db
+from crm.forms import SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.problems.models import CATEGORY_LABELS, SATISFACTION_LABELS, ProblemCategory, Satisfaction
 from crm.problems.rules import assignees

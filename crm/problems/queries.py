@@ -5,14 +5,14 @@ from datetime import date
 import sqlalchemy as sa
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
-from wtforms import DateField, SelectChoice, SelectField, StringField
+from wtforms import DateField, SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
-from crm.auth.models import User
+from crm.auth.models import User, names_only
 from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.forms import searchable
+from crm.forms import SelectField, searchable
 from crm.i18n import lazy_gettext as _l
 from crm.problems import deadlines
 from crm.problems.models import CATEGORY_LABELS, Problem, ProblemCategory, ProblemStatus
@@ -115,7 +115,7 @@ def with_ledger_details(stmt: sa.Select) -> sa.Select:
     the assignee."""
     return stmt.options(
         joinedload(Problem.enterprise, innerjoin=True).load_only(Enterprise.name),
-        joinedload(Problem.assignee),
+        names_only(joinedload(Problem.assignee)),
     )
 
 

@@ -6,7 +6,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Request
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import joinedload
 from wtforms import (
     DateField,
     FieldList,
@@ -16,8 +15,6 @@ from wtforms import (
     MultipleFileField,
     RadioField,
     SelectChoice,
-    SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -25,10 +22,12 @@ from wtforms.validators import Optional
 
 from crm.auth.models import User
 from crm.extensions import db
+from crm.forms import SelectField, SelectMultipleField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.models import CATEGORY_LABELS, ProblemCategory
+from crm.regions.models import Region
 from crm.regions.tree import codes_above
 from crm.visits.attachments import Upload
 from crm.visits.models import MODE_LABELS, VisitMode
@@ -136,18 +135,18 @@ def companion_choices(lead: User | None = None, serving: str | None = None) -> l
     """Active colleagues who go on visits (officers and chiefs of every region), but the lead;
     with `serving`, only those who may work in that region (its own people and those above)."""
     stmt = (
-        sa.select(User)
+        sa.select(User.id, User.display_name, Region.name)
+        .join(User.region)
         .where(
             User.active.is_(True),
             User.role.in_(COMPANION_ROLES),
             User.id != (lead.id if lead else None),
         )
         .order_by(User.region_code, User.display_name)
-        .options(joinedload(User.region))
     )
     if serving is not None:  # as the ledger's assignees (crm.problems.rules.assignees)
         stmt = stmt.where(User.region_code.in_(codes_above(serving)))
     return [
-        SelectChoice(u.id, u.display_name, render_kw={"data-region": u.region.name})
-        for u in db.session.scalars(stmt)
+        SelectChoice(id_, name, render_kw={"data-region": region})
+        for id_, name, region in db.session.execute(stmt)
     ]

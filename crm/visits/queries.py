@@ -8,14 +8,15 @@ from flask import abort
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 from sqlalchemy.orm.interfaces import ORMOption
-from wtforms import DateField, SelectChoice, SelectField
+from wtforms import DateField, SelectChoice
 from wtforms.validators import Optional
 
 from crm import MAX_RECORD_ID
-from crm.auth.models import User
+from crm.auth.models import User, names_only
 from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
+from crm.forms import SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.problems.models import Problem
@@ -95,8 +96,8 @@ def with_list_details(stmt: sa.Select) -> sa.Select:
         joinedload(Visit.enterprise, innerjoin=True).load_only(
             Enterprise.name, Enterprise.county_code
         ),
-        joinedload(Visit.lead, innerjoin=True),
-        selectinload(Visit.companions),
+        names_only(joinedload(Visit.lead, innerjoin=True)),
+        names_only(selectinload(Visit.companions)),
         *with_counts(),
     )
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, load_only
 
-from crm.auth.models import User
+from crm.auth.models import User, names_only
 from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.enterprises.timeline import TimelineEvent, timeline_source
@@ -24,9 +24,7 @@ def visits(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]:
         .where(Visit.enterprise_id == enterprise.id)
         .options(
             load_only(Visit.visit_date, Visit.mode, Visit.summary),
-            joinedload(Visit.lead, innerjoin=True)
-            .load_only(User.display_name)
-            .lazyload(User.region),
+            names_only(joinedload(Visit.lead, innerjoin=True)),
             *with_counts(),
         )
         .order_by(Visit.visit_date.desc(), Visit.id.desc())
