@@ -11,6 +11,7 @@ from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
 from crm.extensions import babel
 
@@ -124,6 +125,17 @@ def _catalogue(context: Context) -> support.NullTranslations:
     return catalogue if catalogue is not None else get_translations()
 
 
+@pass_context
+def _template_gettext(context: Context, string: str, **variables: object) -> str:
+    """The i18n extension's newstyle gettext, reading the page's catalogue: the translation is
+    a format string ("%%" is one "%" even without variables), and in an autoescaped template its
+    variables are escaped."""
+    translated = _catalogue(context).ugettext(string)
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)
+    return translated % variables if variables or "%" in translated else translated
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=lambda: _locale(select_locale()))
     app.context_processor(lambda: {CATALOGUE: translations()})
@@ -142,6 +154,9 @@ def init_app(app: Flask) -> None:
         ),
         newstyle=True,
     )
+    # `_` itself, the templates' one way to translate (some 550 uses), without the two layers of
+    # calls the i18n extension puts around the callable above (a third of a string's cost).
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext)
     app.jinja_env.globals.update(html_lang=html_lang, current_locale=select_locale)
     app.jinja_env.filters["date"] = date_filter
     app.jinja_env.filters["datetime"] = datetime_filter

@@ -120,3 +120,17 @@ def test_strings_in_code_follow_the_language_in_force(app):
         assert gettext("%(n)d days left", n=3) == "3 days left"
     with app.test_request_context():
         assert gettext("%(n)d days left", n=3) == "剩 3 天"
+
+
+def test_template_strings_are_format_strings_with_escaped_variables(app):
+    """`_` in a template: the page's language, variables escaped in HTML, "%%" a single "%"
+    with or without variables, and a string without any left as it is."""
+    from flask import render_template_string
+
+    page = (
+        "{{ _('Due %(date)s', date=value) }}|{{ _('Log out') }}|{{ _('100%% done') }}"
+        "|{{ _('%(n)d%% done', n=5) }}"
+    )
+    with app.test_request_context():
+        shown = render_template_string(page, value="<b>&</b>")
+    assert shown == "期限 &lt;b&gt;&amp;&lt;/b&gt;|退出登录|100% done|5% done"
