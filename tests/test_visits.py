@@ -744,6 +744,29 @@ def test_only_officers_and_chiefs_go_along(app, client, login, create_user, ente
     assert response.status_code == 422 and "companion_ids" in response.json["error"]["fields"]
 
 
+def test_a_county_officer_goes_along_with_the_countys_colleagues_and_the_citys(
+    app, client, login, create_user, enterprise
+):
+    """The rule behind the form's choices holds for the API too: a county's officer cannot
+    name another county's officer (who would then see the visit); the city's may go along."""
+    neighbour = create_user("officer", MENGJIN)
+    city_chief = create_user("chief", CITY)
+    colleague = create_user("officer", YIYANG)
+    login("officer", YIYANG)
+    body = api_visit(enterprise.id, companion_ids=[colleague.id, neighbour.id])
+    refused = client.post("/api/v1/visits", json=body)
+    assert refused.status_code == 422
+    assert refused.json["error"]["fields"]["companion_ids"] == [
+        "区县的走访只能与本区县和市局的同事同行。"
+    ]
+    assert counts(app)["visits"] == 0
+    body = api_visit(enterprise.id, companion_ids=[colleague.id, city_chief.id])
+    visit_id = client.post("/api/v1/visits", json=body).json["id"]
+    with app.app_context():
+        companions = db.session.get(Visit, visit_id).companions
+        assert sorted(u.id for u in companions) == sorted([colleague.id, city_chief.id])
+
+
 def test_a_chief_who_went_along_stays_a_companion_after_editing(
     app, client, login, create_user, enterprise
 ):

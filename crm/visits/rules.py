@@ -18,6 +18,7 @@ from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.rules import clean_problem
+from crm.regions.tree import codes_above
 from crm.text import collapse, is_clean
 from crm.visits.models import Visit, VisitMode
 
@@ -149,18 +150,28 @@ def _check_policies(
 def _check_companions(
     actor: User, values: dict[str, Any], errors: FieldErrors, current: Visit | None
 ) -> list[User]:
-    """Colleagues who went along: active officers and chiefs (the lead is not a companion);
+    """Colleagues who went along: active officers and chiefs (the lead is not a companion), and
+    for a county's officer only the county's own and those above it, as the form offers them;
     those already on the visit stay whatever became of their account."""
-    lead_id = current.lead_id if current else actor.id
-    ids = [i for i in _ids(values, "companion_ids", errors) if i != lead_id]
+    lead = current.lead if current else actor
+    ids = [i for i in _ids(values, "companion_ids", errors) if i != lead.id]
     kept = {user.id for user in current.companions} if current else set()
     found = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
-    usable = [
-        found[i]
-        for i in ids
-        if i in found and (i in kept or (found[i].active and found[i].role in COMPANION_ROLES))
-    ]
-    if len(usable) < len(ids):
+    serving = None if lead.region.is_root else set(codes_above(lead.region_code))
+    usable, elsewhere = [], False
+    for i in ids:
+        user = found.get(i)
+        if user is None or not (i in kept or (user.active and user.role in COMPANION_ROLES)):
+            continue
+        if i not in kept and serving is not None and user.region_code not in serving:
+            elsewhere = True
+            continue
+        usable.append(user)
+    if elsewhere:
+        errors.add(
+            "companion_ids", _("A county's visits are made with its own colleagues and the city's.")
+        )
+    elif len(usable) < len(ids):
         errors.add("companion_ids", _("One of the companions cannot go on visits."))
     return usable
 
