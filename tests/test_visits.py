@@ -148,6 +148,27 @@ def test_the_enterprise_timeline_counts_each_visits_policies_and_problems(
     assert queries_for(app, client, page) == asked
 
 
+def test_saving_a_visit_reads_only_what_it_checks(app, client, login, enterprise):
+    """A visit sent from the tablet (two policies, a problem) is saved in 13 statements or
+    fewer, however many colleagues could have gone along: the form's choices are listed only
+    when it is shown, a new problem's empty history is not read, and the answer is not read
+    back after the commit."""
+    login("officer")
+    for n in range(5):
+        login("officer", YIYANG, username=f"colleague{n}")
+    login("officer", YIYANG)
+    data = {key: value for key, value in form_visit(enterprise.id).items() if key != "photos"}
+    sent = []
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+        answer = post_form(client, data, json=True)
+    assert answer.status_code == 201, answer.json
+    selects = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+    assert len(sent) <= 13, "\n".join(s[:90] for s in sent)
+    assert not any("FROM users" in s and "users.role IN" in s for s in selects), selects
+    assert sum("FROM problem_events" in s for s in selects) == 0
+
+
 def test_the_form_answers_its_script_in_json(app, client, login, enterprise):
     login("officer")
     data = form_visit(enterprise.id)

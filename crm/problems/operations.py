@@ -87,6 +87,7 @@ def raise_problem(
         major=major,
         status=ProblemStatus.NEW,
         created_by_id=actor.id if actor else None,
+        events=[],  # none yet: its first step is appended without reading the history
     )
     db.session.add(problem)
     db.session.flush()

@@ -1,6 +1,7 @@
 """The visit form (tablet first) and the visit list's filters."""
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,14 +80,22 @@ class VisitForm(FlaskForm):
     files = MultipleFileField(_l("Files"))
 
     def setup(self, lead: User) -> None:
-        """Choices that depend on the data: companions (a county's officer goes with the
-        county's people and the city's) and the policy catalogue."""
-        serving = None if lead.region.is_root else lead.region_code
-        self.companion_ids.choices = companion_choices(lead, serving)
-        self.policy_ids.choices = [SelectChoice(p.id, p.name) for p in active_policies()]
+        """The visit's lead, whose colleagues offer_companions lists; a new visit number for
+        each form shown (the tablet's script makes its own per visit)."""
+        self.lead = lead
         if not self.is_submitted():
-            # A new number for each form shown; the tablet's script makes its own per visit.
             self.client_uuid.data = str(uuid.uuid4())
+
+    def offer_companions(self, already: Iterable[User] = ()) -> None:
+        """The colleagues the form offers as companions (a county's officer goes with the
+        county's people and the city's), and those `already` on the visit. Only a form shown
+        needs them: what is sent is checked by the visit's rules (crm.visits.rules), and the
+        policies are listed from the catalogue by the page."""
+        serving = None if self.lead.region.is_root else self.lead.region_code
+        choices = companion_choices(self.lead, serving)
+        offered = {choice.value for choice in choices}
+        extra = [SelectChoice(u.id, u.display_name) for u in already if u.id not in offered]
+        self.companion_ids.choices = [*choices, *extra]
 
     def values(self, request: Request) -> dict[str, Any]:
         """What the operations take, from the submitted form."""

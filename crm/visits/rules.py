@@ -156,7 +156,8 @@ def _check_companions(
     lead = current.lead if current else actor
     ids = [i for i in _ids(values, "companion_ids", errors) if i != lead.id]
     kept = {user.id for user in current.companions} if current else set()
-    found = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+    named = sa.select(User).where(User.id.in_(ids))
+    found = {u.id: u for u in db.session.scalars(named)} if ids else {}
     serving = None if lead.region.is_root else set(codes_above(lead.region_code))
     usable, elsewhere = [], False
     for i in ids:

@@ -1,6 +1,8 @@
 """Visit pages: the tablet form (which also answers the offline sync), lists, the visit page,
 editing, attachments, and the compact enterprise list the form uses without network."""
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import (
     Blueprint,
@@ -120,6 +122,7 @@ def attach_visit_errors(form: VisitForm, error: DomainError) -> None:
 
 
 def _form_page(form: VisitForm, visit: Visit | None, chosen: Enterprise | None, status: int):
+    form.offer_companions(visit.companions if visit is not None else ())
     policies = active_policies()
     if visit is not None:
         shown = {p.id for p in policies}
@@ -155,13 +158,28 @@ def _invalid_answer(form: VisitForm, status: int, visit: Visit | None, chosen: E
     return _form_page(form, visit, chosen, status)
 
 
-def _saved_answer(visit: Visit, created: bool):
-    url = url_for("visits.show", visit_id=visit.id)
+@dataclass(frozen=True)
+class Saved:
+    """What the answer to a saved visit says, read before the commit (which expires the visit
+    and its enterprise: reading them after would load them again)."""
+
+    visit_id: int
+    client_uuid: str
+    enterprise_name: str
+    created: bool
+
+    @classmethod
+    def of(cls, visit: Visit, created: bool) -> "Saved":
+        return cls(visit.id, str(visit.client_uuid), visit.enterprise.name, created)
+
+
+def _saved_answer(saved: Saved):
+    url = url_for("visits.show", visit_id=saved.visit_id)
     if wants_json():
-        body = {"id": visit.id, "client_uuid": str(visit.client_uuid), "url": url}
-        return jsonify(body), 201 if created else 200
-    if created:
-        flash(_("The visit to %(name)s has been saved.", name=visit.enterprise.name), "success")
+        body = {"id": saved.visit_id, "client_uuid": saved.client_uuid, "url": url}
+        return jsonify(body), 201 if saved.created else 200
+    if saved.created:
+        flash(_("The visit to %(name)s has been saved.", name=saved.enterprise_name), "success")
     else:
         flash(_("This visit had already been saved; nothing was stored twice."), "info")
     return redirect(url)
@@ -182,12 +200,13 @@ def create():
             visit, created = operations.record_visit(
                 current_user, chosen, form.values(request), uploads_of(form, limit)
             )
+            saved = Saved.of(visit, created)
             db.session.commit()
     except DomainError as error:
         attach_visit_errors(form, error)
         status = 409 if isinstance(error, Conflict) else error.status
         return _invalid_answer(form, status, None, chosen)
-    return _saved_answer(visit, created)
+    return _saved_answer(saved)
 
 
 def _chosen_enterprise(form: VisitForm) -> Enterprise | None:
@@ -211,11 +230,6 @@ def show(visit_id: int):
 def _edit_form(visit: Visit) -> VisitForm:
     form = VisitForm(obj=visit)
     form.setup(visit.lead)
-    offered = {choice.value for choice in form.companion_ids.choices}
-    form.companion_ids.choices = [
-        *form.companion_ids.choices,
-        *(SelectChoice(u.id, u.display_name) for u in visit.companions if u.id not in offered),
-    ]
     if request.method == "GET":
         form.companion_ids.data = [user.id for user in visit.companions]
         form.policy_ids.data = [link.policy_id for link in visit.policies]
