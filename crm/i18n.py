@@ -119,10 +119,10 @@ CATALOGUE = "crm_catalogue"  # in a page's context: its language's catalogue, lo
 def _catalogue(context: Context) -> support.NullTranslations:
     """The catalogue a template's strings are translated with: the page's, set once per render
     (flask_babel's lookup costs some 15 µs; a list page asks for some 140 strings, 我的任务 for
-    over 1 000), else flask_babel's, for a template rendered without the request's context
-    processors."""
+    over 1 000), else the one in force, for a template rendered without the request's context
+    processors or a macro imported without its caller's context."""
     catalogue = context.get(CATALOGUE)
-    return catalogue if catalogue is not None else get_translations()
+    return catalogue if catalogue is not None else translations()
 
 
 @pass_context
