@@ -37,7 +37,8 @@ class Select(widgets.Select):
         if choice.selected:
             attributes["selected"] = True
         label = escape(choice.label or choice.value)
-        return Markup(f"<option {_attributes(attributes)}>{label}</option>")
+        # Every value and the label are escaped, above and in _attributes.
+        return Markup(f"<option {_attributes(attributes)}>{label}</option>")  # nosec B704
 
 
 def _attributes(values: dict) -> str:

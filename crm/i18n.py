@@ -131,8 +131,8 @@ def _template_gettext(context: Context, string: str, **variables: object) -> str
     a format string ("%%" is one "%" even without variables), and in an autoescaped template its
     variables are escaped."""
     translated = _catalogue(context).ugettext(string)
-    if context.eval_ctx.autoescape:
-        translated = Markup(translated)
+    if context.eval_ctx.autoescape:  # the catalogue is the product's own, as for Jinja's gettext
+        translated = Markup(translated)  # nosec B704
     return translated % variables if variables or "%" in translated else translated
 
 
