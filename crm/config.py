@@ -27,6 +27,8 @@ class Config:
     SESSION_COOKIE_SECURE = False
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+    # How long the record of a session no longer used is kept (crm.auth.sessions.prune_sessions).
+    SESSION_RECORDS_KEPT = timedelta(days=30)
     # A tablet form may stay open for a working day before it is sent.
     WTF_CSRF_TIME_LIMIT = 24 * 3600
     # crm.auth.permissions decides which requests need the token (not the Bearer-token API).

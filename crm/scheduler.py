@@ -34,6 +34,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crm.auth.sessions import prune_sessions
 from crm.certification import operations as certification
 from crm.db import utcnow
 from crm.exports import jobs as exports
@@ -150,6 +151,12 @@ JOBS = (
         certification.watch_certificates,
         _l("Opens re-certification cases six months before a certificate expires"),
         {"hour": 3, "minute": 0},
+    ),
+    Job(
+        "session_cleanup",
+        prune_sessions,
+        _l("Forgets the records of login sessions long out of use"),
+        {"hour": 3, "minute": 30},
     ),
     Job(
         "monthly_report",

@@ -501,3 +501,24 @@ def test_account_page_lists_the_signed_in_devices(app, client, create_user):
     assert page.count(">本设备<") == 1
     tablet.post("/logout")
     assert "iPad · Safari" not in client.get("/account").text
+
+
+def test_the_scheduler_forgets_sessions_unused_for_a_month(app, client, login, create_user):
+    """session_cleanup deletes the records of sessions last used over 30 days ago, whoever's
+    they are; those of the last 30 days stay, and so does the login in use."""
+    from crm.db import utcnow
+    from crm.scheduler import JOBS_BY_NAME, run_job
+
+    user = login("officer")
+    other = create_user("chief")
+    for _ in range(3):
+        log_in(app.test_client(), other)
+    old, recent, latest = (r.id for r in session_records(app, other))
+    with app.app_context():
+        db.session.get(UserSession, old).last_seen_at -= timedelta(days=30, minutes=1)
+        db.session.get(UserSession, recent).last_seen_at -= timedelta(days=29, hours=23)
+        db.session.commit()
+        assert run_job(JOBS_BY_NAME["session_cleanup"], utcnow()) == "done"
+    assert [r.id for r in session_records(app, other)] == [recent, latest]
+    assert len(session_records(app, user)) == 1
+    assert client.get("/").status_code == 200

@@ -6,7 +6,7 @@ the user's session version moves on — so a copied cookie is useless after any 
 """
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, g, request, session
@@ -92,6 +92,15 @@ def live_sessions(user: User) -> list[UserSession]:
         .order_by(UserSession.last_seen_at.desc())
     )
     return [record for record in candidates if _expiry_reason(record, user) is None]
+
+
+def prune_sessions(now: datetime) -> int:
+    """Forget the sessions last used more than SESSION_RECORDS_KEPT ago (30 days): long over,
+    as none outlives its idle and absolute limits. Every login adds one; a year of daily logins
+    by a province's officers would leave millions for the account page to read through."""
+    cutoff = now - current_app.config["SESSION_RECORDS_KEPT"]
+    stale = sa.delete(UserSession).where(UserSession.last_seen_at < cutoff)
+    return db.session.execute(stale).rowcount
 
 
 def is_this_browser(record: UserSession) -> bool:
