@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import request
-from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, registry
 
 NAMING_CONVENTION = {
@@ -256,6 +256,9 @@ def refresh_statistics(engine: sa.Engine) -> None:
 
 
 MAX_PAGE = 10**9
+# A list counts its rows up to here: past it, "more than 10 000" (a city's million visits are
+# not counted again for every page of its list; a filter narrow enough is counted exactly).
+COUNT_LIMIT = 10_000
 
 
 def page_number() -> int:
@@ -268,11 +271,11 @@ def page_number() -> int:
 class KeysFirstPagination(SelectPagination):
     """A page of one model's rows in two steps: the page's primary keys first, then those rows
     with their eager loads. The first step reads only the index that serves the filter and the
-    order, however deep the page, and counts the matching rows in the same statement (a window
-    count); the rows themselves are fetched for this page alone. Past the last page, where no
-    key carries the count, the count is a statement of its own (keys only, too)."""
+    order, however deep the page; the rows themselves are fetched for this page alone. The count
+    is a statement of its own, on the keys too, and stops past `count_limit` (COUNT_LIMIT):
+    `more` then says that more rows match than `total`."""
 
-    _counted: int | None = None
+    more = False
 
     @staticmethod
     def _prepare_page_args(**options: Any) -> tuple[int, int]:
@@ -289,30 +292,37 @@ class KeysFirstPagination(SelectPagination):
 
     def _query_items(self) -> list:
         stmt, session = self._query_args["select"], self._query_args["session"]
-        counted = self._keys().add_columns(sa.func.count().over())
-        found = session.execute(counted.limit(self.per_page).offset(self._query_offset)).all()
-        if not found:
+        keys = list(session.scalars(self._keys().limit(self.per_page).offset(self._query_offset)))
+        if not keys:
             return []
-        keys = [key for key, _total in found]
-        self._counted = found[0][1]
         (key,) = sa.inspect(stmt.column_descriptions[0]["entity"]).primary_key
         rows = session.scalars(stmt.limit(None).order_by(None).where(key.in_(keys)))
         by_key = {sa.inspect(row).identity[0]: row for row in rows}
         return [by_key[k] for k in keys if k in by_key]
 
     def _query_count(self) -> int:
-        if self._counted is not None:
-            return self._counted
-        keys = self._keys().order_by(None).subquery()
-        return self._query_args["session"].scalar(sa.select(sa.func.count()).select_from(keys))
+        limit = self._query_args["count_limit"]
+        keys = self._keys().order_by(None).limit(limit + 1).subquery()
+        counted = self._query_args["session"].scalar(sa.select(sa.func.count()).select_from(keys))
+        self.more = counted > limit
+        return min(counted, limit)
 
 
 def paginate(
-    session: Session, stmt: sa.Select, page: int | None = None, per_page: int | None = None
-) -> Pagination:
+    session: Session,
+    stmt: sa.Select,
+    page: int | None = None,
+    per_page: int | None = None,
+    count_limit: int | None = None,
+) -> KeysFirstPagination:
     """One page of a select of a single model (with its loader options), keys first; the page
     number and size come from the request's `page` and `per_page` when not given. A page past
-    the end is empty, never an error."""
+    the end is empty, never an error. The rows are counted up to `count_limit` (COUNT_LIMIT)."""
     return KeysFirstPagination(
-        select=stmt, session=session, page=page, per_page=per_page, error_out=False
+        select=stmt,
+        session=session,
+        page=page,
+        per_page=per_page,
+        error_out=False,
+        count_limit=COUNT_LIMIT if count_limit is None else count_limit,
     )

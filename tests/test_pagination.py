@@ -43,3 +43,26 @@ def test_a_page_past_the_end_is_empty(app):
         page = paginate(db.session, townships(), page=500, per_page=10)
         assert page.items == []
         assert page.total > 0
+
+
+def test_the_count_stops_at_its_limit(app):
+    """Past the count limit a list says there are more; its pages are the same."""
+    with app.app_context():
+        everything = list(db.session.scalars(townships()))
+        page = paginate(db.session, townships(), page=2, per_page=3, count_limit=5)
+        assert (page.total, page.more, page.pages) == (5, True, 2)
+        assert page.items == everything[3:6]
+        exact = paginate(db.session, townships(), page=1, per_page=3, count_limit=len(everything))
+        assert (exact.total, exact.more) == (len(everything), False)
+
+
+def test_a_list_past_the_count_limit_says_so(client, login, create_enterprise, monkeypatch):
+    import crm.db
+
+    login("officer")
+    for _ in range(4):
+        create_enterprise()
+    assert "共 4 家企业" in client.get("/enterprises/").text
+    monkeypatch.setattr(crm.db, "COUNT_LIMIT", 3)
+    page = client.get("/enterprises/").text
+    assert "符合条件的超过 3 条；缩小筛选范围可得到确切数目。" in page and "共 4 家企业" not in page

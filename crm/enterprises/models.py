@@ -131,6 +131,9 @@ class Enterprise(TimestampMixin, db.Model):
             postgresql_where=sa.text("deleted_at IS NULL"),
         ),
         sa.Index("ix_enterprises_county_name", "county_code", "name"),
+        # The list's default order (crm.enterprises.queries.SORTS["name"]): a page is read off
+        # the index, not sorted out of a city's 100 000 enterprises.
+        sa.Index("ix_enterprises_pinyin_order", "name_pinyin", "name", "id"),
     )
 
     def __repr__(self) -> str:

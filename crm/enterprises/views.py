@@ -13,7 +13,7 @@ from crm.auth.permissions import (
     role_required,
 )
 from crm.auth.scope import get_scoped_or_404, scoped
-from crm.db import page_number
+from crm.db import paginate
 from crm.enterprises import credit_code, industries, operations
 from crm.enterprises.forms import (
     ContactForm,
@@ -73,7 +73,7 @@ def index():
         stmt = filtered_enterprises(form, current_user)
     else:
         stmt = scoped(sa.select(Enterprise)).where(sa.false())
-    page = db.paginate(stmt, page=page_number(), per_page=PER_PAGE, error_out=False)
+    page = paginate(db.session, stmt, per_page=PER_PAGE)
     return render_template("enterprises/index.html", form=form, page=page)
 
 
