@@ -1,6 +1,7 @@
 """Reads of visits, always in scope: the filtered list, the officer's own, the offline list."""
 
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -92,7 +93,13 @@ def with_list_details(stmt: sa.Select) -> sa.Select:
     """What a list row shows: the enterprise, the officers, how many policies were explained
     and problems raised; in a fixed number of queries whatever the page size (the enterprise's
     name and county, of its 45 columns, and the lead officer come with the rows themselves)."""
-    return stmt.options(
+    return stmt.options(*_list_details())
+
+
+@cache
+def _list_details() -> tuple[ORMOption, ...]:
+    """Built once: loader options are immutable, and these take some 0.4 ms to build."""
+    return (
         joinedload(Visit.enterprise, innerjoin=True).load_only(
             Enterprise.name, Enterprise.county_code
         ),
@@ -102,9 +109,10 @@ def with_list_details(stmt: sa.Select) -> sa.Select:
     )
 
 
+@cache
 def with_counts() -> tuple[ORMOption, ORMOption]:
     """Options filling Visit.policy_count and Visit.problem_count with the row itself (a
-    subquery each), not by loading the policies and problems to count them."""
+    subquery each), not by loading the policies and problems to count them (built once)."""
     policies = sa.select(sa.func.count()).where(VisitPolicy.visit_id == Visit.id)
     problems = sa.select(sa.func.count(Problem.id)).where(Problem.visit_id == Visit.id)
     return (
