@@ -271,11 +271,13 @@ def page_number() -> int:
 class KeysFirstPagination(SelectPagination):
     """A page of one model's rows in two steps: the page's primary keys first, then those rows
     with their eager loads. The first step reads only the index that serves the filter and the
-    order, however deep the page; the rows themselves are fetched for this page alone. The count
-    is a statement of its own, on the keys too, and stops past `count_limit` (COUNT_LIMIT):
-    `more` then says that more rows match than `total`."""
+    order, however deep the page; the rows themselves are fetched for this page alone. A page
+    that is not full is the last: its keys tell the count. Otherwise the count is a statement of
+    its own, on the keys too, and stops past `count_limit` (COUNT_LIMIT): `more` then says that
+    more rows match than `total`."""
 
     more = False
+    _last_page_total: int | None = None
 
     @staticmethod
     def _prepare_page_args(**options: Any) -> tuple[int, int]:
@@ -293,6 +295,8 @@ class KeysFirstPagination(SelectPagination):
     def _query_items(self) -> list:
         stmt, session = self._query_args["select"], self._query_args["session"]
         keys = list(session.scalars(self._keys().limit(self.per_page).offset(self._query_offset)))
+        if 0 < len(keys) < self.per_page:
+            self._last_page_total = self._query_offset + len(keys)
         if not keys:
             return []
         (key,) = sa.inspect(stmt.column_descriptions[0]["entity"]).primary_key
@@ -302,6 +306,8 @@ class KeysFirstPagination(SelectPagination):
 
     def _query_count(self) -> int:
         limit = self._query_args["count_limit"]
+        if self._last_page_total is not None and self._last_page_total <= limit:
+            return self._last_page_total
         keys = self._keys().order_by(None).limit(limit + 1).subquery()
         counted = self._query_args["session"].scalar(sa.select(sa.func.count()).select_from(keys))
         self.more = counted > limit

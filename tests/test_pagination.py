@@ -66,3 +66,28 @@ def test_a_list_past_the_count_limit_says_so(client, login, create_enterprise, m
     monkeypatch.setattr(crm.db, "COUNT_LIMIT", 3)
     page = client.get("/enterprises/").text
     assert "符合条件的超过 3 条；缩小筛选范围可得到确切数目。" in page and "共 4 家企业" not in page
+
+
+def test_a_page_that_is_not_full_tells_the_count_itself(app):
+    """The last page (and a list of one page) counts its rows without a statement more."""
+    sent = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    with app.app_context():
+        everything = list(db.session.scalars(townships()))
+        size = 7 if len(everything) % 7 else 8
+        last = (len(everything) - 1) // size + 1
+        sa.event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            page = paginate(db.session, townships(), page=last, per_page=size)
+            assert page.total == len(everything) and not page.more
+            assert page.items == everything[(last - 1) * size :]
+            assert len(sent) == 2, sent  # the keys, then their rows: no count
+            full = paginate(db.session, townships(), page=1, per_page=size)
+            assert full.total == len(everything) and len(sent) == 5  # keys, rows, count
+            capped = paginate(db.session, townships(), page=last, per_page=size, count_limit=3)
+            assert (capped.total, capped.more) == (3, True)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", note)
