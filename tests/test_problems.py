@@ -416,7 +416,10 @@ def test_ledger_queries_do_not_grow_with_the_page_size(app, client, people, make
     assert queries_for(app, client, "/api/v1/problems?per_page=2") == queries_for(
         app, client, "/api/v1/problems?per_page=30"
     )
-    assert queries_for(app, client, "/problems/?page=2") == queries_for(app, client, "/problems/")
+    # 25 rows, then 5: the same statements, but the count (the last page's keys tell it).
+    assert (
+        queries_for(app, client, "/problems/") == queries_for(app, client, "/problems/?page=2") + 1
+    )
 
 
 def test_the_13710_reminders_on_the_problem(app, client, people, make_problem):
