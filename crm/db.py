@@ -306,12 +306,12 @@ class KeysFirstPagination(SelectPagination):
 
     def _query_count(self) -> int:
         limit = self._query_args["count_limit"]
-        if self._last_page_total is not None and self._last_page_total <= limit:
+        if self._last_page_total is not None and (limit is None or self._last_page_total <= limit):
             return self._last_page_total
-        keys = self._keys().order_by(None).limit(limit + 1).subquery()
+        keys = self._keys().order_by(None).limit(None if limit is None else limit + 1).subquery()
         counted = self._query_args["session"].scalar(sa.select(sa.func.count()).select_from(keys))
-        self.more = counted > limit
-        return min(counted, limit)
+        self.more = limit is not None and counted > limit
+        return counted if limit is None else min(counted, limit)
 
 
 def paginate(
@@ -320,15 +320,22 @@ def paginate(
     page: int | None = None,
     per_page: int | None = None,
     count_limit: int | None = None,
+    *,
+    exact: bool = False,
 ) -> KeysFirstPagination:
     """One page of a select of a single model (with its loader options), keys first; the page
     number and size come from the request's `page` and `per_page` when not given. A page past
-    the end is empty, never an error. The rows are counted up to `count_limit` (COUNT_LIMIT)."""
+    the end is empty, never an error. The rows are counted up to `count_limit` (COUNT_LIMIT),
+    or all of them when `exact` (the API's envelope promises the total)."""
+    if exact:
+        count_limit = None
+    elif count_limit is None:
+        count_limit = COUNT_LIMIT
     return KeysFirstPagination(
         select=stmt,
         session=session,
         page=page,
         per_page=per_page,
         error_out=False,
-        count_limit=COUNT_LIMIT if count_limit is None else count_limit,
+        count_limit=count_limit,
     )

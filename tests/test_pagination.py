@@ -91,3 +91,16 @@ def test_a_page_that_is_not_full_tells_the_count_itself(app):
             assert (capped.total, capped.more) == (3, True)
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", note)
+
+
+def test_the_api_counts_every_row(client, login, create_enterprise, monkeypatch):
+    """The API's envelope promises the total: it is not cut at the pages' count limit."""
+    import crm.db
+
+    login("officer")
+    for _ in range(4):
+        create_enterprise()
+    monkeypatch.setattr(crm.db, "COUNT_LIMIT", 3)
+    first = client.get("/api/v1/enterprises?per_page=2").json
+    assert first["total"] == 4 and len(first["items"]) == 2
+    assert client.get("/api/v1/enterprises?per_page=2&page=2").json["total"] == 4

@@ -38,5 +38,5 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
 
 def paginate(stmt: sa.Select[Any], args: dict[str, Any]) -> dict[str, Any]:
     """Run `stmt` for one page and wrap the rows in the envelope."""
-    page = keys_first(db.session, stmt, page=args["page"], per_page=args["per_page"])
+    page = keys_first(db.session, stmt, page=args["page"], per_page=args["per_page"], exact=True)
     return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
