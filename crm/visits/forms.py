@@ -29,10 +29,9 @@ from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.models import CATEGORY_LABELS, ProblemCategory
 from crm.regions.models import Region
-from crm.regions.tree import codes_above
 from crm.visits.attachments import Upload
 from crm.visits.models import MODE_LABELS, VisitMode
-from crm.visits.rules import COMPANION_ROLES
+from crm.visits.rules import COMPANION_ROLES, companion_regions
 
 FILE_TYPES = ".pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,image/*"
 
@@ -91,8 +90,7 @@ class VisitForm(FlaskForm):
         county's people and the city's), and those `already` on the visit. Only a form shown
         needs them: what is sent is checked by the visit's rules (crm.visits.rules), and the
         policies are listed from the catalogue by the page."""
-        serving = None if self.lead.region.is_root else self.lead.region_code
-        choices = companion_choices(self.lead, serving)
+        choices = companion_choices(self.lead, companion_regions(self.lead))
         offered = {choice.value for choice in choices}
         extra = [SelectChoice(u.id, u.display_name) for u in already if u.id not in offered]
         self.companion_ids.choices = [*choices, *extra]
@@ -140,9 +138,11 @@ def active_policies() -> list[Policy]:
     return list(db.session.scalars(stmt))
 
 
-def companion_choices(lead: User | None = None, serving: str | None = None) -> list[SelectChoice]:
-    """Active colleagues who go on visits (officers and chiefs of every region), but the lead;
-    with `serving`, only those who may work in that region (its own people and those above)."""
+def companion_choices(
+    lead: User | None = None, regions: list[str] | None = None
+) -> list[SelectChoice]:
+    """Active colleagues who go on visits (officers and chiefs), but the lead; of the `regions`
+    given (crm.visits.rules.companion_regions), else of every region."""
     stmt = (
         sa.select(User.id, User.display_name, Region.name)
         .join(User.region)
@@ -153,8 +153,8 @@ def companion_choices(lead: User | None = None, serving: str | None = None) -> l
         )
         .order_by(User.region_code, User.display_name)
     )
-    if serving is not None:  # as the ledger's assignees (crm.problems.rules.assignees)
-        stmt = stmt.where(User.region_code.in_(codes_above(serving)))
+    if regions is not None:
+        stmt = stmt.where(User.region_code.in_(regions))
     return [
         SelectChoice(id_, name, render_kw={"data-region": region})
         for id_, name, region in db.session.execute(stmt)

@@ -33,6 +33,13 @@ MAX_ID = 2**31 - 1
 COMPANION_ROLES = (Role.OFFICER, Role.CHIEF)
 
 
+def companion_regions(lead: User) -> list[str] | None:
+    """The regions a lead's companions come from: for a county's officer the county and those
+    above it (as the ledger's assignees, crm.problems.rules.assignees); for the city's, any
+    (None)."""
+    return None if lead.region.is_root else codes_above(lead.region_code)
+
+
 def parse_client_uuid(value: Any) -> uuid.UUID:
     """The device's visit number; ValidationFailed when it is missing or not a UUID."""
     try:
@@ -158,13 +165,13 @@ def _check_companions(
     kept = {user.id for user in current.companions} if current else set()
     named = sa.select(User).where(User.id.in_(ids))
     found = {u.id: u for u in db.session.scalars(named)} if ids else {}
-    serving = None if lead.region.is_root else set(codes_above(lead.region_code))
+    regions = companion_regions(lead)
     usable, elsewhere = [], False
     for i in ids:
         user = found.get(i)
         if user is None or not (i in kept or (user.active and user.role in COMPANION_ROLES)):
             continue
-        if i not in kept and serving is not None and user.region_code not in serving:
+        if i not in kept and regions is not None and user.region_code not in regions:
             elsewhere = True
             continue
         usable.append(user)

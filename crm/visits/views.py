@@ -52,6 +52,7 @@ from crm.visits.queries import (
     visits_of,
     with_list_details,
 )
+from crm.visits.rules import companion_regions
 
 bp = Blueprint("visits", __name__, url_prefix="/visits")
 PER_PAGE = 25
@@ -69,8 +70,7 @@ def _filter_form() -> VisitFilterForm:
     everything = SelectChoice("", _("All"))
     form.county.choices = [everything, *county_choices(current_user)]
     form.township.choices = [everything, *township_choices(form.county.data)[1:]]
-    serving = None if current_user.region.is_root else current_user.region_code
-    form.officer.choices = [everything, *companion_choices(serving=serving)]
+    form.officer.choices = [everything, *companion_choices(regions=companion_regions(current_user))]
     form.policy.choices = [everything, *(SelectChoice(p.id, p.name) for p in active_policies())]
     return form
 
