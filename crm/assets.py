@@ -28,16 +28,23 @@ QUOTED = re.compile(r"""(["'])((?:(?!\1)[^\n]){1,200})\1""")
 
 
 def content_version(filename: str) -> str | None:
-    """A short hash of a static file's content, kept per process while the file is unchanged."""
+    """A short hash of a static file's content. A server that reloads templates (development)
+    looks at the file on every URL and hashes it again once it changes; otherwise the hash is
+    kept per process from the first URL on (a deploy starts new workers), without a stat() for
+    each of the seven static URLs of every page."""
+    versions: dict = current_app.extensions.setdefault("crm.assets", {})
+    watching = current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD")
+    if not watching and filename in versions:
+        return versions[filename]
     path = Path(current_app.static_folder or "") / filename
     try:
         stat = path.stat()
     except OSError:
         return None
-    versions: dict = current_app.extensions.setdefault("crm.assets", {})
     key = (filename, stat.st_mtime_ns, stat.st_size)
     if key not in versions:
         versions[key] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    versions[filename] = versions[key]
     return versions[key]
 
 

@@ -35,10 +35,13 @@ class Select(widgets.Select):
     @classmethod
     def render_option(cls, choice: SelectChoice, **kwargs: object) -> Markup:
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        label = escape(choice.label or choice.value)
+        if not choice.render_kw and not kwargs:  # nearly every option: its value alone
+            selected = "selected " if choice.selected else ""
+            return Markup(f'<option {selected}value="{escape(value)}">{label}</option>')  # nosec B704
         attributes = {"value": value, **(choice.render_kw or {}), **kwargs}
         if choice.selected:
             attributes["selected"] = True
-        label = escape(choice.label or choice.value)
         # Every value and the label are escaped, above and in _attributes.
         return Markup(f"<option {_attributes(attributes)}>{label}</option>")  # nosec B704
 

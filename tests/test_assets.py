@@ -6,6 +6,8 @@ import hashlib
 import re
 from pathlib import Path
 
+from flask import url_for
+
 from crm import assets
 from crm.assets import ICON_RULE, SUBSET, all_icons, icons_in_use
 
@@ -37,18 +39,30 @@ def test_static_urls_carry_their_content_hash_and_are_kept_for_a_year(client, lo
     assert plain.cache_control.max_age is None and plain.cache_control.no_cache
 
 
-def test_a_changed_file_gets_a_new_url(app, tmp_path):
+def test_a_changed_file_gets_a_new_url_where_templates_reload(app, tmp_path):
     app.static_folder = str(tmp_path)
+    app.config["TEMPLATES_AUTO_RELOAD"] = True
     (tmp_path / "a.js").write_text("one")
     with app.test_request_context():
-        from flask import url_for
-
         first = url_for("static", filename="a.js")
         (tmp_path / "a.js").write_text("two, longer")
         second = url_for("static", filename="a.js")
         missing = url_for("static", filename="missing.js")
     assert first != second and "?v=" in second
     assert missing == "/static/missing.js"
+
+
+def test_a_served_version_is_kept_by_the_process_in_production(app, tmp_path):
+    """Without template reloading the hash is taken once per file: a deploy starts new workers,
+    and no page pays a stat() per static URL."""
+    app.static_folder = str(tmp_path)
+    app.config["TEMPLATES_AUTO_RELOAD"] = False
+    (tmp_path / "a.js").write_text("one")
+    with app.test_request_context():
+        first = url_for("static", filename="a.js")
+        (tmp_path / "a.js").unlink()
+        again = url_for("static", filename="a.js")
+    assert again == first and first.endswith(hashlib.sha256(b"one").hexdigest()[:12])
 
 
 def test_text_travels_gzipped_and_files_as_they_are(client, login):

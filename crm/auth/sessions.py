@@ -7,6 +7,7 @@ the user's session version moves on — so a copied cookie is useless after any 
 
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app, g, request, session
@@ -54,9 +55,15 @@ def current_record() -> UserSession | None:
     token = session.get(SESSION_KEY)
     if not token:
         return None
-    return db.session.scalar(
+    return db.session.scalar(_record_of_token(), {"digest": token_digest(token)})
+
+
+@cache
+def _record_of_token() -> sa.Select:
+    """The session record with its user, by token digest: built once, as every request asks."""
+    return (
         sa.select(UserSession)
-        .where(UserSession.token_hash == token_digest(token))
+        .where(UserSession.token_hash == sa.bindparam("digest"))
         .options(joinedload(UserSession.user))
     )
 

@@ -1,6 +1,7 @@
 """Telling people things: in-app notifications (the bell in the top bar), mailed on when SMTP is
 configured. Operations and scheduled jobs write them; nothing here commits."""
 
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,11 +56,16 @@ def notifications_of(user: User, unread_only: bool = False) -> sa.Select:
     return stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
 
 
-def unread_count(user: User) -> int:
-    stmt = sa.select(sa.func.count()).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None)
+@cache
+def _unread() -> sa.Select:
+    """The bell's count, built once (every page asks for it): the user is a parameter."""
+    return sa.select(sa.func.count()).where(
+        Notification.user_id == sa.bindparam("user_id"), Notification.read_at.is_(None)
     )
-    return db.session.scalar(stmt) or 0
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(_unread(), {"user_id": user.id}) or 0
 
 
 def mark_read(user: User, ids: Any = None) -> int:

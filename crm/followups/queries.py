@@ -25,14 +25,16 @@ TASK_ORDER = (FollowUp.due_on, PRIORITY_ORDER, FollowUp.id)
 BOARD_LIMIT = 50  # the board's tasks, the most overdue first; the counts above give them all
 
 
-def with_task_details(stmt: sa.Select) -> sa.Select:
+def with_task_details(stmt: sa.Select, assignee: bool = True) -> sa.Select:
     """What a task in a list shows, joined to the tasks themselves: the enterprise's name (of its
-    45 columns), the assignee and who assigned it."""
-    return stmt.options(
+    45 columns), who assigned it and (unless the list is the assignee's own) the assignee."""
+    stmt = stmt.options(
         joinedload(FollowUp.enterprise, innerjoin=True).load_only(Enterprise.name),
-        names_only(joinedload(FollowUp.assignee, innerjoin=True)),
         names_only(joinedload(FollowUp.assigned_by)),
     )
+    if assignee:
+        stmt = stmt.options(names_only(joinedload(FollowUp.assignee, innerjoin=True)))
+    return stmt
 
 
 def week_end(today: date) -> date:
@@ -120,7 +122,7 @@ def my_tasks(
             stmt = open_tasks_of(user).where(bound)
             if key != expanded:
                 stmt = stmt.limit(limit)
-            lists[key].extend(db.session.scalars(with_task_details(stmt)))
+            lists[key].extend(db.session.scalars(with_task_details(stmt, assignee=False)))
     return groups
 
 
@@ -136,7 +138,8 @@ def recently_done(user: User, limit: int = 10) -> sa.Select:
 
 
 def recently_done_of(user: User, limit: int = 10) -> list[FollowUp]:
-    return list(db.session.scalars(with_task_details(recently_done(user, limit))))
+    done = with_task_details(recently_done(user, limit), assignee=False)
+    return list(db.session.scalars(done))
 
 
 @dataclass
