@@ -3,9 +3,8 @@
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, load_only
 
-from crm.auth.models import User, names_only
+from crm.auth.models import User
 from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.enterprises.timeline import TimelineEvent, timeline_source
@@ -19,21 +18,19 @@ SHOWN = 50
 @timeline_source
 def followups(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]:
     stmt = (
-        scoped(sa.select(FollowUp), user)
+        scoped(sa.select(FollowUp.id, FollowUp.due_on, FollowUp.title, FollowUp.status), user)
         .where(FollowUp.enterprise_id == enterprise.id)
+        .join(User, User.id == FollowUp.assignee_id)  # after scoped(): the assignee is no filter
+        .add_columns(User.display_name)
         .order_by(FollowUp.due_on.desc(), FollowUp.id.desc())
         .limit(SHOWN)
-        .options(
-            load_only(FollowUp.due_on, FollowUp.title, FollowUp.status),
-            names_only(joinedload(FollowUp.assignee, innerjoin=True)),
-        )
     )
-    for task in db.session.scalars(stmt):
-        done = task.status != FollowUpStatus.TODO
+    for task_id, due_on, title, status, assignee in db.session.execute(stmt):
+        done = status != FollowUpStatus.TODO
         yield TimelineEvent(
-            task.due_on,
+            due_on,
             "check2-square" if done else "alarm",
-            _("Task: %(title)s", title=task.title),
-            f"{task.status.label} · {task.assignee.display_name}",
-            ("followups.show", {"followup_id": task.id}),
+            _("Task: %(title)s", title=title),
+            f"{status.label} · {assignee}",
+            ("followups.show", {"followup_id": task_id}),
         )

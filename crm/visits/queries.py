@@ -110,14 +110,22 @@ def _list_details() -> tuple[ORMOption, ...]:
 
 
 @cache
+def counts() -> tuple[sa.ScalarSelect, sa.ScalarSelect]:
+    """A visit's number of policies explained and of problems raised, as subqueries on its row
+    (built once)."""
+    policies = sa.select(sa.func.count()).where(VisitPolicy.visit_id == Visit.id)
+    problems = sa.select(sa.func.count(Problem.id)).where(Problem.visit_id == Visit.id)
+    return policies.scalar_subquery(), problems.scalar_subquery()
+
+
+@cache
 def with_counts() -> tuple[ORMOption, ORMOption]:
     """Options filling Visit.policy_count and Visit.problem_count with the row itself (a
     subquery each), not by loading the policies and problems to count them (built once)."""
-    policies = sa.select(sa.func.count()).where(VisitPolicy.visit_id == Visit.id)
-    problems = sa.select(sa.func.count(Problem.id)).where(Problem.visit_id == Visit.id)
+    policies, problems = counts()
     return (
-        with_expression(Visit.policy_count, policies.scalar_subquery()),
-        with_expression(Visit.problem_count, problems.scalar_subquery()),
+        with_expression(Visit.policy_count, policies),
+        with_expression(Visit.problem_count, problems),
     )
 
 
