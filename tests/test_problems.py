@@ -1,5 +1,6 @@
 """The problem ledger: the transition table, call-backs, conflicts, scope, deadlines, pages, API."""
 
+import re
 import threading
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -384,14 +385,48 @@ def test_a_problem_without_a_visit(app, client, people, create_enterprise):
     assert "厂房用地指标" in client.get(f"/enterprises/{enterprise.id}").text
 
 
+def tab_counts(page: str) -> list[str]:
+    """The status tabs' badges: all, then new, assigned, in progress, resolved, closed,
+    unresolvable."""
+    tabs = page.split('class="nav nav-tabs status-tabs')[1].split("</ul>")[0]
+    return re.findall(r'<span class="badge text-bg-secondary">([^<]+)</span>', tabs)
+
+
 def test_the_ledger_counts_per_status_and_filters(app, client, people, make_problem):
-    make_problem("new"), make_problem("assigned"), make_problem("closed")
+    make_problem("new"), make_problem("new"), make_problem("assigned"), make_problem("closed")
     log_in(client, people["chief"])
     page = client.get("/problems/").text
-    assert page.count('class="fw-semibold"') >= 3
+    assert page.count('class="fw-semibold"') >= 4
+    assert tab_counts(page) == ["4", "2", "1", "0", "0", "1", "0"]
+    # The tabs count under the other filters: none of these is overdue.
+    assert tab_counts(client.get("/problems/?overdue=1").text) == ["0"] * 7
     assert client.get("/api/v1/problems?status=closed").json["total"] == 1
     tab = client.get("/problems/?status=assigned").text
     assert tab.count("problem_ids") == 1
+    assert tab_counts(tab) == ["4", "2", "1", "0", "0", "1", "0"]
+
+
+def test_the_status_tabs_count_up_to_a_limit(app, people, make_problem):
+    """Each tab is counted up to the limit (COUNT_LIMIT, 10 000): past it, "10000+", and the
+    whole ledger with it, so a city's or province's ledger is never counted through."""
+    from crm.problems.queries import LedgerFilterForm, status_counts
+
+    make_problem("new"), make_problem("new"), make_problem("new"), make_problem("closed")
+    with app.test_request_context("/problems/"):
+        chief = db.session.get(User, people["chief"].id)
+        form = LedgerFilterForm(formdata=None)
+        form.county.choices = form.assignee.choices = []
+        counts = status_counts(form, chief, bureau_today(), limit=2)
+        assert counts.counts["new"] == 3 and counts.counts["closed"] == 1
+        assert [counts.shown(key) for key in ("", "new", "closed", "assigned")] == [
+            "2+",
+            "2+",
+            "1",
+            "0",
+        ]
+        # No status past the limit: every tab exact, and the whole ledger too.
+        exact = status_counts(form, chief, bureau_today(), limit=3)
+        assert [exact.shown(key) for key in ("", "new", "closed")] == ["4", "3", "1"]
 
 
 def test_the_ledger_filters_by_the_people_of_the_users_scope(app, client, create_user, people):

@@ -32,6 +32,7 @@ from crm.problems.forms import BulkAssignForm, ProblemForm, StepForm
 from crm.problems.models import Problem, ProblemStatus, Satisfaction
 from crm.problems.queries import (
     LedgerFilterForm,
+    StatusCounts,
     ledger,
     problems_of,
     status_counts,
@@ -94,7 +95,7 @@ def index():
     if form.validate():
         stmt, counts = ledger(form, current_user, today), status_counts(form, current_user, today)
     else:
-        stmt, counts = scoped(sa.select(Problem)).where(sa.false()), {}
+        stmt, counts = scoped(sa.select(Problem)).where(sa.false()), StatusCounts({}, 0)
     page = paginate(db.session, with_ledger_details(stmt), per_page=PER_PAGE)
     return render_template(
         "problems/index.html",
