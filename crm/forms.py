@@ -2,19 +2,40 @@
 the fields it names."""
 
 from collections.abc import Callable
+from functools import cache
 
 import wtforms
-from flask import flash
+from babel import support
+from flask import current_app, flash, has_request_context
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import DecimalField, SelectChoice, widgets
+from wtforms.i18n import messages_path
 from wtforms.widgets.core import clean_key
 
 from crm import MAX_RECORD_ID
 from crm.errors import DomainError
 from crm.i18n import lazy_gettext as _l
 from crm.text import strip_unusable
+
+
+class CrmForm(FlaskForm):
+    """The product's forms: Flask-WTF's, with WTForms' own messages ("This field is required.")
+    in the page's language from a catalogue read once per language. Flask-WTF reads and parses
+    that catalogue again in every request that builds a form (some 0.3 ms)."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form: wtforms.Form) -> support.Translations | None:
+            if not has_request_context() or not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_catalogue(str(get_locale()))
+
+
+@cache
+def _wtforms_catalogue(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
 class FiniteDecimalField(DecimalField):

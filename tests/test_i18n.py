@@ -134,3 +134,43 @@ def test_template_strings_are_format_strings_with_escaped_variables(app):
     with app.test_request_context():
         shown = render_template_string(page, value="<b>&</b>")
     assert shown == "期限 &lt;b&gt;&amp;&lt;/b&gt;|退出登录|100% done|5% done"
+
+
+def test_form_messages_follow_the_language_and_their_catalogue_is_read_once(app, monkeypatch):
+    """WTForms' own messages ("This field is required.") come in the page's language, from a
+    catalogue read once per language, not again in every request that builds a form."""
+    from babel import support
+    from flask import session
+    from flask_babel import refresh
+    from wtforms import StringField
+    from wtforms.validators import DataRequired
+
+    from crm.forms import CrmForm, _wtforms_catalogue
+    from crm.i18n import LOCALE_KEY
+
+    class NameForm(CrmForm):
+        class Meta:
+            csrf = False
+
+        name = StringField(validators=[DataRequired()])
+
+    loads = []
+    real_load = support.Translations.load
+    monkeypatch.setattr(
+        support.Translations,
+        "load",
+        lambda *args, **kwargs: loads.append(args) or real_load(*args, **kwargs),
+    )
+    _wtforms_catalogue.cache_clear()
+    messages = []
+    for locale in ("zh_CN", "zh_CN", "en", "en", "zh_CN"):
+        with app.test_request_context(method="POST", data={"name": ""}):
+            session[LOCALE_KEY] = locale
+            refresh()
+            form = NameForm()
+            assert not form.validate()
+            messages.append(form.name.errors[0])
+    assert messages == ["该字段是必填字段。"] * 2 + ["This field is required."] * 2 + [
+        "该字段是必填字段。"
+    ]
+    assert len(loads) == 2  # once for each language

@@ -5,7 +5,6 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
@@ -16,7 +15,7 @@ from crm.auth.permissions import role_required
 from crm.auth.scope import scoped
 from crm.db import page_number
 from crm.extensions import db
-from crm.forms import SelectField, searchable
+from crm.forms import CrmForm, SelectField, searchable
 from crm.i18n import day_start
 from crm.i18n import lazy_gettext as _l
 
@@ -24,7 +23,7 @@ bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 PER_PAGE = 50
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(CrmForm):
     class Meta:
         csrf = False
 

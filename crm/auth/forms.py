@@ -1,9 +1,8 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from crm.auth.models import Role
-from crm.forms import SelectField, searchable
+from crm.forms import CrmForm, SelectField, searchable
 from crm.i18n import lazy_gettext as _l
 
 
@@ -11,7 +10,7 @@ def role_choices() -> list[SelectChoice]:
     return [SelectChoice(role.value, role.label) for role in Role]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(CrmForm):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(), Length(max=64)],
@@ -24,7 +23,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(CrmForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(), Length(max=128)],
@@ -46,7 +45,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(CrmForm):
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=64)])
     phone = StringField(
         _l("Phone"), validators=[Optional(), Length(max=32)], render_kw={"inputmode": "tel"}
@@ -84,7 +83,7 @@ class UserCreateForm(UserEditForm):
     must_change_password = BooleanField(_l("Require a new password at first login"), default=True)
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(CrmForm):
     password = PasswordField(
         _l("Temporary password"),
         validators=[DataRequired(), Length(max=128)],
@@ -93,7 +92,7 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class TokenForm(FlaskForm):
+class TokenForm(CrmForm):
     name = StringField(
         _l("Token name"),
         validators=[DataRequired(), Length(max=64)],
@@ -101,7 +100,7 @@ class TokenForm(FlaskForm):
     )
 
 
-class UserFilterForm(FlaskForm):
+class UserFilterForm(CrmForm):
     class Meta:
         csrf = False
 

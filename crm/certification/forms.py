@@ -2,7 +2,6 @@
 
 from decimal import Decimal
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,7 +16,7 @@ from wtforms.validators import NumberRange, Optional
 from crm.certification.eligibility import HIGH_TECH_FIELDS
 from crm.certification.models import PROGRAMME_LABELS, Programme
 from crm.enterprises.models import Enterprise
-from crm.forms import FiniteDecimalField, SelectField
+from crm.forms import CrmForm, FiniteDecimalField, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 
@@ -25,7 +24,7 @@ MONEY = {"places": 2, "validators": [Optional(), NumberRange(min=0, max=10**9)]}
 COUNT = {"validators": [Optional(), NumberRange(min=0, max=10**7)]}
 
 
-class HighTechForm(FlaskForm):
+class HighTechForm(CrmForm):
     class Meta:
         csrf = False  # a check changes nothing: it is asked for with GET
 
@@ -80,7 +79,7 @@ class HighTechForm(FlaskForm):
         return {name: field.data for name, field in self._fields.items()}
 
 
-class TechSmeForm(FlaskForm):
+class TechSmeForm(CrmForm):
     class Meta:
         csrf = False
 
@@ -127,7 +126,7 @@ def plain_figures(figures: dict) -> dict:
     return plain
 
 
-class CaseForm(FlaskForm):
+class CaseForm(CrmForm):
     programme = SelectField(
         _l("Programme"),
         choices=[SelectChoice(p.value, PROGRAMME_LABELS[p]) for p in Programme],
@@ -138,7 +137,7 @@ class CaseForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), render_kw={"rows": 3})
 
 
-class MoveForm(FlaskForm):
+class MoveForm(CrmForm):
     to = HiddenField()
     version = HiddenField()
     on = DateField(_l("Date"), validators=[Optional()])

@@ -1,7 +1,6 @@
 import re
 
 import sqlalchemy as sa
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -17,7 +16,7 @@ from crm.auth.scope import in_scope, scoped
 from crm.enterprises import industries
 from crm.enterprises.models import Scale, SpecializedLevel
 from crm.extensions import db
-from crm.forms import FiniteDecimalField, SelectField
+from crm.forms import CrmForm, FiniteDecimalField, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.regions.models import RegionLevel
 from crm.regions.tree import children_of, regions
@@ -82,7 +81,7 @@ def optional_int(value: object) -> int | None:
     return int(value) if value not in (None, "", "None") else None
 
 
-class EnterpriseForm(FlaskForm):
+class EnterpriseForm(CrmForm):
     name = StringField(_l("Enterprise name"), validators=[DataRequired(), Length(max=200)])
     credit_code = StringField(
         _l("Unified social credit code"),
@@ -161,7 +160,7 @@ class EnterpriseForm(FlaskForm):
         return values
 
 
-class ContactForm(FlaskForm):
+class ContactForm(CrmForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=50)])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=50)])
     phone = StringField(
@@ -170,5 +169,5 @@ class ContactForm(FlaskForm):
     primary = BooleanField(_l("Primary contact"))
 
 
-class ImportUploadForm(FlaskForm):
+class ImportUploadForm(CrmForm):
     file = FileField(_l("Excel file (.xlsx)"), validators=[FileRequired()])

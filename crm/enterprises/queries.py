@@ -5,7 +5,6 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
@@ -15,7 +14,7 @@ from crm.auth.scope import get_scoped_or_404, scoped
 from crm.enterprises import credit_code, industries, search
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.forms import SelectField, searchable
+from crm.forms import CrmForm, SelectField, searchable
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.regions.models import RegionLevel
@@ -45,7 +44,7 @@ TYPEAHEAD_LIMIT = 10
 TYPEAHEAD_MIN_LENGTH = 2
 
 
-class EnterpriseFilterForm(FlaskForm):
+class EnterpriseFilterForm(CrmForm):
     class Meta:
         csrf = False
 

@@ -1,19 +1,18 @@
 """The reports page's form: which month, which region."""
 
 import sqlalchemy as sa
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, StringField
 from wtforms.validators import InputRequired
 
 from crm.auth.models import User
 from crm.auth.scope import scoped
 from crm.extensions import db
-from crm.forms import SelectField
+from crm.forms import CrmForm, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.regions.models import Region, RegionLevel
 
 
-class ReportForm(FlaskForm):
+class ReportForm(CrmForm):
     month = StringField(
         _l("Month"),
         validators=[InputRequired(_l("Choose a month."))],

@@ -1,6 +1,5 @@
 """Forms of follow-up tasks: a new task, and completing, cancelling or reassigning one."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
@@ -13,7 +12,7 @@ from wtforms.validators import Optional
 
 from crm.auth.models import User
 from crm.followups.models import PRIORITY_LABELS, REPEAT_LABELS, Priority, Repeat
-from crm.forms import SelectField
+from crm.forms import CrmForm, SelectField
 from crm.i18n import lazy_gettext as _l
 
 
@@ -24,7 +23,7 @@ def people_choices(people: list[User], blank: str = "") -> list[SelectChoice]:
     ]
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(CrmForm):
     title = StringField(_l("Task"), render_kw={"maxlength": 100})
     details = TextAreaField(_l("Details"), render_kw={"rows": 3})
     assignee_id = SelectField(_l("For"), default="", validate_choice=False)
@@ -52,17 +51,17 @@ class FollowUpForm(FlaskForm):
         }
 
 
-class CompleteForm(FlaskForm):
+class CompleteForm(CrmForm):
     version = HiddenField()
     outcome = StringField(_l("Outcome"), render_kw={"maxlength": 2000})
 
 
-class CancelForm(FlaskForm):
+class CancelForm(CrmForm):
     version = HiddenField()
     reason = StringField(_l("Reason for cancelling"), render_kw={"maxlength": 500})
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(CrmForm):
     version = HiddenField()
     assignee_id = SelectField(_l("Reassign to"), default="", validate_choice=False)
     due_on = DateField(_l("New due date"), validators=[Optional()])

@@ -1,13 +1,12 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.forms import SelectField
+from crm.forms import CrmForm, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.policies.models import PolicyCategory
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(CrmForm):
     name = StringField(_l("Policy name"), validators=[DataRequired(), Length(max=100)])
     category = SelectField(
         _l("Category"),

@@ -1,6 +1,5 @@
 """Forms of the problem ledger: a step on one problem, 批量交办, a problem without a visit."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -13,13 +12,13 @@ from wtforms import (
 from wtforms.validators import Optional
 
 from crm.extensions import db
-from crm.forms import SelectField
+from crm.forms import CrmForm, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.problems.models import CATEGORY_LABELS, SATISFACTION_LABELS, ProblemCategory, Satisfaction
 from crm.problems.rules import assignees
 
 
-class StepForm(FlaskForm):
+class StepForm(CrmForm):
     """Every field a step may need; each step's form on the page shows its own."""
 
     version = HiddenField()
@@ -52,7 +51,7 @@ class BulkAssignForm(StepForm):
     """批量交办: the step form of an assignment, for the problems ticked on the ledger."""
 
 
-class ProblemForm(FlaskForm):
+class ProblemForm(CrmForm):
     enterprise_id = HiddenField()
     category = SelectField(
         _l("Category"),

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload
 from wtforms import DateField, SelectChoice, StringField
 from wtforms.validators import Length, Optional
@@ -14,7 +13,7 @@ from crm.auth.scope import scoped
 from crm.db import COUNT_LIMIT
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.forms import SelectField, searchable
+from crm.forms import CrmForm, SelectField, searchable
 from crm.i18n import lazy_gettext as _l
 from crm.problems import deadlines
 from crm.problems.models import CATEGORY_LABELS, Problem, ProblemCategory, ProblemStatus
@@ -29,7 +28,7 @@ def ledger_order(overdue: bool) -> tuple:
     return OVERDUE_ORDER if overdue else LEDGER_ORDER
 
 
-class LedgerFilterForm(FlaskForm):
+class LedgerFilterForm(CrmForm):
     class Meta:
         csrf = False
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Request
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     FieldList,
@@ -23,7 +22,7 @@ from wtforms.validators import Optional
 
 from crm.auth.models import User
 from crm.extensions import db
-from crm.forms import SelectField, SelectMultipleField
+from crm.forms import CrmForm, SelectField, SelectMultipleField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.policies.models import Policy
@@ -54,7 +53,7 @@ class ProblemEntryForm(Form):
     description = TextAreaField(_l("Details"))
 
 
-class VisitForm(FlaskForm):
+class VisitForm(CrmForm):
     client_uuid = HiddenField()
     enterprise_id = HiddenField()
     visit_date = DateField(_l("Visit date"), default=local_today)

@@ -6,7 +6,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 from sqlalchemy.orm.interfaces import ORMOption
 from wtforms import DateField, SelectChoice
@@ -17,7 +16,7 @@ from crm.auth.models import User, names_only
 from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.forms import SelectField
+from crm.forms import CrmForm, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.problems.models import Problem
@@ -27,7 +26,7 @@ OFFLINE_LIMIT = 3000
 RECENT_DAYS = 180
 
 
-class VisitFilterForm(FlaskForm):
+class VisitFilterForm(CrmForm):
     class Meta:
         csrf = False
 
