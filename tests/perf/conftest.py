@@ -31,6 +31,7 @@ from crm.followups.models import FollowUp
 from crm.problems.models import Problem, ProblemEvent
 from crm.regions.models import Region, RegionLevel
 from tests.conftest import PASSWORD, Database, UserInfo, code_for, make_app, migrate
+from tests.perf import reference
 from tests.perf.report import record, settle, start_run, write_benchmarks
 
 # Smaller values (CRM_BENCH_ENTERPRISES, CRM_BENCH_VISITS) only to try the bench itself out.
@@ -124,6 +125,7 @@ def full_scale(database: Database, tmp_path_factory: pytest.TempPathFactory) -> 
         REPORT_FOLDER=str(folder / "reports"),
         IMPORT_FOLDER=str(folder / "imports"),
     )
+    app.register_blueprint(reference.bp)
     with app.test_request_context():
         generate(database.backend)
     yield FullScale(app, database.backend, url)

@@ -65,6 +65,11 @@ def record_hot_path(path: HotPath) -> None:
     )
 
 
+def _floor(milliseconds: float) -> str:
+    """A floor to two significant digits at least: SQLite's are often a tenth of a millisecond."""
+    return f"{milliseconds:.2f}" if milliseconds < 1 else f"{milliseconds:.1f}"
+
+
 def _pair(median: float | None, p95: float | None) -> str:
     return "—" if median is None or p95 is None else f"{median:.1f} / {p95:.1f}"
 
@@ -109,14 +114,17 @@ def write_benchmarks(exitstatus: int) -> None:
         "*Beyond*: in-process median − floor, what the app adds to the statements (request "
         "dispatch, session and user, ORM, template); it is much the same on both databases, so "
         "where the statements take a millisecond or less (SQLite, the cached dashboard) the "
-        "ratio mostly measures the page's rendering.",
+        "ratio mostly measures the page's rendering. The two *reference* rows are pages the "
+        "bench adds to its app (tests/perf/reference.py): an empty response, and the layout "
+        "around an empty page, both signed in; no page costs less than they do, so their "
+        "*beyond* is part of every hot path's.",
         "",
         "| database | hot path | in process | HTTP | statements | floor | beyond | ratio "
         "| target |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
         *(
             f"| {p.backend} | {p.name} | {_pair(p.median, p.p95)} | "
-            f"{_pair(p.http_median, p.http_p95)} | {p.statements or '—'} | {p.floor:.1f} | "
+            f"{_pair(p.http_median, p.http_p95)} | {p.statements or '—'} | {_floor(p.floor)} | "
             f"{p.beyond:.1f} | {p.ratio:.1f}× | {p.target} |"
             for p in HOT_PATHS
         ),

@@ -492,6 +492,35 @@ NAMES = [
 ]
 
 
+REFERENCES = {
+    "reference: a signed-in empty response": "/bench/empty",
+    "reference: the layout around an empty page": "/bench/layout",
+}
+
+
+@pytest.mark.parametrize("name", list(REFERENCES))
+def test_reference_page(full_scale: FullScale, name: str):
+    """What any signed-in page costs before it reads anything of its own (tests/perf/
+    reference.py), measured as the hot paths are and shown beside them, with no target."""
+    officer = bench_user(full_scale.app, "bench_city_officer", "officer", CITY)
+    path = HotRequest(name, officer, REFERENCES[name])
+    samples, captured = in_process(full_scale.app, path)
+    floors = floor(full_scale.app, captured)
+    result = HotPath(
+        full_scale.backend,
+        name,
+        statistics.median(samples),
+        percentile(samples, 0.95),
+        None,
+        None,
+        len(captured.statements),
+        statistics.median(floors),
+        "— (none: a reference)",
+    )
+    record_hot_path(result)
+    assert captured.statements, f"{name}: no statement (the session is checked on every page)"
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_hot_path(full_scale: FullScale, paths: dict[str, HotRequest], server: Server, name: str):
     path = paths[name]
