@@ -39,7 +39,7 @@ def create_app(config: type | Mapping | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from crm import assets, auth, i18n, security
+    from crm import assets, auth, i18n, navigation, security
     from crm.extensions import api, cache, csrf, db, limiter, migrate
 
     db.init_app(app)
@@ -53,6 +53,7 @@ def register_extensions(app: Flask) -> None:
     security.init_app(app)
     assets.init_app(app)
     auth.init_app(app)
+    navigation.init_app(app)
     api.init_app(app)
 
 

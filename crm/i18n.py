@@ -157,6 +157,8 @@ def init_app(app: Flask) -> None:
     # `_` itself, the templates' one way to translate (some 550 uses), without the two layers of
     # calls the i18n extension puts around the callable above (a third of a string's cost).
     app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext)
-    app.jinja_env.globals.update(html_lang=html_lang, current_locale=select_locale)
+    app.jinja_env.globals.update(
+        html_lang=html_lang, current_locale=select_locale, local_today=local_today
+    )
     app.jinja_env.filters["date"] = date_filter
     app.jinja_env.filters["datetime"] = datetime_filter

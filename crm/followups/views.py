@@ -52,11 +52,6 @@ def unread_notifications() -> int:
     return notifications.unread_count(current_user)
 
 
-@bp.app_template_global()
-def task_days_left(task: FollowUp) -> int:
-    return (task.due_on - local_today()).days
-
-
 bp.add_app_template_global(rules.can_complete_followup, "can_complete_followup")
 bp.add_app_template_global(rules.can_cancel_followup, "can_cancel_followup")
 bp.add_app_template_global(rules.can_reassign_followup, "can_reassign_followup")
