@@ -299,6 +299,25 @@ def test_certifying_needs_the_number_and_date_and_sets_the_enterprise_flags(
     assert "2029-11-19" in page and "badge-high-tech" in page
 
 
+def test_each_stage_a_case_reached_is_on_the_enterprise_timeline(app, client, staff, make_case):
+    case_id = make_case(stage=Stage.PROSPECT)
+    log_in(client, staff["owner"])
+    url = f"/api/v1/certifications/{case_id}/stage"
+    moved = client.post(url, json={"to": "coaching", "version": 1, "note": "约见财务负责人"})
+    assert moved.status_code == 200
+    assert client.post(url, json={"to": "preparing", "version": 2}).status_code == 200
+    with app.app_context():
+        enterprise_id = db.session.get(CertificationCase, case_id).enterprise_id
+        owner = db.session.get(User, staff["owner"].id).display_name
+    timeline = client.get(f"/enterprises/{enterprise_id}").text
+    coaching, preparing = (
+        timeline.index(f'<a href="/certification/{case_id}">高新技术企业：{stage}</a>')
+        for stage in ("培育辅导", "材料准备")
+    )
+    assert preparing < coaching  # newest first
+    assert f"2026 · {owner} · 约见财务负责人" in timeline
+
+
 def test_a_stale_move_is_a_conflict_and_out_of_scope_is_404(app, client, staff, make_case):
     case_id = make_case(stage=Stage.PROSPECT)
     log_in(client, staff["owner"])

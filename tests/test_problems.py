@@ -382,7 +382,9 @@ def test_a_problem_without_a_visit(app, client, people, create_enterprise):
         "/problems/new", data={"enterprise_id": enterprise.id, "category": "land", "title": ""}
     )
     assert bad.status_code == 422 and "invalid-feedback" in bad.text
-    assert "厂房用地指标" in client.get(f"/enterprises/{enterprise.id}").text
+    timeline = client.get(f"/enterprises/{enterprise.id}").text
+    assert f'<a href="/problems/{problem.id}">问题：厂房用地指标</a>' in timeline
+    assert "用地厂房 · 待交办" in timeline  # its category and where it stands
 
 
 def tab_counts(page: str) -> list[str]:

@@ -17,25 +17,30 @@ SHOWN = 50
 
 @timeline_source
 def certification(enterprise: Enterprise, user: User) -> Iterable[TimelineEvent]:
+    # Plain rows of the columns shown, each stage with its case's, as for visits.
     cases = scoped(sa.select(CertificationCase.id), user).where(
         CertificationCase.enterprise_id == enterprise.id
     )
     stmt = (
-        sa.select(StageEvent)
+        sa.select(
+            StageEvent.at,
+            StageEvent.to_stage,
+            StageEvent.actor_name,
+            StageEvent.note,
+            CertificationCase.id,
+            CertificationCase.programme,
+            CertificationCase.year,
+        )
+        .join(StageEvent.case)
         .where(StageEvent.case_id.in_(cases.scalar_subquery()))
         .order_by(StageEvent.at.desc(), StageEvent.id.desc())
         .limit(SHOWN)
     )
-    for event in db.session.scalars(stmt):
-        case = event.case
+    for at, stage, actor, note, case_id, programme, year in db.session.execute(stmt):
         yield TimelineEvent(
-            event.at,
+            at,
             "award",
-            _(
-                "%(programme)s: %(stage)s",
-                programme=case.programme.label,
-                stage=event.to_stage.label,
-            ),
-            f"{case.year} · {event.actor_name}" + (f" · {event.note}" if event.note else ""),
-            ("certification.show", {"case_id": case.id}),
+            _("%(programme)s: %(stage)s", programme=programme.label, stage=stage.label),
+            f"{year} · {actor}" + (f" · {note}" if note else ""),
+            ("certification.show", {"case_id": case_id}),
         )

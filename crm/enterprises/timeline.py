@@ -8,11 +8,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import url_for
-
 from crm.auth.models import User
 from crm.enterprises.models import Enterprise
 from crm.i18n import lazy_gettext as _l
+from crm.navigation import record_link
 
 
 @dataclass(frozen=True)
@@ -21,13 +20,17 @@ class TimelineEvent:
     icon: str  # a Bootstrap Icons name
     title: str
     detail: str = ""
-    # The page the event links to, as an endpoint and its values: the URL is built only for the
-    # events shown (each source gives up to 50; the timeline keeps the newest 50 of them all).
+    # The record the event links to, as an endpoint and its one value (the record's id): the URL
+    # is built only for the events shown (each source gives up to 50; the timeline keeps 50).
     link: tuple[str, dict[str, int]] | None = None
 
     @property
     def url(self) -> str | None:
-        return url_for(self.link[0], **self.link[1]) if self.link else None
+        if self.link is None:
+            return None
+        endpoint, values = self.link
+        ((key, record_id),) = values.items()
+        return record_link(endpoint, key, record_id)
 
     @property
     def sort_key(self) -> datetime:

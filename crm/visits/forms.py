@@ -138,10 +138,12 @@ def active_policies() -> list[Policy]:
 
 
 def companion_choices(
-    lead: User | None = None, regions: list[str] | None = None
+    lead: User | None = None, regions: list[str] | None = None, *, grouped: bool = False
 ) -> list[SelectChoice]:
     """Active colleagues who go on visits (officers and chiefs), but the lead; of the `regions`
-    given (crm.visits.rules.companion_regions), else of every region."""
+    given (crm.visits.rules.companion_regions), else of every region. Each names its region:
+    in data-region (the visit form's companion chips show it), or, `grouped`, as its option's
+    group (a filter's select, a city's 200 officers under their county's name)."""
     stmt = (
         sa.select(User.id, User.display_name, Region.name)
         .join(User.region)
@@ -154,7 +156,7 @@ def companion_choices(
     )
     if regions is not None:
         stmt = stmt.where(User.region_code.in_(regions))
-    return [
-        SelectChoice(id_, name, render_kw={"data-region": region})
-        for id_, name, region in db.session.execute(stmt)
-    ]
+    rows = db.session.execute(stmt)
+    if grouped:
+        return [SelectChoice(id_, name, optgroup=region) for id_, name, region in rows]
+    return [SelectChoice(id_, name, render_kw={"data-region": r}) for id_, name, r in rows]

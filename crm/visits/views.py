@@ -70,7 +70,8 @@ def _filter_form() -> VisitFilterForm:
     everything = SelectChoice("", _("All"))
     form.county.choices = [everything, *county_choices(current_user)]
     form.township.choices = [everything, *township_choices(form.county.data)[1:]]
-    form.officer.choices = [everything, *companion_choices(regions=companion_regions(current_user))]
+    colleagues = companion_choices(regions=companion_regions(current_user), grouped=True)
+    form.officer.choices = [everything, *colleagues]
     form.policy.choices = [everything, *(SelectChoice(p.id, p.name) for p in active_policies())]
     return form
 
