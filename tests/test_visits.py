@@ -1,6 +1,7 @@
 """Visits: the tablet form, idempotent recording, scope, bad input, attachments, edits, lists."""
 
 import io
+import re
 import threading
 import uuid
 from datetime import date, timedelta
@@ -590,6 +591,21 @@ def test_the_visit_list_filters(app, client, login, create_enterprise):
     assert listed(f"officer={officer.id}") == 2
     assert client.get(f"/api/v1/visits?county={MENGJIN}").json["total"] == 1
     assert client.get(f"/api/v1/visits?from={start}").json["total"] == 1
+
+
+def test_the_officer_filter_lists_officers_under_their_county(client, login, create_user):
+    chief = login("chief")
+    create_user("officer", MENGJIN, display_name="孟津干部")
+    create_user("officer", YIYANG, display_name="宜阳干部")
+    create_user("viewer", YIYANG, display_name="宜阳查看")  # goes on no visit
+    page = client.get(f"/visits/?officer={chief.id}").text
+    select = re.search(r'<select[^>]*name="officer"[^>]*>(.*?)</select>', page, re.S).group(1)
+    groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', select, re.S)
+    names = {label: re.findall(r"<option[^>]*>([^<]+)</option>", body) for label, body in groups}
+    assert names == {"洛阳市": [chief.username.replace("chief", "chief ")], "孟津区": ["孟津干部"],
+                     "宜阳县": ["宜阳干部"]}  # fmt: skip
+    assert select.startswith('<option value="">全部</option>')  # outside every group
+    assert f'<option selected value="{chief.id}">' in select
 
 
 def test_list_queries_do_not_grow_with_the_page_size(app, client, login, create_enterprise):
