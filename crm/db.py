@@ -2,7 +2,7 @@
 
 import enum
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -299,9 +299,12 @@ class KeysFirstPagination(SelectPagination):
             self._last_page_total = self._query_offset + len(keys)
         if not keys:
             return []
-        (key,) = sa.inspect(stmt.column_descriptions[0]["entity"]).primary_key
-        rows = session.scalars(stmt.limit(None).order_by(None).where(key.in_(keys)))
-        by_key = {sa.inspect(row).identity[0]: row for row in rows}
+        if (rows_of := self._query_args["rows"]) is not None:
+            by_key = {row[0]: row for row in rows_of(keys)}
+        else:
+            (key,) = sa.inspect(stmt.column_descriptions[0]["entity"]).primary_key
+            rows = session.scalars(stmt.limit(None).order_by(None).where(key.in_(keys)))
+            by_key = {sa.inspect(row).identity[0]: row for row in rows}
         return [by_key[k] for k in keys if k in by_key]
 
     def _query_count(self) -> int:
@@ -322,11 +325,14 @@ def paginate(
     count_limit: int | None = None,
     *,
     exact: bool = False,
+    rows: Callable[[list[Any]], Iterable[Any]] | None = None,
 ) -> KeysFirstPagination:
     """One page of a select of a single model (with its loader options), keys first; the page
     number and size come from the request's `page` and `per_page` when not given. A page past
     the end is empty, never an error. The rows are counted up to `count_limit` (COUNT_LIMIT),
-    or all of them when `exact` (the API's envelope promises the total)."""
+    or all of them when `exact` (the API's envelope promises the total). `rows`, given the
+    page's keys, reads the page's items in place of the model's objects: plain rows of what
+    the page shows, each with its key first."""
     if exact:
         count_limit = None
     elif count_limit is None:
@@ -338,4 +344,5 @@ def paginate(
         per_page=per_page,
         error_out=False,
         count_limit=count_limit,
+        rows=rows,
     )

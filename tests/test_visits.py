@@ -628,6 +628,43 @@ def test_list_queries_do_not_grow_with_the_page_size(app, client, login, create_
     assert queries_for(app, client, "/visits/") == queries_for(app, client, "/visits/?page=2") + 1
 
 
+def test_a_visit_list_row_names_the_enterprise_the_officers_and_the_counts(
+    client, login, create_user, create_enterprise
+):
+    first, second = (
+        create_user("officer", display_name="乙干部"),
+        create_user("officer", display_name="甲干部"),
+    )
+    login("officer", display_name="丙干部")
+    quiet, busy = (
+        create_enterprise(name="洛阳安静科技有限公司"),
+        create_enterprise(name="洛阳忙碌科技有限公司", county_code=MENGJIN),
+    )
+    yesterday = (bureau_today() - timedelta(days=1)).isoformat()
+    earlier = (bureau_today() - timedelta(days=3)).isoformat()
+    client.post("/api/v1/visits", json=api_visit(quiet.id, visit_date=earlier, policy_ids=[]))
+    problems = [
+        {"category": "talent", "title": "引进博士"},
+        {"category": "market", "title": "展会"},
+    ]
+    body = api_visit(busy.id, visit_date=yesterday, policy_ids=[1, 2, 4],
+                     companion_ids=[first.id, second.id], problems=problems)  # fmt: skip
+    assert client.post("/api/v1/visits", json=body).status_code == 201
+    rows = re.findall(r"<tr>(.*?)</tr>", client.get("/visits/").text, re.S)[1:]
+
+    def words(html: str) -> list[str]:
+        return re.sub(r"<[^>]+>", " ", html).split()
+
+    cells = [
+        [words(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] for row in rows
+    ]
+    assert [row[1][0] for row in cells] == ["洛阳忙碌科技有限公司", "洛阳安静科技有限公司"]
+    assert cells[0][1][1:3] == ["孟津区", "·"] and cells[1][1][1] == "宜阳县"
+    # The lead, then the companions by name (as the database orders them).
+    assert cells[0][3] == ["丙干部、乙干部、甲干部"] and cells[1][3] == ["丙干部"]
+    assert cells[0][4] == ["3", "2"] and cells[1][4] == ["0", "0"]
+
+
 def test_the_offline_list_holds_the_officers_enterprises_in_scope(
     app, client, create_user, create_enterprise
 ):

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.db import TimestampMixin, enum_type
@@ -72,10 +72,6 @@ class Visit(TimestampMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
-
-    # What a list row counts, filled in by crm.visits.queries.with_list_details (else None).
-    policy_count: Mapped[int | None] = query_expression()
-    problem_count: Mapped[int | None] = query_expression()
 
     enterprise: Mapped[Enterprise] = relationship()
     lead: Mapped[User] = relationship(foreign_keys=[lead_id])

@@ -1,18 +1,17 @@
 """Reads of visits, always in scope: the filtered list, the officer's own, the offline list."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import abort
-from sqlalchemy.orm import joinedload, selectinload, with_expression
-from sqlalchemy.orm.interfaces import ORMOption
+from sqlalchemy.orm import selectinload
 from wtforms import DateField, SelectChoice
 from wtforms.validators import Optional
 
 from crm import MAX_RECORD_ID
-from crm.auth.models import User, names_only
+from crm.auth.models import User
 from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -20,6 +19,7 @@ from crm.forms import CrmForm, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.problems.models import Problem
+from crm.regions.models import Region
 from crm.visits.models import MODE_LABELS, Visit, VisitMode, VisitPolicy, visit_companions
 
 OFFLINE_LIMIT = 3000
@@ -88,24 +88,44 @@ def _where(stmt: sa.Select, form: VisitFilterForm) -> sa.Select:
     return stmt
 
 
-def with_list_details(stmt: sa.Select) -> sa.Select:
-    """What a list row shows: the enterprise, the officers, how many policies were explained
-    and problems raised; in a fixed number of queries whatever the page size (the enterprise's
-    name and county, of its 45 columns, and the lead officer come with the rows themselves)."""
-    return stmt.options(*_list_details())
+class VisitRow(NamedTuple):
+    """A row of the visit list: what the list shows of a visit, its id first."""
+
+    id: int
+    visit_date: date
+    mode: VisitMode
+    summary: str
+    enterprise_name: str
+    county_name: str
+    lead_name: str
+    policy_count: int
+    problem_count: int
+    companions: list[str]
 
 
-@cache
-def _list_details() -> tuple[ORMOption, ...]:
-    """Built once: loader options are immutable, and these take some 0.4 ms to build."""
-    return (
-        joinedload(Visit.enterprise, innerjoin=True).load_only(
-            Enterprise.name, Enterprise.county_code
-        ),
-        names_only(joinedload(Visit.lead, innerjoin=True)),
-        names_only(selectinload(Visit.companions)),
-        *with_counts(),
+def list_rows(keys: list[int]) -> list[VisitRow]:
+    """The visit list's rows of the visits `keys` (crm.db.paginate's `rows`), in two statements
+    whatever the page size: the visits with their enterprise's name and county, their lead
+    officer and their counts of policies explained and problems raised; then the companions'
+    names. Plain rows: the list shows a few of the columns of four tables."""
+    companions = sa.select(visit_companions.c.visit_id, User.display_name).join(
+        User, User.id == visit_companions.c.user_id
     )
+    names: dict[int, list[str]] = {}
+    for visit_id, name in db.session.execute(
+        companions.where(visit_companions.c.visit_id.in_(keys)).order_by(User.display_name)
+    ):
+        names.setdefault(visit_id, []).append(name)
+    policies, problems = counts()
+    stmt = (
+        sa.select(Visit.id, Visit.visit_date, Visit.mode, Visit.summary, Enterprise.name)
+        .join(Enterprise, Enterprise.id == Visit.enterprise_id)
+        .join(Region, Region.code == Enterprise.county_code)
+        .join(User, User.id == Visit.lead_id)
+        .add_columns(Region.name, User.display_name, policies, problems)
+        .where(Visit.id.in_(keys))
+    )
+    return [VisitRow(*row, names.get(row[0], [])) for row in db.session.execute(stmt)]
 
 
 @cache
@@ -115,17 +135,6 @@ def counts() -> tuple[sa.ScalarSelect, sa.ScalarSelect]:
     policies = sa.select(sa.func.count()).where(VisitPolicy.visit_id == Visit.id)
     problems = sa.select(sa.func.count(Problem.id)).where(Problem.visit_id == Visit.id)
     return policies.scalar_subquery(), problems.scalar_subquery()
-
-
-@cache
-def with_counts() -> tuple[ORMOption, ORMOption]:
-    """Options filling Visit.policy_count and Visit.problem_count with the row itself (a
-    subquery each), not by loading the policies and problems to count them (built once)."""
-    policies, problems = counts()
-    return (
-        with_expression(Visit.policy_count, policies),
-        with_expression(Visit.problem_count, problems),
-    )
 
 
 def with_full_details(stmt: sa.Select) -> sa.Select:

@@ -48,9 +48,9 @@ from crm.visits.queries import (
     enterprise_for_visit,
     enterprise_option,
     filtered_visits,
+    list_rows,
     offline_enterprises,
     visits_of,
-    with_list_details,
 )
 from crm.visits.rules import companion_regions
 
@@ -83,15 +83,14 @@ def index():
     stmt = filtered_visits(form, current_user) if form.validate() else None
     if stmt is None:
         stmt = scoped(sa.select(Visit)).where(sa.false())
-    page = paginate(db.session, with_list_details(stmt), per_page=PER_PAGE)
+    page = paginate(db.session, stmt, per_page=PER_PAGE, rows=list_rows)
     return render_template("visits/index.html", form=form, page=page)
 
 
 @bp.get("/mine")
 @login_required
 def mine():
-    stmt = with_list_details(visits_of(current_user))
-    page = paginate(db.session, stmt, per_page=PER_PAGE)
+    page = paginate(db.session, visits_of(current_user), per_page=PER_PAGE, rows=list_rows)
     return render_template("visits/mine.html", page=page)
 
 
