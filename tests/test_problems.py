@@ -431,6 +431,33 @@ def test_the_status_tabs_count_up_to_a_limit(app, people, make_problem):
         assert [exact.shown(key) for key in ("", "new", "closed")] == ["4", "3", "1"]
 
 
+def test_a_ledger_row_shows_the_problem_its_deadline_and_who_handles_it(
+    app, client, people, make_problem
+):
+    late = make_problem("assigned", major=True)
+    fresh, for_a_unit = make_problem("new"), make_problem("new")
+    with app.app_context():
+        problem = db.session.get(Problem, late)
+        problem.due_on = bureau_today() - timedelta(days=2)
+        problem.assigned_at = problem.assigned_at - timedelta(days=5)
+        db.session.get(Problem, for_a_unit).unit = "宜阳县人社局"
+        db.session.commit()
+        assignee = db.session.get(User, people["assignee"].id).display_name
+        enterprise, version = problem.enterprise.name, problem.version
+    log_in(client, people["chief"])
+    page = client.get("/problems/").text
+    rows = {
+        int(re.search(r'href="/problems/(\d+)"', row).group(1)): re.sub(r"<[^>]+>", " ", row)
+        for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]
+    }
+    assert set(rows) == {late, fresh, for_a_unit}
+    words = {problem_id: " ".join(text.split()) for problem_id, text in rows.items()}
+    assert f"缺少研发人才 人才 · {enterprise}" in words[late]
+    assert f"已交办 逾期 2 天 超过 1 天未签收 3 天内未报告进展 重大 {assignee}" in words[late]
+    assert words[fresh].endswith("待交办 —") and words[for_a_unit].endswith("待交办 宜阳县人社局")
+    assert f'name="version_{late}" value="{version}"' in page  # the bulk assignment's check
+
+
 def test_the_ledger_filters_by_the_people_of_the_users_scope(app, client, create_user, people):
     city_officer = create_user("officer", CITY, display_name="市局走访员")
     elsewhere = create_user("officer", MENGJIN, display_name="孟津走访员")

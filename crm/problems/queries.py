@@ -1,7 +1,8 @@
 """Reads of the problem ledger, always in scope: filters, counts per status, my problems."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -130,6 +131,54 @@ def status_counts(
     ]
     row = db.session.execute(sa.select(*per_status)).one()
     return StatusCounts(dict(zip((s.value for s in ProblemStatus), row, strict=True)), limit)
+
+
+class LedgerRow(NamedTuple):
+    """A row of the ledger: what it shows of a problem and what its deadline badges read (the
+    names of Problem's attributes, so that crm.problems.deadlines reads either), its id first."""
+
+    id: int
+    title: str
+    category: ProblemCategory
+    status: ProblemStatus
+    raised_on: date
+    due_on: date | None
+    assigned_at: datetime | None
+    first_progress_at: datetime | None
+    reopen_count: int
+    major: bool
+    unit: str
+    version: int
+    enterprise_name: str
+    assignee_name: str | None
+
+
+LEDGER_COLUMNS = (
+    Problem.id,
+    Problem.title,
+    Problem.category,
+    Problem.status,
+    Problem.raised_on,
+    Problem.due_on,
+    Problem.assigned_at,
+    Problem.first_progress_at,
+    Problem.reopen_count,
+    Problem.major,
+    Problem.unit,
+    Problem.version,
+)
+
+
+def ledger_rows(keys: list[int]) -> list[LedgerRow]:
+    """The ledger's rows of the problems `keys` (crm.db.paginate's `rows`), in one statement:
+    plain rows of the problem's columns shown, its enterprise's name and its assignee's."""
+    stmt = (
+        sa.select(*LEDGER_COLUMNS, Enterprise.name, User.display_name)
+        .join(Enterprise, Enterprise.id == Problem.enterprise_id)
+        .outerjoin(User, User.id == Problem.assignee_id)
+        .where(Problem.id.in_(keys))
+    )
+    return [LedgerRow(*row) for row in db.session.execute(stmt)]
 
 
 def with_ledger_details(stmt: sa.Select) -> sa.Select:

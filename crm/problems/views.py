@@ -34,9 +34,9 @@ from crm.problems.queries import (
     LedgerFilterForm,
     StatusCounts,
     ledger,
+    ledger_rows,
     problems_of,
     status_counts,
-    with_ledger_details,
 )
 from crm.problems.workflow import Step, allowed_steps
 from crm.visits.queries import enterprise_for_visit
@@ -57,13 +57,13 @@ def satisfaction_label(value: str) -> str:
 
 
 @bp.app_template_global()
-def deadline_days(problem: Problem) -> int | None:
+def deadline_days(problem: deadlines.Timed) -> int | None:
     """Days left until the problem's due date (negative: overdue), in the bureau's calendar."""
     return deadlines.days_left(problem, local_today())
 
 
 @bp.app_template_global()
-def late_steps(problem: Problem) -> list[str]:
+def late_steps(problem: deadlines.Timed) -> list[str]:
     """What the 13710 habit expected by now and did not get (not accepted, no progress)."""
     today = local_today()
     late = []
@@ -96,7 +96,7 @@ def index():
         stmt, counts = ledger(form, current_user, today), status_counts(form, current_user, today)
     else:
         stmt, counts = scoped(sa.select(Problem)).where(sa.false()), StatusCounts({}, 0)
-    page = paginate(db.session, with_ledger_details(stmt), per_page=PER_PAGE)
+    page = paginate(db.session, stmt, per_page=PER_PAGE, rows=ledger_rows)
     return render_template(
         "problems/index.html",
         form=form,
@@ -131,7 +131,7 @@ def bulk_assign():
 @bp.get("/mine")
 @login_required
 def mine():
-    page = paginate(db.session, with_ledger_details(problems_of(current_user)), per_page=PER_PAGE)
+    page = paginate(db.session, problems_of(current_user), per_page=PER_PAGE, rows=ledger_rows)
     return render_template("problems/mine.html", page=page)
 
 
