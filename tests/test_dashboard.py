@@ -279,3 +279,30 @@ def test_who_gets_the_dashboard(client, login, role):
     assert ('id="dashboard-data"' in page) == (role != "officer")
     assert ('id="mine-visits"' in page) == (role == "officer")
     assert 'id="tiles-title"' in page
+
+
+def test_the_figures_written_once_serve_everyone_of_the_region_with_their_own_greeting(
+    app, client, login, add_activity, create_user
+):
+    """The figures' HTML is kept with the figures: a second viewer of the city reads it from the
+    cache (two statements: the session and the bell), under a greeting and shortcuts of their
+    own; another language, or a county, gets figures written for it."""
+    add_activity(YIYANG)
+    login("chief", CITY, display_name="王科长")
+    first = client.get("/").text
+    admin = app.test_client()
+    log_in(admin, create_user("admin", CITY, display_name="李管理员"))
+    assert queries_for(app, admin, "/") == 2
+    second = admin.get("/").text
+
+    def figures(page: str) -> str:
+        return page[page.index('aria-labelledby="kpi-title"') : page.index('id="tiles-title"')]
+
+    assert figures(first) == figures(second) and cards(second) == cards(first)
+    assert "您好，王科长" in first and "您好，李管理员" in second and "王科长" not in second
+    assert 'href="/admin/users/"' in second and 'href="/admin/users/"' not in first
+    admin.post("/language", data={"locale": "en", "next": "/"})
+    assert "Visits per month" in admin.get("/").text and "Visits per month" not in first
+    county = app.test_client()
+    log_in(county, create_user("viewer", YIYANG))
+    assert county_rows(county.get("/").text) == {} and county_rows(first) != {}

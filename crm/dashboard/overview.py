@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import get_locale
+from markupsafe import Markup
 
 from crm.auth.models import Role, User
 from crm.certification.models import Programme
@@ -249,15 +250,20 @@ def _charts(user: User, months: list[Period], county: str | None) -> dict[str, A
     }
 
 
-def cached_overview(user: User, period: Period, today: date) -> Overview:
-    """The overview of the user's region, computed at most once per DASHBOARD_CACHE_SECONDS
-    for everyone looking at the same region, month and language."""
+def cached_overview(
+    user: User, period: Period, today: date, written: Callable[[Overview], str]
+) -> tuple[Overview, Markup]:
+    """The overview of the user's region, and `written(overview)`, the page's figures as HTML
+    (nothing of the viewer's own in it): both computed at most once per
+    DASHBOARD_CACHE_SECONDS for everyone looking at the same region, month and language."""
     key = f"dashboard/{user.region_code}/{period.key}/{period.as_of}/{get_locale()}"
     found = cache.get(key)
     if found is None:
-        found = overview(user, period, today)
+        board = overview(user, period, today)
+        found = (board, str(written(board)))
         cache.set(key, found, timeout=current_app.config["DASHBOARD_CACHE_SECONDS"])
-    return found
+    board, html = found
+    return board, Markup(html)  # nosec B704: written by the product's own template
 
 
 def overview(user: User, period: Period, today: date) -> Overview:

@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from crm.auth.permissions import login_required
-from crm.dashboard.overview import cached_overview, sees_overview, shown
+from crm.dashboard.overview import Overview, cached_overview, sees_overview, shown
 from crm.dashboard.queries import officer_figures
 from crm.exports.metrics import Period, parse_month
 from crm.i18n import local_today
@@ -25,14 +25,18 @@ def _month(text: str | None, today: date) -> Period:
     return Period.of(month if month <= today else today, today)
 
 
+def _written(board: Overview) -> str:
+    return render_template("dashboard/_figures.html", overview=board)
+
+
 @bp.get("/")
 @login_required
 def index():
     today = local_today()
     if sees_overview(current_user):
         period = _month(request.args.get("month"), today)
-        board = cached_overview(current_user, period, today)
-        return render_template("dashboard/index.html", overview=board, today=today)
+        board, figures = cached_overview(current_user, period, today, _written)
+        return render_template("dashboard/index.html", overview=board, figures=figures, today=today)
     period = Period.of(today, today)
     figures = officer_figures(current_user, period.first, today)
     return render_template("dashboard/officer.html", figures=figures, period=period)
