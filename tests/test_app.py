@@ -142,6 +142,19 @@ def test_security_headers_on_pages(client, login):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_a_security_header_a_response_sets_itself_is_kept(app, client):
+    from crm.auth.permissions import public
+
+    @app.get("/own-frame-policy")
+    @public
+    def own_frame_policy():
+        return "", 200, {"X-Frame-Options": "SAMEORIGIN"}
+
+    response = client.get("/own-frame-policy")
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers.getlist("Referrer-Policy") == ["same-origin"]
+
+
 def test_static_files_may_be_cached(client):
     response = client.get("/static/css/app.css")
     assert response.status_code == 200
