@@ -40,7 +40,7 @@ class SessionInterface(SecureCookieSessionInterface):
 def set_security_headers(response: Response) -> Response:
     # Those a view set itself stay; the others are added (Headers.setdefault raises and catches
     # a KeyError for every header missing, some 5 µs each, on every response).
-    present = {name.lower() for name in response.headers.keys()}
+    present = {name.lower() for name, _value in response.headers.items()}
     for name, value in HEADERS.items():
         if name.lower() not in present:
             response.headers.add(name, value)
