@@ -11,11 +11,13 @@ from wtforms import (
 )
 from wtforms.validators import Optional
 
+from crm.auth.models import User
 from crm.extensions import db
 from crm.forms import CrmForm, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.problems.models import CATEGORY_LABELS, SATISFACTION_LABELS, ProblemCategory, Satisfaction
 from crm.problems.rules import assignees
+from crm.regions.models import Region
 
 
 class StepForm(CrmForm):
@@ -36,11 +38,15 @@ class StepForm(CrmForm):
     comment = StringField(_l("Call-back comment"))
 
     def setup(self, county_code: str | None) -> None:
-        """Officers and chiefs who can take problems of this county (any county when None)."""
-        people = db.session.scalars(assignees(county_code))
+        """Officers and chiefs who can take problems of this county (any county when None):
+        their ids and names, not their rows (a city chief's ledger offers some 200)."""
+        people = assignees(county_code).with_only_columns(User.id, User.display_name, Region.name)
         self.assignee_id.choices = [
             SelectChoice("", "—"),
-            *(SelectChoice(str(u.id), f"{u.display_name}（{u.region.name}）") for u in people),
+            *(
+                SelectChoice(str(id_), f"{name}（{region}）")
+                for id_, name, region in db.session.execute(people.join(User.region))
+            ),
         ]
 
     def values(self) -> dict:
