@@ -252,18 +252,20 @@ def _charts(user: User, months: list[Period], county: str | None) -> dict[str, A
 
 def cached_overview(
     user: User, period: Period, today: date, written: Callable[[Overview], str]
-) -> tuple[Overview, Markup]:
-    """The overview of the user's region, and `written(overview)`, the page's figures as HTML
-    (nothing of the viewer's own in it): both computed at most once per
-    DASHBOARD_CACHE_SECONDS for everyone looking at the same region, month and language."""
+) -> tuple[datetime, Markup]:
+    """When the overview of the user's region was computed, and `written(overview)`, the page's
+    figures as HTML (nothing of the viewer's own in it): both computed at most once per
+    DASHBOARD_CACHE_SECONDS for everyone looking at the same region, month and language. The
+    cache keeps the HTML alone, not the overview it was written from (which took ten times as
+    long to read back)."""
     key = f"dashboard/{user.region_code}/{period.key}/{period.as_of}/{get_locale()}"
     found = cache.get(key)
     if found is None:
         board = overview(user, period, today)
-        found = (board, str(written(board)))
+        found = (board.computed_at, str(written(board)))
         cache.set(key, found, timeout=current_app.config["DASHBOARD_CACHE_SECONDS"])
-    board, html = found
-    return board, Markup(html)  # nosec B704: written by the product's own template
+    computed_at, html = found
+    return computed_at, Markup(html)  # nosec B704: written by the product's own template
 
 
 def overview(user: User, period: Period, today: date) -> Overview:

@@ -35,8 +35,14 @@ def index():
     today = local_today()
     if sees_overview(current_user):
         period = _month(request.args.get("month"), today)
-        board, figures = cached_overview(current_user, period, today, _written)
-        return render_template("dashboard/index.html", overview=board, figures=figures, today=today)
+        computed_at, figures = cached_overview(current_user, period, today, _written)
+        return render_template(
+            "dashboard/index.html",
+            period=period,
+            computed_at=computed_at,
+            figures=figures,
+            today=today,
+        )
     period = Period.of(today, today)
     figures = officer_figures(current_user, period.first, today)
     return render_template("dashboard/officer.html", figures=figures, period=period)
