@@ -15,6 +15,7 @@ from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.followups import operations, rules
 from crm.followups.models import FollowUp, FollowUpStatus, Notification, Repeat
+from crm.followups.queries import SECTION_LIMIT
 from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, queries_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -465,9 +466,10 @@ def test_my_tasks_shows_the_most_urgent_of_a_long_list_at_once(app, client, peop
     page = client.get("/tasks/").text
     overdue = page.split('id="group-overdue"')[1].split("</section>")[0]
     assert '<span class="badge text-bg-danger">53</span>' in overdue
-    assert overdue.count("最早任务") == 3 and overdue.count("逾期任务") == 47  # due first
-    assert "逾期任务 46" in overdue and "逾期任务 47" not in overdue
-    assert "其后还有 3 条" in overdue and "/tasks/?all=overdue" in overdue
+    shown = SECTION_LIMIT - 3  # after the three due first
+    assert overdue.count("最早任务") == 3 and overdue.count("逾期任务") == shown
+    assert f"逾期任务 {shown - 1:02d}" in overdue and f"逾期任务 {shown:02d}" not in overdue
+    assert f"其后还有 {53 - SECTION_LIMIT} 条" in overdue and "/tasks/?all=overdue" in overdue
     later = page.split('id="group-later"')[1].split("</section>")[0]
     assert later.count("以后任务") == 2 and "其后还有" not in later
     assert queries_for(app, client, "/tasks/") == few

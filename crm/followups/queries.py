@@ -68,7 +68,7 @@ def _card_columns() -> tuple[type[User], tuple]:
 def task_cards(stmt: sa.Select) -> list[sa.Row]:
     """The user's own tasks of `stmt` as plain rows of what their cards show, with the
     enterprise's name and the name of whoever assigned them (enterprise_name, assigned_by_name):
-    我的任务 shows up to two hundred, and reads no task as an object."""
+    我的任务 shows up to a hundred, and reads no task as an object."""
     assigner, columns = _card_columns()
     cards = (
         stmt.with_only_columns(*columns)
@@ -84,8 +84,9 @@ def week_end(today: date) -> date:
 
 
 # 我的任务 shows the most urgent tasks of each group and how many the group holds: an officer
-# who has let hundreds pile up still gets the page at once, and works from the top.
-SECTION_LIMIT = 50
+# who has let hundreds pile up still gets the page at once, and works from the top. A page of
+# every other list holds 25 rows; so does a group here (a tablet scrolls through four of them).
+SECTION_LIMIT = 25
 
 
 @dataclass
