@@ -16,6 +16,17 @@ from tests.conftest import MENGJIN, QIHANG, YIYANG, code_for
         ("洛阳启航必达科技有限公司", "luoyangqihangbidakejiyouxiangongsi", "lyqhbdkjyxgs"),
         ("海普半导体(洛阳)有限公司", "haipubandaotiluoyangyouxiangongsi", "hpbdtlyyxgs"),
         ("洛阳ABC光电3D科技有限公司", "luoyangabcguangdian3dkejiyouxiangongsi", "lyabcgd3dkjyxgs"),
+        (
+            "洛阳启航必达000123科技有限公司",
+            "luoyangqihangbida000123kejiyouxiangongsi",
+            "lyqhbd000123kjyxgs",
+        ),
+        # Read as pypinyin reads the whole name: 银行 yin hang after a number, as before one.
+        (
+            "重庆长行A12银行（洛阳）有限公司",
+            "chongqingzhangxinga12yinhangluoyangyouxiangongsi",
+            "cqzxa12yhlyyxgs",
+        ),
     ],
 )
 def test_search_keys(name, full, initials):
