@@ -608,6 +608,28 @@ def test_the_officer_filter_lists_officers_under_their_county(client, login, cre
     assert f'<option selected value="{chief.id}">' in select
 
 
+def test_once_a_county_is_chosen_the_officer_filter_offers_those_who_visit_there(
+    client, login, create_user
+):
+    login("chief")
+    mengjin = create_user("officer", MENGJIN, display_name="孟津干部")
+    create_user("officer", YIYANG, display_name="宜阳干部")
+
+    def offered(query: str) -> list[str]:
+        page = client.get(f"/visits/?{query}")
+        assert page.status_code == 200
+        select = re.search(r'<select[^>]*name="officer"[^>]*>(.*?)</select>', page.text, re.S)
+        return re.findall(r'<optgroup label="([^"]+)">', select.group(1))
+
+    assert offered("") == ["洛阳市", "孟津区", "宜阳县"]
+    assert offered(f"county={YIYANG}") == ["洛阳市", "宜阳县"]  # the county's, and the city's
+    assert offered("county=999999") == ["洛阳市", "孟津区", "宜阳县"]  # no county of the city
+    # An officer of another county chosen before the county: still offered, still chosen.
+    assert offered(f"county={YIYANG}&officer={mengjin.id}") == ["洛阳市", "孟津区", "宜阳县"]
+    page = client.get(f"/visits/?county={YIYANG}&officer={mengjin.id}").text
+    assert f'<option selected value="{mengjin.id}">' in page
+
+
 def test_list_queries_do_not_grow_with_the_page_size(app, client, login, create_enterprise):
     login("officer")
     enterprises = [create_enterprise() for _ in range(3)]

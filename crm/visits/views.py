@@ -32,6 +32,7 @@ from crm.extensions import db
 from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.policies.models import PolicyCategory
+from crm.regions.tree import codes_above
 from crm.visits import attachments, operations
 from crm.visits import timeline as _timeline  # noqa: F401  (registers the timeline source)
 from crm.visits.forms import (
@@ -70,10 +71,25 @@ def _filter_form() -> VisitFilterForm:
     everything = SelectChoice("", _("All"))
     form.county.choices = [everything, *county_choices(current_user)]
     form.township.choices = [everything, *township_choices(form.county.data)[1:]]
-    colleagues = companion_choices(regions=companion_regions(current_user), grouped=True)
-    form.officer.choices = [everything, *colleagues]
+    form.officer.choices = [everything, *_officer_choices(form)]
     form.policy.choices = [everything, *(SelectChoice(p.id, p.name) for p in active_policies())]
     return form
+
+
+def _officer_choices(form: VisitFilterForm) -> list[SelectChoice]:
+    """The people a visit list can be narrowed to: those who go on visits with the user (for a
+    city user, the city's some 200), and once a county is chosen, as its townships are, only
+    those who visit there: the county's people and those above it. The officer chosen is always
+    among them (chosen before the county, they may be of another)."""
+    everyone = companion_regions(current_user)
+    county = form.county.data
+    if not county or county not in {choice.value for choice in form.county.choices}:
+        return companion_choices(regions=everyone, grouped=True)
+    people = companion_choices(regions=codes_above(county), grouped=True)
+    chosen = form.officer.data
+    if chosen and chosen not in {str(choice.value) for choice in people}:
+        return companion_choices(regions=everyone, grouped=True)
+    return people
 
 
 @bp.get("/")
