@@ -65,17 +65,16 @@ def _card_columns() -> tuple[type[User], tuple]:
     return assigner, (*CARD_COLUMNS, *names)
 
 
-def task_cards(stmt: sa.Select) -> list[sa.Row]:
+def task_cards(stmt: sa.Select) -> sa.Select:
     """The user's own tasks of `stmt` as plain rows of what their cards show, with the
     enterprise's name and the name of whoever assigned them (enterprise_name, assigned_by_name):
     我的任务 shows up to a hundred, and reads no task as an object."""
     assigner, columns = _card_columns()
-    cards = (
+    return (
         stmt.with_only_columns(*columns)
         .join(Enterprise, Enterprise.id == FollowUp.enterprise_id)
         .outerjoin(assigner, assigner.id == FollowUp.assigned_by_id)
     )
-    return list(db.session.execute(cards))
 
 
 def week_end(today: date) -> date:
@@ -128,16 +127,15 @@ class TaskGroups:
 
 
 def open_tasks_of(user: User) -> sa.Select:
-    return (
-        sa.select(FollowUp)
-        .where(FollowUp.assignee_id == user.id, FollowUp.status == FollowUpStatus.TODO)
-        .order_by(*TASK_ORDER)
-    )
+    return _open_tasks().params(user_id=user.id)
 
 
 def task_groups(due: sa.ColumnElement, today: date) -> dict[str, sa.ColumnElement[bool]]:
     """The groups of 我的任务 as conditions on a due date: overdue, today, this week, later."""
-    end = week_end(today)
+    return _groups(due, today, week_end(today))
+
+
+def _groups(due: sa.ColumnElement, today: object, end: object) -> dict[str, sa.ColumnElement[bool]]:
     return {
         "overdue": due < today,
         "today": due == today,
@@ -146,41 +144,94 @@ def task_groups(due: sa.ColumnElement, today: date) -> dict[str, sa.ColumnElemen
     }
 
 
+# 我的任务's statements are built once, with the user, the day and the limit as parameters: the
+# page asks up to six, and building a statement and looking it up among the compiled ones took
+# a millisecond each, three times what the database took to answer it.
+
+
+@cache
+def _open_tasks() -> sa.Select:
+    """The open tasks of the user :user_id, the most urgent first."""
+    return (
+        sa.select(FollowUp)
+        .where(
+            FollowUp.assignee_id == sa.bindparam("user_id"),
+            FollowUp.status == FollowUpStatus.TODO,
+        )
+        .order_by(*TASK_ORDER)
+    )
+
+
+@dataclass(frozen=True)
+class _MyTaskStatements:
+    counted: sa.Select  # the groups' counts
+    first: dict[str, sa.Select]  # each group's first :limit cards
+    every: dict[str, sa.Select]  # each group's cards, all of them
+
+
+@cache
+def _my_task_statements() -> _MyTaskStatements:
+    today = sa.bindparam("today", type_=sa.Date())
+    bounds = _groups(FollowUp.due_on, today, sa.bindparam("week_end", type_=sa.Date()))
+    tasks = _open_tasks()
+    every = {key: task_cards(tasks.where(bound)) for key, bound in bounds.items()}
+    return _MyTaskStatements(
+        counted=tasks.with_only_columns(
+            *(sa.func.count().filter(bound) for bound in bounds.values())
+        ).order_by(None),
+        first={
+            key: stmt.limit(sa.bindparam("limit", type_=sa.Integer()))
+            for key, stmt in every.items()
+        },
+        every=every,
+    )
+
+
 def my_tasks(
     user: User, today: date, limit: int = SECTION_LIMIT, expanded: str | None = None
 ) -> TaskGroups:
     """The user's open tasks by group: the counts in one statement, then each non-empty group's
     first `limit` tasks in due order (all of the `expanded` group's)."""
-    bounds = task_groups(FollowUp.due_on, today)
-    mine = (FollowUp.assignee_id == user.id, FollowUp.status == FollowUpStatus.TODO)
-    counted = db.session.execute(
-        sa.select(*(sa.func.count().filter(bound) for bound in bounds.values())).where(*mine)
-    ).one()
-    groups = TaskGroups(counts=dict(zip(bounds, counted, strict=True)))
+    statements = _my_task_statements()
+    given = {"user_id": user.id, "today": today, "week_end": week_end(today), "limit": limit}
+    counted = db.session.execute(statements.counted, given).one()
+    groups = TaskGroups(counts=dict(zip(statements.every, counted, strict=True)))
     lists = {"overdue": groups.overdue, "today": groups.today, "week": groups.this_week,
              "later": groups.later}  # fmt: skip
-    for key, bound in bounds.items():
-        if groups.counts[key]:
-            stmt = open_tasks_of(user).where(bound)
-            if key != expanded:
-                stmt = stmt.limit(limit)
-            lists[key].extend(task_cards(stmt))
+    for key, count in groups.counts.items():
+        if count:
+            stmt = statements.every[key] if key == expanded else statements.first[key]
+            lists[key].extend(db.session.execute(stmt, given))
     return groups
+
+
+@cache
+def _recently_done() -> sa.Select:
+    return (
+        sa.select(FollowUp)
+        .where(
+            FollowUp.assignee_id == sa.bindparam("user_id"),
+            FollowUp.status == FollowUpStatus.DONE,
+        )
+        .order_by(FollowUp.completed_at.desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer()))
+    )
 
 
 def recently_done(user: User, limit: int = 10) -> sa.Select:
     """The user's last tasks done, newest first (read off ix_followups_assignee_status_completed,
     not sorted: an officer's done tasks only grow)."""
-    return (
-        sa.select(FollowUp)
-        .where(FollowUp.assignee_id == user.id, FollowUp.status == FollowUpStatus.DONE)
-        .order_by(FollowUp.completed_at.desc())
-        .limit(limit)
-    )
+    return _recently_done().params(user_id=user.id, limit=limit)
+
+
+@cache
+def _recently_done_cards() -> sa.Select:
+    return task_cards(_recently_done())
 
 
 def recently_done_of(user: User, limit: int = 10) -> list[sa.Row]:
-    return task_cards(recently_done(user, limit))
+    given = {"user_id": user.id, "limit": limit}
+    return list(db.session.execute(_recently_done_cards(), given))
 
 
 @dataclass

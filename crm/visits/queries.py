@@ -108,16 +108,21 @@ def list_rows(keys: list[int]) -> list[VisitRow]:
     whatever the page size: the visits with their enterprise's name and county, their lead
     officer and their counts of policies explained and problems raised; then the companions'
     names. Plain rows: the list shows a few of the columns of four tables."""
-    companions = sa.select(visit_companions.c.visit_id, User.display_name).join(
-        User, User.id == visit_companions.c.user_id
-    )
+    visits, companions = _list_rows()
     names: dict[int, list[str]] = {}
-    for visit_id, name in db.session.execute(
-        companions.where(visit_companions.c.visit_id.in_(keys)).order_by(User.display_name)
-    ):
+    for visit_id, name in db.session.execute(companions, {"keys": keys}):
         names.setdefault(visit_id, []).append(name)
+    rows = db.session.execute(visits, {"keys": keys})
+    return [VisitRow(*row, names.get(row[0], [])) for row in rows]
+
+
+@cache
+def _list_rows() -> tuple[sa.Select, sa.Select]:
+    """The statements of list_rows, built once: every page of a visit list asks them, and a new
+    statement is built and looked up among the compiled ones for a millisecond."""
+    keys = sa.bindparam("keys", expanding=True)
     policies, problems = counts()
-    stmt = (
+    visits = (
         sa.select(Visit.id, Visit.visit_date, Visit.mode, Visit.summary, Enterprise.name)
         .join(Enterprise, Enterprise.id == Visit.enterprise_id)
         .join(Region, Region.code == Enterprise.county_code)
@@ -125,7 +130,13 @@ def list_rows(keys: list[int]) -> list[VisitRow]:
         .add_columns(Region.name, User.display_name, policies, problems)
         .where(Visit.id.in_(keys))
     )
-    return [VisitRow(*row, names.get(row[0], [])) for row in db.session.execute(stmt)]
+    companions = (
+        sa.select(visit_companions.c.visit_id, User.display_name)
+        .join(User, User.id == visit_companions.c.user_id)
+        .where(visit_companions.c.visit_id.in_(keys))
+        .order_by(User.display_name)
+    )
+    return visits, companions
 
 
 @cache
