@@ -66,7 +66,7 @@ def _card_columns() -> tuple[type[User], tuple]:
 
 
 def task_cards(stmt: sa.Select) -> sa.Select:
-    """The user's own tasks of `stmt` as plain rows of what their cards show, with the
+    """`stmt`, the user's own tasks, reading plain rows of what their cards show, with the
     enterprise's name and the name of whoever assigned them (enterprise_name, assigned_by_name):
     我的任务 shows up to a hundred, and reads no task as an object."""
     assigner, columns = _card_columns()
@@ -149,17 +149,17 @@ def _groups(due: sa.ColumnElement, today: object, end: object) -> dict[str, sa.C
 # a millisecond each, three times what the database took to answer it.
 
 
+def _tasks_of_user(status: FollowUpStatus) -> sa.Select:
+    """The tasks of the user :user_id in `status`."""
+    return sa.select(FollowUp).where(
+        FollowUp.assignee_id == sa.bindparam("user_id"), FollowUp.status == status
+    )
+
+
 @cache
 def _open_tasks() -> sa.Select:
     """The open tasks of the user :user_id, the most urgent first."""
-    return (
-        sa.select(FollowUp)
-        .where(
-            FollowUp.assignee_id == sa.bindparam("user_id"),
-            FollowUp.status == FollowUpStatus.TODO,
-        )
-        .order_by(*TASK_ORDER)
-    )
+    return _tasks_of_user(FollowUpStatus.TODO).order_by(*TASK_ORDER)
 
 
 @dataclass(frozen=True)
@@ -207,12 +207,9 @@ def my_tasks(
 
 @cache
 def _recently_done() -> sa.Select:
+    """The last :limit tasks the user :user_id has done, newest first."""
     return (
-        sa.select(FollowUp)
-        .where(
-            FollowUp.assignee_id == sa.bindparam("user_id"),
-            FollowUp.status == FollowUpStatus.DONE,
-        )
+        _tasks_of_user(FollowUpStatus.DONE)
         .order_by(FollowUp.completed_at.desc())
         .limit(sa.bindparam("limit", type_=sa.Integer()))
     )
