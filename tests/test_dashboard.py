@@ -306,3 +306,20 @@ def test_the_figures_written_once_serve_everyone_of_the_region_with_their_own_gr
     county = app.test_client()
     log_in(county, create_user("viewer", YIYANG))
     assert county_rows(county.get("/").text) == {} and county_rows(first) != {}
+
+
+def test_figures_cached_by_the_release_before_are_not_read(app, client, login, add_activity):
+    """A shared cache outlives a deployment: what the release before kept there, in the shape
+    of its own, is not read as the figures' HTML."""
+    from crm.dashboard.views import _month
+    from crm.i18n import local_today
+
+    add_activity(YIYANG)
+    login("chief", CITY)
+    with app.app_context():
+        period = _month(None, local_today())
+        stale = f"dashboard/{CITY}/{period.key}/{period.as_of}/zh_Hans_CN"
+        cache.set(stale, ("an overview object", "<p>old figures</p>"))
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "old figures" not in page.text and 'aria-labelledby="kpi-title"' in page.text

@@ -258,7 +258,9 @@ def cached_overview(
     DASHBOARD_CACHE_SECONDS for everyone looking at the same region, month and language. The
     cache keeps the HTML alone, not the overview it was written from (which took ten times as
     long to read back)."""
-    key = f"dashboard/{user.region_code}/{period.key}/{period.as_of}/{get_locale()}"
+    # A key of its own for each shape of entry: a shared cache (Redis) outlives a deployment,
+    # and the entries of the one before held the overview itself.
+    key = f"dashboard-html/{user.region_code}/{period.key}/{period.as_of}/{get_locale()}"
     found = cache.get(key)
     if found is None:
         board = overview(user, period, today)
