@@ -472,6 +472,38 @@ def test_the_ledger_filters_by_the_people_of_the_users_scope(app, client, create
     assert "孟津走访员" in city.get("/problems/").text
 
 
+def test_once_a_county_is_chosen_the_ledger_offers_the_people_who_take_its_problems(
+    client, create_user
+):
+    create_user("officer", CITY, display_name="市局走访员")
+    create_user("officer", YIYANG, display_name="宜阳走访员")
+    mengjin = create_user("officer", MENGJIN, display_name="孟津走访员")
+    log_in(client, create_user("chief", CITY))
+
+    def offered(query: str) -> dict[str, list[str]]:
+        """The names each select of the ledger offers: the filter's and 批量交办's."""
+        page = client.get(f"/problems/?{query}")
+        assert page.status_code == 200
+        selects = re.findall(
+            r'<select[^>]*name="(assignee|assignee_id)"[^>]*>(.*?)</select>', page.text, re.S
+        )
+        return {name: re.findall(r">([^<（]+)（", options) for name, options in selects}
+
+    everyone = offered("")
+    assert "孟津走访员" in everyone["assignee"] and "孟津走访员" in everyone["assignee_id"]
+    yiyang = offered(f"county={YIYANG}")
+    for names in yiyang.values():
+        assert "市局走访员" in names and "宜阳走访员" in names
+        assert "孟津走访员" not in names
+    assert offered("county=999999") == everyone  # no county of the city: the city's people
+    # An officer of another county chosen before the county: still offered, still chosen; the
+    # problems shown (the county's) are still handed to the county's people and the city's.
+    chosen = offered(f"county={YIYANG}&assignee={mengjin.id}")
+    assert "孟津走访员" in chosen["assignee"] and "孟津走访员" not in chosen["assignee_id"]
+    page = client.get(f"/problems/?county={YIYANG}&assignee={mengjin.id}").text
+    assert f'<option selected value="{mengjin.id}">' in page
+
+
 def test_ledger_queries_do_not_grow_with_the_page_size(app, client, people, make_problem):
     for _ in range(30):
         make_problem("assigned")

@@ -75,22 +75,39 @@ def late_steps(problem: deadlines.Timed) -> list[str]:
     return late
 
 
-def _filter_form(assign: StepForm) -> LedgerFilterForm:
-    """The ledger's filters; its assignees are those the user may hand problems to (`assign`'s):
-    a county's own people and the city's, never another county's."""
+def _filter_form() -> LedgerFilterForm:
     form = LedgerFilterForm(formdata=request.args)
-    everything = SelectChoice("", _("All"))
-    form.county.choices = [everything, *county_choices(current_user)]
-    form.assignee.choices = [everything, *assign.assignee_id.choices[1:]]
+    form.county.choices = [SelectChoice("", _("All")), *county_choices(current_user)]
     return form
+
+
+def _assignment_forms(form: LedgerFilterForm) -> BulkAssignForm:
+    """批量交办's form, and the ledger's assignee filter: both offer the people who may take the
+    problems shown, a county's own and the city's, never another county's. A county user's
+    are their county's; a city user's, once a county is chosen, that county's (else the city's
+    some 200). The assignee chosen is always among the filter's (chosen before the county,
+    they may be of another)."""
+    county = form.county.data
+    if not current_user.region.is_root:
+        county = current_user.region_code
+    elif county not in {choice.value for choice in form.county.choices[1:]}:
+        county = None
+    bulk = BulkAssignForm(formdata=None)
+    bulk.setup(county)
+    people = bulk.assignee_id.choices[1:]
+    if form.assignee.data and form.assignee.data not in {choice.value for choice in people}:
+        everyone = BulkAssignForm(formdata=None)
+        everyone.setup(None if current_user.region.is_root else current_user.region_code)
+        people = everyone.assignee_id.choices[1:]
+    form.assignee.choices = [SelectChoice("", _("All")), *people]
+    return bulk
 
 
 @bp.get("/")
 @login_required
 def index():
-    bulk = BulkAssignForm(formdata=None)
-    bulk.setup(None if current_user.region.is_root else current_user.region_code)
-    form = _filter_form(bulk)
+    form = _filter_form()
+    bulk = _assignment_forms(form)
     today = local_today()
     if form.validate():
         stmt, counts = ledger(form, current_user, today), status_counts(form, current_user, today)
