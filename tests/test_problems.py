@@ -408,6 +408,22 @@ def test_the_ledger_counts_per_status_and_filters(app, client, people, make_prob
     assert tab_counts(tab) == ["4", "2", "1", "0", "0", "1", "0"]
 
 
+def test_the_ledger_offers_bulk_assignment_only_where_a_problem_can_be_ticked(
+    app, client, people, make_problem
+):
+    make_problem("new"), make_problem("closed")
+    log_in(client, people["chief"])
+    everything = client.get("/problems/").text
+    assert everything.count('name="problem_ids"') == 1 and 'id="bulk-assign"' in everything
+    assert everything.count('class="select-cell"') == 3  # the header's and the two rows'
+    closed = client.get("/problems/?status=closed").text  # nothing left to hand over
+    assert "problem_ids" not in closed and "bulk-assign" not in closed
+    assert "select-cell" not in closed
+    officer = app.test_client()  # who never assigns
+    log_in(officer, people["assignee"])
+    assert "bulk-assign" not in officer.get("/problems/").text
+
+
 def test_the_status_tabs_count_up_to_a_limit(app, people, make_problem):
     """Each tab is counted up to the limit (COUNT_LIMIT, 10 000): past it, "10000+", and the
     whole ledger with it, so a city's or province's ledger is never counted through."""
@@ -473,8 +489,9 @@ def test_the_ledger_filters_by_the_people_of_the_users_scope(app, client, create
 
 
 def test_once_a_county_is_chosen_the_ledger_offers_the_people_who_take_its_problems(
-    client, create_user
+    client, create_user, make_problem
 ):
+    make_problem("new")  # of 宜阳县: a problem to tick, so that 批量交办 is offered
     create_user("officer", CITY, display_name="市局走访员")
     create_user("officer", YIYANG, display_name="宜阳走访员")
     mengjin = create_user("officer", MENGJIN, display_name="孟津走访员")
@@ -492,14 +509,14 @@ def test_once_a_county_is_chosen_the_ledger_offers_the_people_who_take_its_probl
     everyone = offered("")
     assert "孟津走访员" in everyone["assignee"] and "孟津走访员" in everyone["assignee_id"]
     yiyang = offered(f"county={YIYANG}")
+    assert set(yiyang) == {"assignee", "assignee_id"}
     for names in yiyang.values():
         assert "市局走访员" in names and "宜阳走访员" in names
         assert "孟津走访员" not in names
-    assert offered("county=999999") == everyone  # no county of the city: the city's people
-    # An officer of another county chosen before the county: still offered, still chosen; the
-    # problems shown (the county's) are still handed to the county's people and the city's.
-    chosen = offered(f"county={YIYANG}&assignee={mengjin.id}")
-    assert "孟津走访员" in chosen["assignee"] and "孟津走访员" not in chosen["assignee_id"]
+    # No county of the city: the city's people (and no problem shown to assign).
+    assert offered("county=999999") == {"assignee": everyone["assignee"]}
+    # An officer of another county chosen before the county: still offered, still chosen.
+    assert "孟津走访员" in offered(f"county={YIYANG}&assignee={mengjin.id}")["assignee"]
     page = client.get(f"/problems/?county={YIYANG}&assignee={mengjin.id}").text
     assert f'<option selected value="{mengjin.id}">' in page
 

@@ -32,13 +32,14 @@ from crm.problems.forms import BulkAssignForm, ProblemForm, StepForm
 from crm.problems.models import Problem, ProblemStatus, Satisfaction
 from crm.problems.queries import (
     LedgerFilterForm,
+    LedgerRow,
     StatusCounts,
     ledger,
     ledger_rows,
     problems_of,
     status_counts,
 )
-from crm.problems.workflow import Step, allowed_steps
+from crm.problems.workflow import TRANSITIONS, Step, allowed_steps
 from crm.visits.queries import enterprise_for_visit
 
 bp = Blueprint("problems", __name__, url_prefix="/problems")
@@ -120,8 +121,18 @@ def index():
         page=page,
         counts=counts,
         bulk=bulk,
+        tickable=_tickable(page.items),
         statuses=list(ProblemStatus),
     )
+
+
+def _tickable(rows: list[LedgerRow]) -> set[int]:
+    """The rows a chief may tick for 批量交办 (those still open); with none on the page, the
+    page shows neither the ticks nor the form (a tab of closed problems, say)."""
+    if current_user.role != Role.CHIEF:
+        return set()
+    sources = TRANSITIONS[Step.ASSIGN].sources
+    return {row.id for row in rows if row.status in sources}
 
 
 @bp.post("/bulk-assign")
