@@ -408,6 +408,8 @@ def test_board_and_pages_render_in_scope(app, client, staff, make_case, create_e
     log_in(client, staff["chief"])
     board = client.get("/certification/?programme=high_tech&year=2026").text
     assert f'id="case-{case_id}"' in board and 'id="funnel"' in board
+    card = board[board.index(f'id="case-{case_id}"') :].split("</li>")[0]
+    assert re.search(r">本阶段 \d+ 天<", card)  # how long the case has waited where it is
     assert f'id="case-{case_id}"' not in client.get("/certification/?year=2025").text
     assert "case-list" in client.get("/certification/?year=2026&view=list").text
     page = client.get(f"/certification/{case_id}").text
