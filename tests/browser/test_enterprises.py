@@ -26,6 +26,9 @@ def test_find_by_initials_open_and_add_a_contact(open_page, viewport):
     tab.wait_for_url("**/enterprises/*")
     assert tab.locator("h1").inner_text() == "洛阳启航必达科技有限公司"
     assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+    actions = tab.get_by_role("link", name="记录走访").bounding_box()
+    facts = tab.locator(".enterprise-facts").bounding_box()
+    assert facts["y"] - (actions["y"] + actions["height"]) >= 12  # the buttons do not touch them
 
     contacts = tab.locator("#contacts")
     phone = f"138 0379 {viewport['width']:04d}"  # each viewport adds its own contact
