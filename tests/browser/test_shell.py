@@ -26,6 +26,18 @@ CHINESE_GLYPHS_DIFFER = """
 }
 """
 NO_HORIZONTAL_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
+# The names of the visible selects whose chosen option does not fit the box (it reads cut off).
+CUT_OFF_CHOICES = """() => {
+  const pen = document.createElement("canvas").getContext("2d");
+  return [...document.querySelectorAll("select")].filter((select) => {
+    if (!select.offsetParent || select.multiple || select.selectedIndex < 0) return false;
+    const style = getComputedStyle(select);
+    pen.font = style.font;
+    const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    const room = select.clientWidth - padding;
+    return pen.measureText(select.options[select.selectedIndex].text).width > room;
+  }).map((select) => select.name);
+}"""
 
 
 def log_in(page, username="admin"):
@@ -141,6 +153,10 @@ ADMIN_PAGES = {
     "account": "/account",
     "password": "/account/password",
     "audit": "/admin/audit/",
+    "visits": "/visits/",
+    "ledger": "/problems/",
+    "certification": "/certification/",
+    "reports": "/reports/",
 }
 
 
@@ -151,5 +167,6 @@ def test_every_page_fits_a_portrait_tablet(open_page, name):
     tab = page.open(ADMIN_PAGES[name])
     assert tab.locator("h1").first.is_visible()
     assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+    assert tab.evaluate(CUT_OFF_CHOICES) == []
     page.screenshot(f"{name}-810x1080")
     assert page.errors == []
