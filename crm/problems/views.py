@@ -83,22 +83,19 @@ def _filter_form() -> LedgerFilterForm:
 
 
 def _assignment_forms(form: LedgerFilterForm) -> BulkAssignForm:
-    """批量交办's form, and the ledger's assignee filter: both offer the people who may take the
-    problems shown, a county's own and the city's, never another county's. A county user's
-    are their county's; a city user's, once a county is chosen, that county's (else the city's
-    some 200). The assignee chosen is always among the filter's (chosen before the county,
-    they may be of another)."""
-    county = form.county.data
-    if not current_user.region.is_root:
-        county = current_user.region_code
-    elif county not in {choice.value for choice in form.county.choices[1:]}:
-        county = None
+    """批量交办's form; with it, the assignee filter's choices. Both offer those who may take
+    the problems shown: a county's people and the city's, never another county's (a city user's:
+    the whole city's some 200 until a county is chosen). The filter keeps an assignee chosen
+    before the county, who may be of another."""
+    own = None if current_user.region.is_root else current_user.region_code
+    counties = {choice.value for choice in form.county.choices[1:]}
+    chosen = form.county.data if form.county.data in counties else None
     bulk = BulkAssignForm(formdata=None)
-    bulk.setup(county)
+    bulk.setup(own or chosen)
     people = bulk.assignee_id.choices[1:]
-    if form.assignee.data and form.assignee.data not in {choice.value for choice in people}:
+    if own is None and chosen and form.assignee.data not in {"", *(c.value for c in people)}:
         everyone = BulkAssignForm(formdata=None)
-        everyone.setup(None if current_user.region.is_root else current_user.region_code)
+        everyone.setup(None)
         people = everyone.assignee_id.choices[1:]
     form.assignee.choices = [SelectChoice("", _("All")), *people]
     return bulk
