@@ -72,3 +72,33 @@ def test_township_choices_follow_the_county(open_page):
     tab.locator('#township_code option[value="410308002"]').wait_for(state="attached")
     assert "兴宜街道" not in tab.locator("#township_code").inner_text()
     assert page.errors == []
+
+
+def test_removing_a_contact_asks_once_and_cancel_keeps_it(open_page):
+    page = open_page()
+    log_in(page, "chief")
+    tab = page.open("/enterprises/?q=lyqh")
+    tab.get_by_role("link", name="洛阳启航必达科技有限公司").first.tap()
+    contacts = tab.locator("#contacts")
+    contacts.get_by_label("姓名").fill("周会计")
+    contacts.get_by_label("手机号").fill("138 0379 0001")
+    contacts.get_by_role("button", name="添加联系人").tap()
+    remove = contacts.get_by_role("button", name="删除 周会计")
+    remove.wait_for()
+    asked, accept = [], [False]
+
+    def answer(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept[0] else dialog.dismiss()
+
+    tab.on("dialog", answer)
+    remove.tap()
+    tab.wait_for_timeout(500)  # a second question, or the removal, would come by now
+    assert asked == ["确定删除联系人 周会计 吗？"]
+    assert "周会计" in contacts.inner_text()  # cancelled: nothing removed
+
+    accept[0] = True
+    remove.tap()
+    contacts.get_by_text("周会计").wait_for(state="detached")
+    assert len(asked) == 2  # asked once more, for this second removal
+    assert page.errors == []
