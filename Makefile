@@ -65,7 +65,7 @@ messages: $(INSTALLED)
 
 # After using a Bootstrap Icons name that is new to the product: rebuild the icon subset.
 icons: $(INSTALLED)
-	$(PYTHON) -m crm.assets icons
+	$(BIN)/python -m crm.assets icons
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

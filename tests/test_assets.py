@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import url_for
 
 from crm import assets
-from crm.assets import ICON_RULE, SUBSET, all_icons, icons_in_use
+from crm.assets import ICON_RULE, PROJECT_ROOT, SUBSET, all_icons, icons_in_use
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 
@@ -96,6 +96,20 @@ def test_the_icon_subset_holds_every_icon_the_product_names():
     icons = all_icons()
     assert all(icons[name] == code for name, code in subset.items())
     assert (SUBSET / "bootstrap-icons.woff2").stat().st_size < 20_000
+
+
+def test_icon_names_are_written_whole():
+    """The subset holds the names the files mention: a name put together from pieces
+    (bi-arrow-{{ direction }}) is never found, and its icon is left out of the font."""
+    pieced = re.compile(r"\bbi-[a-z0-9-]+(\{\{|\$\{)")
+    offenders = [
+        f"{path.relative_to(PROJECT_ROOT)}:{number}"
+        for folder, pattern in (("templates", "*.html"), ("static/js", "*.js"))
+        for path in (PROJECT_ROOT / folder).rglob(pattern)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if pieced.search(line)
+    ]
+    assert offenders == []
 
 
 def test_a_new_icon_name_is_found(tmp_path):
