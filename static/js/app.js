@@ -9,6 +9,23 @@ document.addEventListener("submit", (event) => {
   }
 });
 
+// A sticky save bar (.submit-bar) never hides what the keyboard moved to: the browser scrolls a
+// focused field into the window, not clear of the bar. An input hidden behind its label (a
+// chip, a file button) is shown by its label.
+document.addEventListener("focusin", (event) => {
+  const bar = document.querySelector(".submit-bar");
+  const field = event.target;
+  if (!bar || bar.contains(field) || !field.getBoundingClientRect) {
+    return;
+  }
+  const hidden = field.classList.contains("btn-check") || field.type === "file";
+  const shown = (hidden && field.id && document.querySelector(`label[for="${field.id}"]`)) || field;
+  const overlap = shown.getBoundingClientRect().bottom - bar.getBoundingClientRect().top;
+  if (overlap > 0) {
+    window.scrollBy({ top: overlap + 16, behavior: "instant" });
+  }
+});
+
 // <form data-busy="…">: long work ahead — disable the buttons and say what is happening.
 document.addEventListener("submit", (event) => {
   const form = event.target;

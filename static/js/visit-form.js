@@ -216,12 +216,15 @@
     $("chosen-enterprise").classList.remove("d-none");
     $("enterprise-search-box").classList.add("d-none");
     closeResults();
+    $("change-enterprise").focus(); // the box just left the page: keep the keyboard's place
     saveDraft();
   }
   function closeResults() {
     results.hidden = true;
     results.replaceChildren();
     search.setAttribute("aria-expanded", "false");
+    search.removeAttribute("aria-activedescendant");
+    options = [];
     active = -1;
   }
   function renderResults(found, hint) {
@@ -290,10 +293,11 @@
       }
       active = (active + (event.key === "ArrowDown" ? 1 : -1) + items.length) % items.length;
       items.forEach((item, index) => item.classList.toggle("active", index === active));
+      items[active].scrollIntoView({ block: "nearest" });
       search.setAttribute("aria-activedescendant", items[active].id);
     } else if (event.key === "Enter") {
-      event.preventDefault();
-      if (options.length) {
+      event.preventDefault(); // never sends the form half-filled
+      if (!results.hidden && options.length) {
         choose(options[Math.max(active, 0)]);
       }
     } else if (event.key === "Escape") {

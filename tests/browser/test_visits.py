@@ -208,6 +208,66 @@ def test_a_draft_survives_a_reload(open_page):
     assert page.errors == []
 
 
+def test_the_enterprise_is_chosen_by_keyboard_and_never_by_a_closed_list(open_page):
+    page = open_page()
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    box = tab.locator("#enterprise-search")
+    box.focus()
+    box.press_sequentially("lyqh", delay=40)
+    tab.locator("#enterprise-results [role=option]", has_text=QIHANG_NAME).wait_for()
+    box.press("ArrowDown")
+    box.press("Enter")
+    assert tab.locator("#chosen-name").inner_text() == QIHANG_NAME
+    assert tab.evaluate("document.activeElement.id") == "change-enterprise"  # not lost
+
+    tab.keyboard.press("Enter")  # 更换: back to the search box
+    box.press_sequentially("科技", delay=40)
+    tab.locator("#enterprise-results [role=option]").first.wait_for()
+    box.press("Escape")  # the list closes (and the box empties)
+    box.press("Enter")  # nothing is offered now, so nothing is chosen
+    assert tab.locator("#chosen-enterprise").is_hidden()
+    assert tab.locator("input[name=enterprise_id]").input_value() == ""
+    assert page.errors == []
+
+
+# Where the keyboard is, on the page: the focused element's box (for an input hidden behind its
+# label, a chip's or a file button's, the label's) and whether the sticky save bar covers it.
+FOCUS_PLACE = """() => {
+  let shown = document.activeElement;
+  if (shown.type === "file" || shown.classList.contains("btn-check")) {
+    shown = document.querySelector(`label[for="${shown.id}"]`);
+  }
+  const box = shown.getBoundingClientRect();
+  const bar = document.querySelector(".submit-bar");
+  const covered = !bar.contains(shown) && box.bottom > bar.getBoundingClientRect().top + 1;
+  return {name: shown.id || shown.name || shown.textContent.trim(), covered,
+          outline: getComputedStyle(shown).outlineStyle};
+}"""
+
+
+@pytest.mark.parametrize(
+    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
+)
+def test_the_keyboard_walks_the_whole_visit_form_in_sight(open_page, viewport):
+    page = open_page(viewport)
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    tab.locator("#enterprise-search").focus()
+    seen = []
+    for _ in range(80):
+        tab.keyboard.press("Tab")
+        place = tab.evaluate(FOCUS_PLACE)
+        seen.append(place["name"])
+        assert not place["covered"], f"{place['name']} is under the save bar"
+        if place["name"] == "拍照":
+            assert place["outline"] == "solid"  # the label shows where the keyboard is
+        if place["name"] == "visit-submit":  # 保存走访记录, in the bar itself
+            break
+    assert "科技副总" in seen and "拍照" in seen and "visit-submit" in seen
+    assert page.errors == []
+
+
 def test_a_queued_visit_the_server_refuses_is_kept_and_can_be_corrected(open_page):
     page = open_page()
     log_in(page, "yiyang")
