@@ -94,6 +94,29 @@ def test_home_page_after_login(open_page, viewport):
     assert page.errors == []
 
 
+def test_the_menus_open_from_the_keyboard_and_every_link_has_a_name(open_page):
+    page = open_page(TABLET_PORTRAIT)
+    log_in(page)
+    tab = page.open("/enterprises/")  # a long list: a scroll would show
+    admin_menu = tab.locator("#main-nav").get_by_role("button", name="管理", exact=True)
+    admin_menu.focus()
+    tab.keyboard.press("Space")
+    tab.locator("#main-nav .dropdown-menu.show").wait_for()
+    assert tab.evaluate("window.scrollY") == 0  # Space opened the menu, not scrolled the page
+    tab.keyboard.press("Escape")
+    assert tab.evaluate("document.activeElement.textContent.trim()") == "管理"
+    nameless = tab.evaluate(
+        """() => [...document.querySelectorAll("a[href]")]
+            .filter((link) => link.offsetParent && !link.innerText.trim() && !link.ariaLabel)
+            .map((link) => link.outerHTML)"""
+    )
+    assert nameless == []  # the logo, shown as an icon alone on a tablet, included
+    # A page without a page before it offers 上一页 as text, not as a link going nowhere.
+    assert tab.locator(".pagination").get_by_role("link", name="上一页").count() == 0
+    assert tab.locator(".pagination").get_by_text("上一页").is_visible()
+    assert page.errors == []
+
+
 def test_navigation_collapses_on_a_phone_and_opens_by_touch(open_page):
     page = open_page({"width": 390, "height": 844})
     log_in(page)
