@@ -293,9 +293,9 @@ def test_contacts_are_added_edited_and_removed_on_the_page(app, client, login, c
     assert contacts(app) == [("李总", "138 0000 0000", False), ("王工", "0379-12345678", True)]
     with app.app_context():
         first = db.session.scalars(sa.select(Contact).where(Contact.name == "李总")).one()
-    client.post(
-        f"{url}/{first.id}", data={"name": "李总", "title": "董事长", "phone": "13900000000"}
-    )
+    prefix = f"contact-{first.id}-"  # the edit form's fields are named apart from the new one's
+    edited = {"name": "李总", "title": "董事长", "phone": "13900000000"}
+    client.post(f"{url}/{first.id}", data={prefix + name: value for name, value in edited.items()})
     assert contacts(app)[0] == ("李总", "13900000000", False)
     client.post(f"{url}/{first.id}/delete")
     assert contacts(app) == [("王工", "0379-12345678", True)]

@@ -212,7 +212,9 @@ def _contact(enterprise: Enterprise, contact_id: int) -> Contact:
 def edit_contact(enterprise_id: int, contact_id: int):
     enterprise = editable_or_403(enterprise_id)
     contact = _contact(enterprise, contact_id)
-    form = ContactForm(obj=contact)
+    # Its fields named apart from the page's new-contact form, which stands beside it: their ids
+    # (and the labels that point at them) would otherwise be the same.
+    form = ContactForm(obj=contact, prefix=f"contact-{contact.id}")
     if form.validate_on_submit():
         try:
             operations.update_contact(current_user, contact, _contact_values(form))

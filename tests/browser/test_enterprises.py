@@ -102,3 +102,28 @@ def test_removing_a_contact_asks_once_and_cancel_keeps_it(open_page):
     contacts.get_by_text("周会计").wait_for(state="detached")
     assert len(asked) == 2  # asked once more, for this second removal
     assert page.errors == []
+
+
+def test_a_contact_is_edited_in_place_by_keyboard(open_page):
+    page = open_page()
+    log_in(page, "chief")
+    tab = page.open("/enterprises/?q=lyqh")
+    tab.get_by_role("link", name="洛阳启航必达科技有限公司").first.tap()
+    contacts = tab.locator("#contacts")
+    contacts.get_by_label("姓名").fill("吴工")
+    contacts.get_by_role("button", name="添加联系人").tap()
+    edit = contacts.get_by_role("link", name="编辑 吴工")
+    edit.wait_for()
+    contact_id = edit.get_attribute("href").rsplit("/", 1)[1]
+    edit.focus()
+    tab.keyboard.press("Enter")
+    name = tab.locator(f"#contact-{contact_id}-name")
+    name.wait_for()
+    assert tab.evaluate("document.activeElement.id") == name.get_attribute("id")  # not lost
+    ids = tab.evaluate("[...document.querySelectorAll('[id]')].map((element) => element.id)")
+    assert len(ids) == len(set(ids))  # each label points at its own form's field
+    tab.keyboard.press("End")
+    tab.keyboard.type("程师")
+    tab.keyboard.press("Enter")
+    contacts.get_by_text("吴工程师").wait_for()
+    assert page.errors == []
