@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.browser.conftest import BROWSER_PROBLEMS, TABLET_LANDSCAPE, TABLET_PORTRAIT
-from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
+from tests.browser.test_shell import CUT_OFF_CHOICES, NO_HORIZONTAL_SCROLL, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -50,3 +50,19 @@ def test_a_problem_from_assignment_to_closing(open_page):
     assert "已销号" in page.locator("header").inner_text()
     chief.screenshot("problem-closed-1080x810")
     assert chief.errors == [] and officer.errors == []
+
+
+def test_the_ledger_on_a_portrait_tablet_ticks_by_the_cell(open_page):
+    page = open_page(TABLET_PORTRAIT)
+    log_in(page, "chief")
+    tab = page.open("/problems/")  # nothing is sent: the ticks leave the data as it is
+    row = tab.locator("tr", has=tab.locator(".select-hit")).first
+    hit = row.locator(".select-hit").bounding_box()
+    assert hit["width"] >= 40 and hit["height"] >= 40  # a finger's size, not the box's 26 px
+    tab.mouse.click(hit["x"] + 3, hit["y"] + hit["height"] - 3)  # the cell's corner, off the box
+    assert row.locator("input[type=checkbox]").is_checked()
+    due = tab.locator("#bulk-due").bounding_box()
+    assert due["width"] >= 150  # room for a whole date
+    assert tab.evaluate(CUT_OFF_CHOICES) == []
+    page.screenshot("problem-ledger-810x1080")
+    assert page.errors == []
