@@ -15,8 +15,8 @@ document.addEventListener("submit", (event) => {
 document.addEventListener("focusin", (event) => {
   const bar = document.querySelector(".submit-bar");
   const field = event.target;
-  if (!bar || bar.contains(field) || !field.getBoundingClientRect) {
-    return;
+  if (!bar || bar.contains(field) || !field.matches("input, select, textarea, button, a[href]")) {
+    return; // not a field (the page itself, focused by the skip link or a tap on it)
   }
   const hidden = field.classList.contains("btn-check") || field.type === "file";
   const shown = (hidden && field.id && document.querySelector(`label[for="${field.id}"]`)) || field;

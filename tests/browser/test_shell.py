@@ -94,7 +94,7 @@ def test_home_page_after_login(open_page, viewport):
     assert page.errors == []
 
 
-def test_the_menus_open_from_the_keyboard_and_every_link_has_a_name(open_page):
+def test_the_navigation_by_keyboard_and_every_link_named(open_page):
     page = open_page(TABLET_PORTRAIT)
     log_in(page)
     tab = page.open("/enterprises/")  # a long list: a scroll would show
@@ -114,6 +114,16 @@ def test_the_menus_open_from_the_keyboard_and_every_link_has_a_name(open_page):
     # A page without a page before it offers 上一页 as text, not as a link going nowhere.
     assert tab.locator(".pagination").get_by_role("link", name="上一页").count() == 0
     assert tab.locator(".pagination").get_by_text("上一页").is_visible()
+
+    tab = page.open("/enterprises/")
+    tab.keyboard.press("Tab")  # the first stop: past the navigation bar, to the page itself
+    skip = tab.get_by_role("link", name="跳到正文")
+    assert skip.is_visible()
+    tab.keyboard.press("Enter")
+    assert tab.evaluate("document.activeElement.id") == "main"
+    tab.keyboard.press("Tab")
+    assert tab.evaluate("document.activeElement.closest('nav') === null")
+    assert skip.bounding_box()["width"] <= 1  # out of sight again once passed
     assert page.errors == []
 
 
