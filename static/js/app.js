@@ -12,10 +12,11 @@ document.addEventListener("submit", (event) => {
 // A sticky save bar (.submit-bar) never hides what the keyboard moved to: the browser scrolls a
 // focused field into the window, not clear of the bar. An input hidden behind its label (a
 // chip, a file button) is shown by its label.
+const CONTROLS = ["INPUT", "SELECT", "TEXTAREA", "BUTTON", "A"];
 document.addEventListener("focusin", (event) => {
   const bar = document.querySelector(".submit-bar");
   const field = event.target;
-  if (!bar || bar.contains(field) || !field.matches("input, select, textarea, button, a[href]")) {
+  if (!bar || bar.contains(field) || !CONTROLS.includes(field.tagName)) {
     return; // not a field (the page itself, focused by the skip link or a tap on it)
   }
   const hidden = field.classList.contains("btn-check") || field.type === "file";
