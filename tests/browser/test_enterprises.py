@@ -45,12 +45,17 @@ def test_find_by_initials_open_and_add_a_contact(open_page, viewport):
     assert page.errors == []
 
 
-def test_a_bad_phone_number_is_shown_beside_the_field(open_page):
+def qihang_as_chief(open_page):
+    """启航's page on a portrait tablet, signed in as the chief: (page, tab, its contacts)."""
     page = open_page()
     log_in(page, "chief")
     tab = page.open("/enterprises/?q=lyqh")
     tab.get_by_role("link", name="洛阳启航必达科技有限公司").first.tap()
-    contacts = tab.locator("#contacts")
+    return page, tab, tab.locator("#contacts")
+
+
+def test_a_bad_phone_number_is_shown_beside_the_field(open_page):
+    page, _tab, contacts = qihang_as_chief(open_page)
     contacts.get_by_label("姓名").fill("王工")
     contacts.get_by_label("手机号").fill("call me")
     contacts.get_by_role("button", name="添加联系人").tap()
@@ -75,11 +80,7 @@ def test_township_choices_follow_the_county(open_page):
 
 
 def test_removing_a_contact_asks_once_and_cancel_keeps_it(open_page):
-    page = open_page()
-    log_in(page, "chief")
-    tab = page.open("/enterprises/?q=lyqh")
-    tab.get_by_role("link", name="洛阳启航必达科技有限公司").first.tap()
-    contacts = tab.locator("#contacts")
+    page, tab, contacts = qihang_as_chief(open_page)
     contacts.get_by_label("姓名").fill("周会计")
     contacts.get_by_label("手机号").fill("138 0379 0001")
     contacts.get_by_role("button", name="添加联系人").tap()
@@ -105,11 +106,7 @@ def test_removing_a_contact_asks_once_and_cancel_keeps_it(open_page):
 
 
 def test_a_contact_is_edited_in_place_by_keyboard(open_page):
-    page = open_page()
-    log_in(page, "chief")
-    tab = page.open("/enterprises/?q=lyqh")
-    tab.get_by_role("link", name="洛阳启航必达科技有限公司").first.tap()
-    contacts = tab.locator("#contacts")
+    page, tab, contacts = qihang_as_chief(open_page)
     contacts.get_by_label("姓名").fill("吴工")
     contacts.get_by_role("button", name="添加联系人").tap()
     edit = contacts.get_by_role("link", name="编辑 吴工")
