@@ -31,6 +31,10 @@ BROWSER_PROBLEMS = ("急需引进高级工程师", "研发楼用地审批慢")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 TABLET_PORTRAIT = {"width": 810, "height": 1080}
 TABLET_LANDSCAPE = {"width": 1080, "height": 810}
+# A test run once on each tablet size, its `viewport` argument the size.
+BOTH_TABLETS = pytest.mark.parametrize(
+    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
+)
 
 
 @pytest.fixture(scope="session")

@@ -2,15 +2,13 @@
 
 import pytest
 
-from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
+from tests.browser.conftest import BOTH_TABLETS
 from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize(
-    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
-)
+@BOTH_TABLETS
 def test_find_by_initials_open_and_add_a_contact(open_page, viewport):
     page = open_page(viewport)
     log_in(page, "yiyang")

@@ -3,7 +3,7 @@
 import pytest
 
 from crm.demo import DEMO_PASSWORD
-from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
+from tests.browser.conftest import BOTH_TABLETS, TABLET_PORTRAIT
 
 pytestmark = pytest.mark.browser
 
@@ -48,9 +48,7 @@ def log_in(page, username="admin"):
     page.page.wait_for_url(page.base_url + "/")
 
 
-@pytest.mark.parametrize(
-    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
-)
+@BOTH_TABLETS
 def test_login_page_on_a_tablet(open_page, viewport):
     page = open_page(viewport)
     tab = page.open("/login")
@@ -71,9 +69,7 @@ def test_wrong_password_shows_the_chinese_error(open_page):
     assert tab.locator(".alert-danger").inner_text() == "用户名或密码错误。"
 
 
-@pytest.mark.parametrize(
-    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
-)
+@BOTH_TABLETS
 def test_home_page_after_login(open_page, viewport):
     page = open_page(viewport)
     log_in(page)

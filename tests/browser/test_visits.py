@@ -7,7 +7,7 @@ import re
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
+from tests.browser.conftest import BOTH_TABLETS, TABLET_LANDSCAPE
 from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
 
 pytestmark = pytest.mark.browser
@@ -69,9 +69,7 @@ def _visits_numbered(tab, client_uuid: str) -> list[dict]:
     return [item for item in answer["items"] if item["client_uuid"] == client_uuid]
 
 
-@pytest.mark.parametrize(
-    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
-)
+@BOTH_TABLETS
 def test_record_a_visit_with_policies_a_problem_and_a_photo(open_page, viewport, photo):
     page = open_page(viewport)
     log_in(page, "yiyang")
@@ -246,9 +244,7 @@ FOCUS_PLACE = """() => {
 }"""
 
 
-@pytest.mark.parametrize(
-    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
-)
+@BOTH_TABLETS
 def test_the_keyboard_walks_the_whole_visit_form_in_sight(open_page, viewport):
     page = open_page(viewport)
     log_in(page, "yiyang")
@@ -302,9 +298,7 @@ def test_a_queued_visit_the_server_refuses_is_kept_and_can_be_corrected(open_pag
     assert tab.locator("#outbox").is_hidden()
 
 
-@pytest.mark.parametrize(
-    "viewport", [TABLET_PORTRAIT, TABLET_LANDSCAPE], ids=["portrait", "landscape"]
-)
+@BOTH_TABLETS
 def test_the_visit_list_on_a_tablet(open_page, viewport):
     page = open_page(viewport)
     log_in(page, "chief")
