@@ -282,6 +282,68 @@ def test_bulk_assignment_assigns_every_ticked_problem(app, client, people, make_
     assert f"/problems/{first}" in page and f"/problems/{second}" in page
 
 
+def _ticked(page: str) -> set[int]:
+    boxes = re.findall(r'<input[^>]*name="problem_ids"[^>]*>', page)
+    return {int(re.search(r'value="(\d+)"', box)[1]) for box in boxes if " checked" in box}
+
+
+def test_a_refused_bulk_assignment_shows_the_ledger_again_with_what_was_chosen(
+    app, client, people, make_problem, monkeypatch
+):
+    first, second, third = make_problem("new"), make_problem("new"), make_problem("new")
+    monkeypatch.setattr("crm.problems.views.PER_PAGE", 2)
+    log_in(client, people["chief"])
+    ledger = client.get("/problems/?status=new").text
+    assert 'action="/problems/bulk-assign?status=new"' in ledger and not _ticked(ledger)
+    past = (bureau_today() - timedelta(days=1)).isoformat()
+    response = client.post(
+        "/problems/bulk-assign?status=new",
+        data={
+            "problem_ids": [second, third],
+            **{f"version_{i}": 1 for i in (first, second, third)},
+            "unit": "市人社局",
+            "due_date": past,
+        },
+    )
+    assert response.status_code == 422
+    page = response.text
+    assert _ticked(page) == {second, third}  # page 1 of 2: the newest two
+    assert re.search(r'<input[^>]*id="bulk-due"[^>]*is-invalid|is-invalid[^>]*id="bulk-due"', page)
+    assert 'value="市人社局"' in page and f'value="{past}"' in page
+    assert 'nav-link active" href="/problems/?status=new' in page  # the same tab, still
+    assert 'href="/problems/?status=new&amp;page=2"' in page  # its pages, not the POST's route
+    assert all(state_of(app, i) == ("new", 1, 1) for i in (first, second, third))
+
+    none_ticked = client.post("/problems/bulk-assign", data={"unit": "市人社局"})
+    assert none_ticked.status_code == 422
+    assert "alert-danger" in none_ticked.text and "请勾选要交办的问题" in none_ticked.text
+
+
+def test_a_stale_bulk_assignment_names_the_problem_and_keeps_the_ticks(
+    app, client, people, make_problem
+):
+    first = make_problem("new")
+    second = make_problem("new")
+    with app.app_context():
+        db.session.get(Problem, second).title = "厂房用地指标不足"
+        db.session.commit()
+    log_in(client, people["chief"])
+    other = app.test_client()
+    log_in(other, people["chief"])
+    other.post(f"/problems/{second}/steps/assign", data={"version": 1, "unit": "县自然资源局"})
+    response = client.post(
+        "/problems/bulk-assign",
+        data={"problem_ids": [first, second], f"version_{first}": 1, f"version_{second}": 1,
+              "unit": "市人社局"},
+    )  # fmt: skip
+    assert response.status_code == 409
+    assert "“厂房用地指标不足”" in response.text and "alert-danger" in response.text
+    # Both still ticked, the changed one at its new version: sent again, it is reassigned.
+    assert _ticked(response.text) == {first, second}
+    assert f'name="version_{second}" value="2"' in response.text
+    assert state_of(app, first) == ("new", 1, 1)
+
+
 def test_a_stale_bulk_assignment_changes_nothing(app, client, people, make_problem):
     first, second = make_problem("new"), make_problem("assigned")
     log_in(client, people["chief"])

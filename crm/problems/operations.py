@@ -347,6 +347,13 @@ def assign_problems(
             _("Choose the problems to assign."),
             {"problem_ids": [_("Choose the problems to assign.")]},
         )
-    return [
-        take_step(actor, problem, Step.ASSIGN, version, values) for problem, version in problems
-    ]
+    events = []
+    for problem, version in problems:
+        try:
+            events.append(take_step(actor, problem, Step.ASSIGN, version, values))
+        except (Conflict, ValidationFailed) as error:
+            if not error.fields or not set(error.fields) <= {"version", "to"}:
+                raise  # the assignment's own fields: the same for every problem
+            message = _("“%(title)s”: %(reason)s", title=problem.title, reason=error.message)
+            raise type(error)(message, {"problem_ids": [message]}) from error
+    return events

@@ -23,7 +23,7 @@ from crm.db import paginate
 from crm.enterprises.forms import county_choices
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.forms import attach_errors, flash_errors, record_ids
+from crm.forms import attach_errors, record_ids
 from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.problems import deadlines, operations
@@ -82,15 +82,16 @@ def _filter_form() -> LedgerFilterForm:
     return form
 
 
-def _assignment_forms(form: LedgerFilterForm) -> BulkAssignForm:
-    """批量交办's form; with it, the assignee filter's choices. Both offer those who may take
-    the problems shown: a county's people and the city's, never another county's (a city user's:
-    the whole city's some 200 until a county is chosen). The filter keeps an assignee chosen
-    before the county, who may be of another."""
+def _assignment_forms(form: LedgerFilterForm, bulk: BulkAssignForm | None = None) -> BulkAssignForm:
+    """批量交办's form (`bulk`, as sent, when it is shown again with its errors); with it, the
+    assignee filter's choices. Both offer those who may take the problems shown: a county's
+    people and the city's, never another county's (a city user's: the whole city's some 200
+    until a county is chosen). The filter keeps an assignee chosen before the county, who may
+    be of another."""
     own = None if current_user.region.is_root else current_user.region_code
     counties = {choice.value for choice in form.county.choices[1:]}
     chosen = form.county.data if form.county.data in counties else None
-    bulk = BulkAssignForm(formdata=None)
+    bulk = bulk or BulkAssignForm(formdata=None)
     bulk.setup(own or chosen)
     people = bulk.assignee_id.choices[1:]
     if own is None and chosen and form.assignee.data not in {"", *(c.value for c in people)}:
@@ -104,8 +105,14 @@ def _assignment_forms(form: LedgerFilterForm) -> BulkAssignForm:
 @bp.get("/")
 @login_required
 def index():
+    return _ledger_page()
+
+
+def _ledger_page(bulk: BulkAssignForm | None = None, ticked: frozenset[int] = frozenset()) -> str:
+    """The ledger as its query string filters it; with a refused 批量交办, the form as it was
+    sent, its errors beside its fields and the problems it named still ticked."""
     form = _filter_form()
-    bulk = _assignment_forms(form)
+    bulk = _assignment_forms(form, bulk)
     today = local_today()
     if form.validate():
         stmt, counts = ledger(form, current_user, today), status_counts(form, current_user, today)
@@ -119,6 +126,7 @@ def index():
         counts=counts,
         bulk=bulk,
         tickable=_tickable(page.items),
+        ticked=ticked,
         statuses=list(ProblemStatus),
     )
 
@@ -135,22 +143,25 @@ def _tickable(rows: list[LedgerRow]) -> set[int]:
 @bp.post("/bulk-assign")
 @role_required(Role.CHIEF)
 def bulk_assign():
+    """批量交办, posted to the ledger's own query string: refused, the same ledger page comes
+    back (422) with what was chosen and ticked, and the reason beside the field."""
     ids = record_ids(request.form, "problem_ids")
     problems = [(get_scoped_or_404(Problem, i), request.form.get(f"version_{i}")) for i in ids]
     form = BulkAssignForm()
     form.setup(None)
-    if not form.validate_on_submit():
-        flash_errors(form)
-    else:
+    status = 422
+    if form.validate_on_submit():
         try:
             operations.assign_problems(current_user, problems, form.values())
         except DomainError as error:
             db.session.rollback()
-            flash(error.message, "danger")
+            attach_errors(form, error)
+            status = error.status
         else:
             db.session.commit()
             flash(_("%(n)d problems have been assigned.", n=len(problems)), "success")
-    return redirect(back_to(url_for("problems.index")))
+            return redirect(back_to(url_for("problems.index")))
+    return _ledger_page(form, frozenset(ids)), status
 
 
 @bp.get("/mine")
