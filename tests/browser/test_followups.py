@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
+from tests.browser.test_problems import LINK_NEAR_CORNER
 from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
 from tests.conftest import bureau_today
 
@@ -42,6 +43,12 @@ def test_a_task_from_the_chief_to_the_officer_and_back(open_page):
     item = mine.locator(".task-item", has_text=TITLE)
     assert item.count() == 1
     assert "高优先级" in item.inner_text()
+    # The task's whole text opens it; its enterprise's link still opens the enterprise.
+    text = item.locator(".task-main")
+    enterprise = item.get_by_role("link", name="洛阳启航必达科技有限公司")
+    task_href = item.get_by_role("link", name=TITLE).get_attribute("href")
+    assert text.evaluate(LINK_NEAR_CORNER, 6) == task_href
+    assert enterprise.evaluate(LINK_NEAR_CORNER, 2) == enterprise.get_attribute("href")
     assert mine.evaluate(NO_HORIZONTAL_SCROLL)
     officer.screenshot("my-tasks-810x1080")
     item.get_by_placeholder("完成情况（可选）").fill("清单已发企业，约定周五前补齐。")

@@ -8,6 +8,14 @@ from tests.browser.conftest import BROWSER_PROBLEMS, TABLET_LANDSCAPE, TABLET_PO
 from tests.browser.test_shell import CUT_OFF_CHOICES, NO_HORIZONTAL_SCROLL, log_in
 
 pytestmark = pytest.mark.browser
+# The link a finger lands on `inset` px inside an element's lower right corner: a row's title
+# link covers its whole cell (stretched-link), not just the 19 px of its text.
+LINK_NEAR_CORNER = """(e, inset) => {
+  e.scrollIntoView({block: "center"});
+  const box = e.getBoundingClientRect();
+  const hit = document.elementFromPoint(box.right - inset, box.bottom - inset);
+  return hit?.closest("a")?.getAttribute("href") ?? null;
+}"""
 
 
 def test_a_problem_from_assignment_to_closing(open_page):
@@ -27,7 +35,11 @@ def test_a_problem_from_assignment_to_closing(open_page):
     mine = officer.open("/problems/mine")
     for title in BROWSER_PROBLEMS:
         assert mine.locator("tr", has_text=title).count() == 1
-    mine.get_by_role("link", name=BROWSER_PROBLEMS[0]).tap()
+    title = mine.get_by_role("link", name=BROWSER_PROBLEMS[0])
+    cell = mine.locator("td", has=title)
+    assert cell.bounding_box()["height"] >= 44
+    assert cell.evaluate(LINK_NEAR_CORNER, 6) == title.get_attribute("href")
+    title.tap()
     mine.wait_for_url(re.compile(r".*/problems/\d+$"))
     problem_url = mine.url
     mine.get_by_role("button", name="签收").tap()
