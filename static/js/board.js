@@ -6,6 +6,15 @@
   "use strict";
   const board = document.getElementById("kanban");
   if (!board) return;
+  // A card reached by the keyboard comes wholly into view: the browser scrolls the board only
+  // until some of the focused link or button shows, which may leave the rest of it cut off.
+  // (A tap leaves the board where the finger put it.)
+  board.addEventListener("focusin", function (event) {
+    const card = event.target.closest(".kanban-card");
+    if (card && event.target.matches(":focus-visible")) {
+      card.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
+  });
   let dragged = null;
   board.addEventListener("dragstart", function (event) {
     dragged = event.target.closest(".kanban-card");

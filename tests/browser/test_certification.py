@@ -13,6 +13,11 @@ pytestmark = pytest.mark.browser
 QIHANG = "洛阳启航必达科技有限公司"
 
 
+def fully_inside(inner, outer) -> bool:
+    box, frame = inner.bounding_box(), outer.bounding_box()
+    return frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"]
+
+
 def test_from_eligibility_to_certificate(open_page):
     officer = open_page(TABLET_PORTRAIT)
     log_in(officer, "officer")
@@ -40,6 +45,15 @@ def test_from_eligibility_to_certificate(open_page):
         board.locator(".alert-success", has_text=stage).wait_for()
     column = board.locator('.kanban-column[data-stage="submitted"]')
     assert column.locator(".kanban-card", has_text=QIHANG).count() == 1
+    # Reached by the keyboard in a column scrolled partly out of sight, the card comes wholly
+    # into view (the browser alone stops once a sliver of the focused link shows).
+    card = column.locator(".kanban-card", has_text=QIHANG)
+    card.get_by_role("link", name=QIHANG).focus()
+    board.keyboard.press("Shift+Tab")
+    board.locator("#kanban").evaluate("(e) => { e.scrollLeft = 0; }")
+    assert not fully_inside(card, board.locator("#kanban"))
+    board.keyboard.press("Tab")
+    assert fully_inside(card, board.locator("#kanban"))
     officer.screenshot("certification-board-810x1080")
 
     chief = open_page(TABLET_LANDSCAPE)
