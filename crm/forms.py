@@ -6,7 +6,7 @@ from functools import cache
 
 import wtforms
 from babel import support
-from flask import current_app, flash, has_request_context
+from flask import current_app, has_request_context
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -106,14 +106,6 @@ def attach_errors(form: FlaskForm, error: DomainError) -> None:
 def record_ids(values: MultiDict, name: str) -> list[int]:
     """The record ids sent under `name`, leaving out what could not be one."""
     return [i for i in values.getlist(name, type=int) if 0 < i <= MAX_RECORD_ID]
-
-
-def flash_errors(form: FlaskForm) -> None:
-    """A form's errors as messages, for forms that return to the page they were sent from."""
-    for name, messages in form.errors.items():
-        label = form[name].label.text if name in form else ""
-        for message in messages:
-            flash(f"{label}：{message}" if label else message, "danger")
 
 
 def searchable(value: str | None) -> str | None:
