@@ -9,6 +9,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from crm.i18n import date_filter, datetime_filter
+from tests.conftest import CITY, log_in
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUES = ROOT / "crm" / "translations"
@@ -174,3 +175,41 @@ def test_form_messages_follow_the_language_and_their_catalogue_is_read_once(app,
         "该字段是必填字段。"
     ]
     assert len(loads) == 2  # once for each language
+
+
+# Pages with forms, and who opens them (a user named in Chinese: names are choices too); their
+# choices are read in Chinese.
+FORM_PAGES = {
+    ("admin", "周管理"): ["/admin/users/new", "/policies/new", "/enterprises/new"],
+    ("chief", "张科长"): [
+        "/visits/new",
+        "/problems/new",
+        "/problems/",
+        "/visits/",
+        "/enterprises/",
+    ],
+}
+
+
+def test_every_choice_offered_on_a_form_is_in_chinese(client, create_user):
+    """A choice's label is looked up when the page is drawn, not once when its form class was
+    defined (then there is no request, and the label would stay English)."""
+    english = {}
+    for (role, name), pages in FORM_PAGES.items():
+        log_in(client, create_user(role, CITY, display_name=name))
+        for url in pages:
+            page = client.get(url)
+            assert page.status_code == 200, url
+            options = re.findall(r"<option[^>]*>([^<]*)</option>", page.text)
+            assert options, url
+            found = [o for o in options if re.search(r"[A-Za-z]{3,}", o)]
+            if found:
+                english[url] = found
+        client.post("/logout")
+    assert english == {}
+
+
+def test_a_new_user_is_offered_as_an_officer_not_an_administrator(client, login):
+    login(role="admin", region=CITY)
+    page = client.get("/admin/users/new").text
+    assert re.search(r'<option selected value="officer">|<option value="officer" selected>', page)

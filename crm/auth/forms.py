@@ -58,7 +58,9 @@ class UserEditForm(CrmForm):
         ),
         render_kw={"inputmode": "email", "autocomplete": "off"},
     )
-    role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
+    role = SelectField(
+        _l("Role"), choices=role_choices, default=Role.OFFICER.value, validators=[DataRequired()]
+    )
     region_code = SelectField(_l("Region scope"), validators=[DataRequired()])
     unit = StringField(
         _l("Unit"),

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from crm.auth.models import Role, User
 from crm.auth.scope import in_scope, scoped
 from crm.enterprises import industries
-from crm.enterprises.models import Scale, SpecializedLevel
+from crm.enterprises.models import SCALE_LABELS, SPECIALIZED_LABELS, Scale, SpecializedLevel
 from crm.extensions import db
 from crm.forms import CrmForm, FiniteDecimalField, SelectField
 from crm.i18n import lazy_gettext as _l
@@ -100,7 +100,7 @@ class EnterpriseForm(CrmForm):
     industry = SelectField(_l("Industry (GB/T 4754-2017)"), validators=[Optional()])
     scale = SelectField(
         _l("Scale"),
-        choices=[NONE, *(SelectChoice(s.value, s.label) for s in Scale)],
+        choices=[NONE, *(SelectChoice(s.value, SCALE_LABELS[s]) for s in Scale)],
         validators=[Optional()],
     )
     above_scale = BooleanField(_l("Above designated size (规上)"))
@@ -129,7 +129,7 @@ class EnterpriseForm(CrmForm):
     tech_sme_year = IntegerField(_l("Registration year"), validators=[Optional()])
     specialized = SelectField(
         _l("Specialised SME (专精特新)"),
-        choices=[NONE, *(SelectChoice(s.value, s.label) for s in SpecializedLevel)],
+        choices=[NONE, *(SelectChoice(s.value, SPECIALIZED_LABELS[s]) for s in SpecializedLevel)],
         validators=[Optional()],
     )
     liaison_id = SelectField(_l("Liaison officer (包联)"), validators=[Optional()])

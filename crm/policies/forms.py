@@ -3,14 +3,14 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from crm.forms import CrmForm, SelectField
 from crm.i18n import lazy_gettext as _l
-from crm.policies.models import PolicyCategory
+from crm.policies.models import CATEGORY_LABELS, PolicyCategory
 
 
 class PolicyForm(CrmForm):
     name = StringField(_l("Policy name"), validators=[DataRequired(), Length(max=100)])
     category = SelectField(
         _l("Category"),
-        choices=[SelectChoice(category.value, category.label) for category in PolicyCategory],
+        choices=[SelectChoice(c.value, CATEGORY_LABELS[c]) for c in PolicyCategory],
         validators=[DataRequired()],
     )
     summary = TextAreaField(
