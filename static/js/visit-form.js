@@ -198,7 +198,18 @@
   }
 
   if (!offline) {
-    return; // editing a stored visit: a plain form post, no outbox and no draft
+    // Editing a stored visit: a plain form post, no outbox and no draft. The files kept above
+    // (listed, scaled down) go back into their inputs to be sent with it.
+    form.addEventListener("submit", () => {
+      for (const input of form.querySelectorAll("input[type=file]")) {
+        const chosen = new DataTransfer();
+        for (const pending of pendingFiles) {
+          if (pending.field === input.name) chosen.items.add(pending.file);
+        }
+        input.files = chosen.files;
+      }
+    });
+    return;
   }
 
   // ---- The enterprise picker: the server's search online, the cached list offline. ----

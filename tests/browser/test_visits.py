@@ -96,6 +96,26 @@ def test_record_a_visit_with_policies_a_problem_and_a_photo(open_page, viewport,
     assert page.errors == []
 
 
+def test_files_added_while_editing_a_visit_are_stored(open_page, tmp_path):
+    """The edit page is a plain form post: the files chosen (kept by the page's script to be
+    listed and scaled) must go with it."""
+    pdf = tmp_path / "座谈纪要.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
+    page = open_page()
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    fill_visit(tab, "回访企业，补充座谈纪要。")
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.wait_for_url(re.compile(r".*/visits/\d+$"))
+    tab.get_by_role("link", name="编辑").tap()
+    tab.set_input_files("#files", str(pdf))
+    assert "座谈纪要.pdf" in tab.locator("#attachments-preview").inner_text()
+    tab.get_by_role("button", name="保存").last.tap()
+    tab.locator(".alert-success").wait_for()
+    assert tab.get_by_role("link", name="座谈纪要.pdf").count() == 1
+    assert page.errors == []
+
+
 def test_a_visit_recorded_offline_is_synced_once(open_page):
     page = open_page()
     log_in(page, "yiyang")
