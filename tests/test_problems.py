@@ -460,7 +460,7 @@ def test_the_ledger_counts_per_status_and_filters(app, client, people, make_prob
     make_problem("new"), make_problem("new"), make_problem("assigned"), make_problem("closed")
     log_in(client, people["chief"])
     page = client.get("/problems/").text
-    assert page.count('class="fw-semibold"') >= 4
+    assert page.count('class="fw-semibold stretched-link"') >= 4
     assert tab_counts(page) == ["4", "2", "1", "0", "0", "1", "0"]
     # The tabs count under the other filters: none of these is overdue.
     assert tab_counts(client.get("/problems/?overdue=1").text) == ["0"] * 7
