@@ -223,14 +223,19 @@ def edit_contact(enterprise_id: int, contact_id: int):
         else:
             db.session.commit()
             return _contacts_answer(enterprise, ContactForm(formdata=None))
-    template = (
-        "enterprises/_contact_edit.html"
-        if request.headers.get("HX-Request")
-        else "enterprises/contact_edit.html"
+    status = 422 if form.errors else 200
+    if not request.headers.get("HX-Request"):
+        page = render_template(
+            "enterprises/contact_edit.html", enterprise=enterprise, contact=contact, form=form
+        )
+        return page, status
+    # In place of the contact's row; refused, it goes back there (the form's own target is the
+    # whole card, which a success replaces).
+    answer = render_template(
+        "enterprises/_contact_edit.html", enterprise=enterprise, contact=contact, form=form
     )
-    return render_template(template, enterprise=enterprise, contact=contact, form=form), (
-        422 if form.errors else 200
-    )
+    retarget = {"HX-Retarget": f"#contact-{contact.id}", "HX-Reswap": "innerHTML"}
+    return answer, status, retarget if form.errors else {}
 
 
 @bp.post("/<int:enterprise_id>/contacts/<int:contact_id>/delete")

@@ -122,3 +122,41 @@ def test_a_contact_is_edited_in_place_by_keyboard(open_page):
     tab.keyboard.press("Enter")
     contacts.get_by_text("吴工程师").wait_for()
     assert page.errors == []
+
+
+def test_a_refused_contact_edit_stays_in_its_row_and_can_be_corrected(open_page):
+    page, tab, contacts = qihang_as_chief(open_page)
+    contacts.get_by_label("姓名").fill("郑主任")
+    contacts.get_by_role("button", name="添加联系人").tap()
+    edit = contacts.get_by_role("link", name="编辑 郑主任")
+    edit.wait_for()
+    contact_id = edit.get_attribute("href").rsplit("/", 1)[1]
+    edit.tap()
+    row = tab.locator(f"#contact-{contact_id}")
+    title = row.locator(f"#contact-{contact_id}-title")
+    title.evaluate("(e) => e.removeAttribute('maxlength')")
+    title.fill("办" * 60)
+    row.get_by_role("button", name="保存").tap()
+    row.locator(".invalid-feedback").wait_for()
+    assert "50" in row.locator(".invalid-feedback").inner_text()
+    # The card is whole: the other contacts and the new-contact form are still there.
+    assert contacts.get_by_role("button", name="添加联系人").count() == 1
+    assert row.locator(f"#contact-{contact_id}-name").input_value() == "郑主任"
+    title.fill("办公室主任")
+    row.get_by_role("button", name="保存").tap()
+    contacts.get_by_text("办公室主任").wait_for()
+    assert [error for error in page.errors if "status of 422" not in error] == []
+
+
+def test_a_contact_edited_on_its_own_page_is_saved(open_page):
+    page, _tab, contacts = qihang_as_chief(open_page)
+    contacts.get_by_label("姓名").fill("钱经理")
+    contacts.get_by_role("button", name="添加联系人").tap()
+    edit = contacts.get_by_role("link", name="编辑 钱经理")
+    edit.wait_for()
+    own = page.open(edit.get_attribute("href"))  # as a link opened in a new tab would be
+    own.get_by_label("职务").fill("财务经理")
+    own.get_by_role("button", name="保存").tap()
+    own.wait_for_url("**/enterprises/*")
+    assert "财务经理" in own.locator("#contacts").inner_text()
+    assert page.errors == []
