@@ -245,6 +245,34 @@ def test_template_has_the_headers(client, login):
     assert [cell.value for cell in next(sheet.iter_rows(max_row=1))] == HEADERS
 
 
+def test_the_templates_example_row_imports_as_it_stands(app, client, login, tmp_path):
+    """The example of every column (填写说明's last column), copied as a row, is a good row."""
+    login("admin")
+    template = client.get("/enterprises/import/template.xlsx")
+    notes = openpyxl.load_workbook(io.BytesIO(template.data))["填写说明"]
+    examples = {row[0]: row[3] for row in notes.iter_rows(min_row=2, values_only=True)}
+    row = {header: examples[header] for header in HEADERS}
+    with app.test_request_context():
+        plan = imports.plan_import(small_file(tmp_path, [row]), "example.xlsx", None)
+    (planned,) = plan.rows
+    assert (planned.fate, planned.reasons) == (imports.Fate.NEW, [])
+
+
+def test_a_bad_row_tells_every_fault_at_once_and_shows_its_name_and_code(app, tmp_path):
+    """An unreadable cell does not hide the row's other faults, nor which enterprise it is."""
+    row = good_row(2, county_name="洛宁镇")
+    row.update({"成立日期": "去年", "统一社会信用代码": "12345"})
+    with app.test_request_context():
+        plan = imports.plan_import(small_file(tmp_path, [row]), "bad.xlsx", None)
+    (planned,) = plan.rows
+    assert planned.fate == imports.Fate.ERROR
+    assert (planned.name, planned.code) == ("导入测试000002科技有限公司", "12345")
+    assert planned.reason.startswith("成立日期：无法识别“去年”；")
+    assert "统一社会信用代码" in planned.reason and "所属县区" in planned.reason
+    assert "。；" not in planned.reason and planned.reason.endswith("。")
+    assert planned.reason.count("所属县区") == 1  # the county told once, in its own words
+
+
 def test_officers_and_viewers_cannot_import(client, login):
     login("officer")
     assert client.get("/enterprises/import/").status_code == 403

@@ -115,7 +115,7 @@ class Column:
 
 COLUMNS = (
     Column("企业名称", "name", _text, True, "洛阳启航必达科技有限公司"),
-    Column("统一社会信用代码", "credit_code", _text, True, "91410327MA9F4K2X3B"),
+    Column("统一社会信用代码", "credit_code", _text, True, "91410327MA9F4K2X3J"),
     Column("所属县区", "county", _text, True, "宜阳县"),
     Column("所属乡镇", "township", _text, example="兴宜街道"),
     Column("行业门类", "industry", _text, example="C39"),
@@ -151,7 +151,10 @@ class RowResult:
 
     @property
     def reason(self) -> str:
-        return "；".join(self.reasons)
+        """The reasons as one sentence: "成立日期：…；职工人数：…。"."""
+        return (
+            "；".join(reason.rstrip("。") for reason in self.reasons) + "。" if self.reasons else ""
+        )
 
     @property
     def name(self) -> str:
@@ -286,12 +289,15 @@ class Planner:
     def _clean(self, row: RowResult) -> None:
         confirmed = row.values.get("credit_code") in self.confirmed
         try:
-            row.values = clean_values(
-                self.actor, row.values, confirmed=confirmed, confirmable=False
-            )
+            cleaned = clean_values(self.actor, row.values, confirmed=confirmed, confirmable=False)
         except ValidationFailed as error:
             for name, messages in error.fields.items():
+                if name == "county_code" and row.values.get("county_code") is None:
+                    continue  # told already, in the county's own words (_regions)
                 row.reasons.extend(_row_reason(name, message) for message in messages)
+        else:
+            if not row.reasons:
+                row.values = cleaned
 
     def _fate(self, row: RowResult) -> Fate:
         code, name = row.code, row.name
@@ -339,14 +345,15 @@ class Planner:
             for name, messages in error.fields.items():
                 row.reasons.extend(_row_reason(fields.get(name, name), m) for m in messages)
 
-    def plan_row(self, number: int, raw: dict[str, Any]) -> RowResult:
-        row = RowResult(number, Fate.ERROR)
+    def plan_row(self, number: int, raw: dict[str, Any], unread: list[str]) -> RowResult:
+        """The row's fate; every fault of it told at once, the cells that could not be read
+        (`unread`) among them, and its name and code shown whatever is wrong."""
+        row = RowResult(number, Fate.ERROR, list(unread))
         self._contact(raw, row)
         self._regions(raw, row)
         self._industry(raw, row)
         row.values.update(raw)
-        if not row.reasons:
-            self._clean(row)
+        self._clean(row)
         if not row.reasons:
             row.fate = self._fate(row)
         return row
@@ -403,8 +410,7 @@ def plan_import(
             continue
         if len(plan.rows) >= MAX_ROWS:
             raise ImportRefused(_("More than %(n)d rows; split the file.", n=MAX_ROWS))
-        raw, reasons = _parse_cells(cells, positions)
-        row = RowResult(number, Fate.ERROR, reasons) if reasons else planner.plan_row(number, raw)
+        row = planner.plan_row(number, *_parse_cells(cells, positions))
         plan.rows.append(row)
         if progress is not None and len(plan.rows) % PROGRESS_EVERY == 0:
             progress(len(plan.rows))
