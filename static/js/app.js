@@ -9,21 +9,26 @@ document.addEventListener("submit", (event) => {
   }
 });
 
-// A sticky save bar (.submit-bar) never hides what the keyboard moved to: the browser scrolls a
-// focused field into the window, not clear of the bar. An input hidden behind its label (a
-// chip, a file button) is shown by its label.
+// The sticky bars (the navigation on top, a form's save bar at the bottom) never hide what the
+// keyboard moved to: the browser scrolls a focused field into the window, not clear of them.
+// An input hidden behind its label (a chip, a file button) is shown by its label.
 const CONTROLS = ["INPUT", "SELECT", "TEXTAREA", "BUTTON", "A"];
 document.addEventListener("focusin", (event) => {
-  const bar = document.querySelector(".submit-bar");
   const field = event.target;
-  if (!bar || bar.contains(field) || !CONTROLS.includes(field.tagName)) {
-    return; // not a field (the page itself, focused by the skip link or a tap on it)
+  const navbar = document.querySelector(".app-navbar");
+  const bar = document.querySelector(".submit-bar");
+  if (!CONTROLS.includes(field.tagName) || [navbar, bar].some((b) => b && b.contains(field))) {
+    return; // not a field (the page itself, focused by the skip link or a tap on it), or a bar's
   }
   const hidden = field.classList.contains("btn-check") || field.type === "file";
   const shown = (hidden && field.id && document.querySelector(`label[for="${field.id}"]`)) || field;
-  const overlap = shown.getBoundingClientRect().bottom - bar.getBoundingClientRect().top;
-  if (overlap > 0) {
-    window.scrollBy({ top: overlap + 16, behavior: "instant" });
+  const box = shown.getBoundingClientRect();
+  const below = bar ? box.bottom - bar.getBoundingClientRect().top : 0;
+  const above = navbar ? navbar.getBoundingClientRect().bottom - box.top : 0;
+  if (below > 0) {
+    window.scrollBy({ top: below + 16, behavior: "instant" });
+  } else if (above > 0) {
+    window.scrollBy({ top: -(above + 16), behavior: "instant" });
   }
 });
 

@@ -199,3 +199,44 @@ def test_every_page_fits_a_portrait_tablet(open_page, name):
     assert tab.evaluate(CUT_OFF_CHOICES) == []
     page.screenshot(f"{name}-810x1080")
     assert page.errors == []
+
+
+# Resolves once the window has stopped scrolling (the page scrolls smoothly).
+SCROLLED = """() => new Promise((done) => {
+  let last = -1, still = 0;
+  const frame = () => {
+    still = window.scrollY === last ? still + 1 : 0;
+    last = window.scrollY;
+    still > 5 ? done() : requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+})"""
+# Where the focused control is against the sticky navigation bar: hidden under it, or clear.
+UNDER_THE_NAVBAR = """() => {
+  const field = document.activeElement;
+  const navbar = document.querySelector(".app-navbar");
+  if (navbar.contains(field)) return null;
+  const under = navbar.getBoundingClientRect().bottom - field.getBoundingClientRect().top;
+  return under > 1 ? (field.id || field.name || field.textContent.trim()) : "";
+}"""
+
+
+@BOTH_TABLETS
+def test_the_keyboard_walking_back_up_a_form_is_never_under_the_navigation(open_page, viewport):
+    """Shift+Tab scrolls a control to the window's top edge, where the sticky navigation bar
+    would cover it; it comes to rest below the bar."""
+    page = open_page(viewport)
+    log_in(page, "chief")
+    tab = page.open("/enterprises/new")
+    tab.get_by_role("button", name="保存").last.focus()
+    hidden = []
+    for _ in range(30):
+        tab.keyboard.press("Shift+Tab")
+        tab.evaluate(SCROLLED)
+        place = tab.evaluate(UNDER_THE_NAVBAR)
+        if place is None:
+            break  # reached the navigation itself
+        if place:
+            hidden.append(place)
+    assert hidden == []
+    assert page.errors == []
