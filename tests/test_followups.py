@@ -156,6 +156,29 @@ def test_complete_on_the_page_with_a_note(app, client, people, make_task):
     assert "材料已核实" in client.get("/tasks/").text  # under 最近完成
 
 
+def test_a_task_refused_from_the_list_opens_with_what_was_typed_and_why(
+    app, client, people, make_task
+):
+    task_id = make_task()
+    log_in(client, people["officer"])
+    changed = app.test_client()
+    log_in(changed, people["chief"])
+    again = {
+        "version": 1,
+        "assignee_id": people["officer"].id,
+        "due_on": bureau_today().isoformat(),
+    }
+    changed.post(f"/api/v1/followups/{task_id}/reassign", json=again)
+    response = client.post(
+        f"/tasks/{task_id}/complete",
+        data={"version": "1", "outcome": "材料已核实，企业补交了研发台账", "back": "/tasks/"},
+    )
+    assert response.status_code == 409
+    assert "材料已核实，企业补交了研发台账" in response.text  # the outcome, still in its box
+    assert "alert-warning" in response.text and "刚被他人修改" in response.text
+    assert task_state(app, task_id)[0] == "todo"
+
+
 def test_cancelling_needs_a_reason(app, client, people, make_task):
     task_id = make_task()
     log_in(client, people["chief"])

@@ -209,9 +209,8 @@ def act(followup_id: int, action: str):
             db.session.rollback()
             if error.status == 403:
                 raise
-            if request.form.get("back"):
-                flash(error.message, "danger")
-                return redirect(back_to(url_for("followups.show", followup_id=followup_id)))
+            # From a list too (我的任务, the board): the task's own page, with what was typed and
+            # the reason beside it, not a message on the list and the typing lost.
             attach_errors(form, error)
             fresh = db.session.get(FollowUp, followup_id)
             return _task_page(fresh, {action: form}, error.status)
