@@ -4,12 +4,21 @@ A NUL byte or a lone surrogate cannot be stored (PostgreSQL refuses them), so ev
 takes free text checks it with `is_clean` and reports the field, instead of failing at insert.
 """
 
+import re
 import unicodedata
 
 
 def collapse(value: object) -> str:
     """The text with surrounding spaces gone and inner runs of spaces made one."""
     return " ".join(str(value or "").split())
+
+
+PHONE = re.compile(r"[0-9+\-() ]{5,32}")
+
+
+def is_phone(text: str) -> bool:
+    """A phone number as people write one: digits with + - ( ) and spaces, 5 to 32 of them."""
+    return PHONE.fullmatch(text) is not None
 
 
 LINE_BREAKS = frozenset("\n\r\t")

@@ -8,6 +8,7 @@ from crm.audit.models import AuditLog
 from crm.auth.models import ApiToken, Role, User
 from crm.extensions import db
 from tests.conftest import CITY, MENGJIN, YIYANG, log_in
+from tests.forms import forms_of
 
 NEW_USER = {
     "username": "wangfang",
@@ -58,6 +59,19 @@ def test_invalid_user_form_shows_chinese_errors_and_stores_nothing(app, client, 
     assert "只能包含小写字母" in response.text
     response = client.post("/admin/users/new", data={**NEW_USER, "password": "abcdefgh"})
     assert "须同时包含字母和数字" in response.text
+    assert get_user(app, "wangfang") is None
+
+
+def test_a_bad_phone_and_e_mail_are_both_told_beside_their_fields(app, client, login):
+    login("admin")
+    bad = {**NEW_USER, "phone": "phone???", "email": "wang at example"}
+    response = client.post("/admin/users/new", data=bad)
+    fields = {
+        field.name: field for form in forms_of(response.text) for field in form.fields.values()
+    }
+    assert fields["phone"].invalid and fields["email"].invalid
+    assert "请填写电话号码" in response.text and "name@example.gov.cn" in response.text
+    assert fields["phone"].filled == ["phone???"]  # kept as typed
     assert get_user(app, "wangfang") is None
 
 

@@ -22,14 +22,14 @@ from crm.auth.passwords import (
 from crm.auth.scope import in_scope
 from crm.auth.tokens import TOKEN_PREFIX
 from crm.db import utcnow
-from crm.errors import Forbidden, ValidationFailed, invalid
+from crm.errors import FieldErrors, Forbidden, ValidationFailed, invalid
 from crm.extensions import db
 from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
 from crm.regions.models import RegionLevel
 from crm.regions.queries import region_name
 from crm.regions.tree import regions
-from crm.text import collapse, is_clean
+from crm.text import collapse, is_clean, is_phone
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 EDITABLE_FIELDS = ("display_name", "phone", "email", "role", "unit", "region_code")
@@ -97,18 +97,23 @@ EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
-    """Name, unit and phone as typed, refusing what cannot be stored."""
+    """Name, unit, phone and e-mail as typed, refusing what cannot be stored or is not one;
+    every bad field told at once."""
+    errors = FieldErrors()
     for field, limit in PROFILE_TEXTS.items():
         if field in values:
             values[field] = collapse(values[field])
             if len(values[field]) > limit:
-                raise invalid(field, _("At most %(n)d characters.", n=limit))
+                errors.add(field, _("At most %(n)d characters.", n=limit))
             if not is_clean(values[field]):
-                raise invalid(field, _("Contains characters that cannot be stored."))
+                errors.add(field, _("Contains characters that cannot be stored."))
     if "display_name" in values and not values["display_name"]:
-        raise invalid("display_name", _("Enter the user's name."))
+        errors.add("display_name", _("Enter the user's name."))
+    if values.get("phone") and not is_phone(values["phone"]):
+        errors.add("phone", _("Enter a phone number, e.g. 13800000000 or 0379-12345678."))
     if values.get("email") and not EMAIL_PATTERN.fullmatch(values["email"]):
-        raise invalid("email", _("Enter an e-mail address such as name@example.gov.cn."))
+        errors.add("email", _("Enter an e-mail address such as name@example.gov.cn."))
+    errors.raise_any()
     return values
 
 

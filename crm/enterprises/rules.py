@@ -4,7 +4,6 @@ The web form, the API and the Excel import all pass their values through `clean_
 contacts through `clean_contact`) before crm.enterprises.operations writes anything.
 """
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -19,7 +18,7 @@ from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.regions.models import RegionLevel
 from crm.regions.tree import regions
-from crm.text import collapse, is_clean
+from crm.text import collapse, is_clean, is_phone
 
 TEXTS = {
     "name": 200,
@@ -52,7 +51,6 @@ EDITABLE = (
 REQUIRED = ("name", "credit_code", "county_code")
 TAG_LENGTH, TAG_COUNT = 20, 10
 FIRST_TECH_SME_YEAR = 2017  # the tech-SME register opened in 2017
-PHONE = re.compile(r"^[0-9+\-() ]{5,32}$")
 
 
 def check_text(field: str, text: str, limit: int, errors: FieldErrors) -> None:
@@ -234,7 +232,7 @@ def clean_contact(values: dict[str, Any]) -> dict[str, Any]:
         errors.add("name", _("Enter the contact's name."))
     for field in ("name", "title"):
         check_text(field, cleaned[field], 50, errors)
-    if cleaned["phone"] and not PHONE.match(cleaned["phone"]):
+    if cleaned["phone"] and not is_phone(cleaned["phone"]):
         errors.add("phone", _("Enter a phone number, e.g. 13800000000 or 0379-12345678."))
     errors.raise_any()
     return cleaned
