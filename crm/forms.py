@@ -17,6 +17,7 @@ from wtforms.widgets.core import clean_key
 
 from crm import MAX_RECORD_ID
 from crm.errors import DomainError
+from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
 from crm.text import strip_unusable
 
@@ -46,6 +47,24 @@ class FiniteDecimalField(DecimalField):
         if self.data is not None and not self.data.is_finite():
             self.data = None
             raise ValueError(str(_l("Enter a number.")))
+
+
+class InRange:
+    """A number's bounds, told as they are ("不能小于 0", where WTForms' NumberRange says "必须大于
+    0" of a field that takes 0); silent on a number that could not be read, whose field says so
+    already."""
+
+    def __init__(self, least: int = 0, most: int | None = None) -> None:
+        self.least, self.most = least, most
+
+    def __call__(self, form: wtforms.Form, field: wtforms.Field) -> None:
+        value = field.data
+        if value is None or (self.least <= value and (self.most is None or value <= self.most)):
+            return
+        if self.most is None:
+            raise wtforms.ValidationError(_("Cannot be less than %(min)d.", min=self.least))
+        message = _("Must lie between %(min)d and %(max)d.", min=self.least, max=self.most)
+        raise wtforms.ValidationError(message)
 
 
 class Select(widgets.Select):

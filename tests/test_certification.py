@@ -20,7 +20,7 @@ from crm.certification.operations import certificate_valid_until, watch_certific
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.followups.models import Notification
-from tests.conftest import MENGJIN, YIYANG, log_in
+from tests.conftest import MENGJIN, YIYANG, bureau_today, log_in
 
 HIGH_TECH_OK = {
     "founded_on": date(2020, 3, 1),
@@ -493,6 +493,31 @@ def test_cases_of_a_deleted_enterprise_leave_the_board(app, client, staff, make_
     assert client.post(f"/enterprises/{enterprise_id}/delete").status_code == 302
     assert f'id="case-{case_id}"' not in client.get("/certification/?year=2026").text
     assert client.get("/api/v1/certifications").json["total"] == 0
+
+
+def test_years_and_dates_before_2000_are_refused_in_words_that_say_so(
+    client, staff, create_enterprise, make_case
+):
+    enterprise = create_enterprise(county_code=YIYANG)
+    log_in(client, staff["chief"])
+    response = client.post(
+        f"/certification/new?enterprise_id={enterprise.id}",
+        data={"programme": "high_tech", "year": "1999"},
+    )
+    last = bureau_today().year + 1
+    assert response.status_code == 422 and f"年度应在 2000 至 {last} 年之间。" in response.text
+    case_id = make_case(stage=Stage.SUBMITTED)
+    moved = client.post(
+        f"/api/v1/certifications/{case_id}/stage",
+        json={
+            "to": "certified",
+            "version": 1,
+            "certificate_no": "GR2026410001",
+            "on": "1999-05-05",
+        },
+    )
+    assert moved.status_code == 422
+    assert moved.json["error"]["fields"]["on"] == ["日期应在 2000 年至今天之间。"]
 
 
 def test_a_case_for_an_unknown_programme_is_refused_beside_the_field(

@@ -121,7 +121,7 @@ def test_code_registered_in_another_county_is_not_named(client, login, create_en
     [
         ({"name": ""}, "该字段是必填字段。"),
         ({"tech_staff": "500"}, "科技人员数不能多于职工人数。"),
-        ({"staff": "-3"}, "is-invalid"),
+        ({"staff": "-3"}, "不能小于 0。"),  # not WTForms' "必须大于 0" (0 is allowed)
         ({"revenue": "abc"}, "is-invalid"),
         (
             {"founded_on": (bureau_today() + timedelta(days=2)).isoformat()},
@@ -137,6 +137,14 @@ def test_bad_input_is_refused_and_changes_nothing(app, client, login, fields, me
     response = client.post("/enterprises/new", data=form(**fields))
     assert response.status_code == 200
     assert message in response.text
+    assert enterprises(app) == []
+
+
+def test_a_number_that_cannot_be_read_is_told_once(app, client, login):
+    login("officer", YIYANG)
+    response = client.post("/enterprises/new", data=form(revenue="abc", staff="十"))
+    errors = re.findall(r'class="invalid-feedback[^"]*">([^<]*)<', response.text)
+    assert len(errors) == 2 and not any("不能小于" in error for error in errors), errors
     assert enterprises(app) == []
 
 

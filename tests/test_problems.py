@@ -612,3 +612,17 @@ def test_the_13710_reminders_on_the_problem(app, client, people, make_problem):
     with time_machine.travel(assigned_at + timedelta(days=4), tick=False):
         log_in(client, people["chief"])
         assert "3 天内未报告进展" in client.get(f"/problems/{accepted}").text
+
+
+def test_a_problem_raised_before_2000_is_refused_in_words_that_say_so(
+    client, people, create_enterprise
+):
+    enterprise = create_enterprise(county_code=YIYANG)
+    log_in(client, people["chief"])
+    response = client.post(
+        f"/problems/new?enterprise_id={enterprise.id}",
+        data={"enterprise_id": enterprise.id, "category": "talent", "title": "缺人才",
+              "raised_on": "1990-01-01"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert "日期应在 2000 年至今天之间。" in response.text and "不能晚于今天" not in response.text

@@ -11,17 +11,17 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import Optional
 
 from crm.certification.eligibility import HIGH_TECH_FIELDS
 from crm.certification.models import PROGRAMME_LABELS, Programme
 from crm.enterprises.models import Enterprise
-from crm.forms import CrmForm, FiniteDecimalField, SelectField
+from crm.forms import CrmForm, FiniteDecimalField, InRange, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 
-MONEY = {"places": 2, "validators": [Optional(), NumberRange(min=0, max=10**9)]}
-COUNT = {"validators": [Optional(), NumberRange(min=0, max=10**7)]}
+MONEY = {"places": 2, "validators": [Optional(), InRange(0, 10**9)]}
+COUNT = {"validators": [Optional(), InRange(0, 10**7)]}
 
 
 class HighTechForm(CrmForm):
@@ -53,7 +53,7 @@ class HighTechForm(CrmForm):
     total_revenue = FiniteDecimalField(_l("Total revenue (10 000 yuan)"), **MONEY)
     innovation_score = IntegerField(
         _l("Innovation score (self-assessed, out of 100)"),
-        validators=[Optional(), NumberRange(min=0, max=100)],
+        validators=[Optional(), InRange(0, 100)],
     )
     major_incident = BooleanField(_l("A major safety, quality or environmental incident"))
 

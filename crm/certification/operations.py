@@ -113,12 +113,14 @@ def open_case(actor: User, enterprise: Enterprise, values: dict[str, Any]) -> Ce
         errors.add("programme", _("Choose the programme."))
         programme = None
     year = values.get("year") or local_today().year
+    last = local_today().year + 1
     try:
         year = int(year)
-        if not 2000 <= year <= local_today().year + 1:
-            raise ValueError
     except (TypeError, ValueError):
         errors.add("year", _("Enter the year of the application."))
+    else:
+        if not 2000 <= year <= last:
+            errors.add("year", _("The year must lie between 2000 and %(last)d.", last=last))
     batch = _text(values, "batch", BATCH_MAX, errors)
     notes = _text(values, "notes", NOTE_MAX, errors)
     owner = _owner(actor, values.get("owner_id"), enterprise.county_code, errors)
@@ -193,8 +195,11 @@ def _day(values: dict[str, Any], field: str, errors: FieldErrors, required: bool
         if required:
             errors.add(field, _("Enter the date."))
         return None
-    if not isinstance(day, date) or day > local_today() or day.year < 2000:
+    if not isinstance(day, date) or day > local_today():
         errors.add(field, _("Enter a date that has passed."))
+        return None
+    if day.year < 2000:
+        errors.add(field, _("The date must lie between 2000 and today."))
         return None
     return day
 

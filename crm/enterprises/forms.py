@@ -9,14 +9,14 @@ from wtforms import (
     SelectChoice,
     StringField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from crm.auth.models import Role, User
 from crm.auth.scope import in_scope, scoped
 from crm.enterprises import industries
 from crm.enterprises.models import SCALE_LABELS, SPECIALIZED_LABELS, Scale, SpecializedLevel
 from crm.extensions import db
-from crm.forms import CrmForm, FiniteDecimalField, SelectField
+from crm.forms import CrmForm, FiniteDecimalField, InRange, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.regions.models import RegionLevel
 from crm.regions.tree import children_of, regions
@@ -104,21 +104,21 @@ class EnterpriseForm(CrmForm):
         validators=[Optional()],
     )
     above_scale = BooleanField(_l("Above designated size (规上)"))
-    staff = IntegerField(_l("Staff"), validators=[Optional(), NumberRange(min=0)])
-    tech_staff = IntegerField(_l("Technical staff"), validators=[Optional(), NumberRange(min=0)])
+    staff = IntegerField(_l("Staff"), validators=[Optional(), InRange()])
+    tech_staff = IntegerField(_l("Technical staff"), validators=[Optional(), InRange()])
     revenue = FiniteDecimalField(
-        _l("Revenue last year (10k yuan)"), places=2, validators=[Optional(), NumberRange(min=0)]
+        _l("Revenue last year (10k yuan)"), places=2, validators=[Optional(), InRange()]
     )
     rnd_expense = FiniteDecimalField(
-        _l("R&D expense (10k yuan)"), places=2, validators=[Optional(), NumberRange(min=0)]
+        _l("R&D expense (10k yuan)"), places=2, validators=[Optional(), InRange()]
     )
     high_tech_revenue = FiniteDecimalField(
         _l("High-tech product revenue (10k yuan)"),
         places=2,
-        validators=[Optional(), NumberRange(min=0)],
+        validators=[Optional(), InRange()],
     )
-    ip_class1 = IntegerField(_l("Class I IP"), validators=[Optional(), NumberRange(min=0)])
-    ip_class2 = IntegerField(_l("Class II IP"), validators=[Optional(), NumberRange(min=0)])
+    ip_class1 = IntegerField(_l("Class I IP"), validators=[Optional(), InRange()])
+    ip_class2 = IntegerField(_l("Class II IP"), validators=[Optional(), InRange()])
     high_tech = BooleanField(_l("High-tech enterprise"))
     high_tech_certificate = StringField(
         _l("Certificate no."), validators=[Optional(), Length(max=32)]

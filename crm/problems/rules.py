@@ -50,8 +50,10 @@ def clean_problem(values: dict[str, Any], errors: FieldErrors, prefix: str = "")
 def clean_raised_on(value: Any, errors: FieldErrors) -> date | None:
     if not isinstance(value, date):
         errors.add("raised_on", _("Enter the date the problem was raised."))
-    elif not EARLIEST <= value <= local_today():
+    elif value > local_today():
         errors.add("raised_on", _("The date cannot be in the future."))
+    elif value < EARLIEST:
+        errors.add("raised_on", _("The date must lie between 2000 and today."))
     else:
         return value
     return None
