@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
-from tests.browser.test_problems import LINK_NEAR_CORNER
-from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
+from tests.browser.test_shell import LINK_NEAR_CORNER, NO_HORIZONTAL_SCROLL, log_in
 from tests.conftest import bureau_today
 
 pytestmark = pytest.mark.browser

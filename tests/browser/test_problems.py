@@ -5,17 +5,9 @@ import re
 import pytest
 
 from tests.browser.conftest import BROWSER_PROBLEMS, TABLET_LANDSCAPE, TABLET_PORTRAIT
-from tests.browser.test_shell import CUT_OFF_CHOICES, NO_HORIZONTAL_SCROLL, log_in
+from tests.browser.test_shell import CUT_OFF_CHOICES, LINK_NEAR_CORNER, NO_HORIZONTAL_SCROLL, log_in
 
 pytestmark = pytest.mark.browser
-# The link a finger lands on `inset` px inside an element's lower right corner: a row's title
-# link covers its whole cell (stretched-link), not just the 19 px of its text.
-LINK_NEAR_CORNER = """(e, inset) => {
-  e.scrollIntoView({block: "center"});
-  const box = e.getBoundingClientRect();
-  const hit = document.elementFromPoint(box.right - inset, box.bottom - inset);
-  return hit?.closest("a")?.getAttribute("href") ?? null;
-}"""
 
 
 def test_a_problem_from_assignment_to_closing(open_page):

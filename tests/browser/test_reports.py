@@ -7,7 +7,7 @@ import openpyxl
 import pytest
 
 from tests.browser.conftest import TABLET_LANDSCAPE, TABLET_PORTRAIT
-from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
+from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, WRAPPED_LABELS, log_in
 from tests.conftest import bureau_today
 
 pytestmark = pytest.mark.browser
@@ -39,5 +39,6 @@ def test_generate_and_download_a_workbook(open_page, tmp_path):
     assert book.sheetnames == ["汇总", "走访明细", "问题台账", "跟进任务", "高企培育"]
     tab.set_viewport_size(TABLET_PORTRAIT)
     assert tab.evaluate(NO_HORIZONTAL_SCROLL)
+    assert tab.evaluate(WRAPPED_LABELS) == []
     chief.screenshot("reports-810x1080")
     assert chief.errors == []

@@ -189,6 +189,28 @@ ADMIN_PAGES = {
 }
 
 
+# The link a finger lands on `inset` px inside an element's lower right corner: a row's title
+# link covers its whole cell (stretched-link), not just the 19 px of its text.
+LINK_NEAR_CORNER = """(e, inset) => {
+  e.scrollIntoView({block: "center"});
+  const box = e.getBoundingClientRect();
+  const hit = document.elementFromPoint(box.right - inset, box.bottom - inset);
+  return hit?.closest("a")?.getAttribute("href") ?? null;
+}"""
+# Short labels (a button, a badge, a column's heading, a cell of up to 8 characters such as a
+# month) broken over two lines: "下/载", "2026-/10".
+WRAPPED_LABELS = """() => [...document.querySelectorAll(".btn, .badge, th, td")]
+  .filter((e) => e.offsetParent !== null && !e.closest(".chip")
+    && (e.matches(".btn, .badge") || e.textContent.trim().length <= 8))
+  .filter((e) => {
+    const range = document.createRange();
+    range.selectNodeContents(e);
+    const boxes = [...range.getClientRects()].filter((b) => b.width > 1);  // not visually-hidden
+    return boxes.some((b) => b.top >= boxes[0].bottom - 2);
+  })
+  .map((e) => e.textContent.trim())"""
+
+
 @pytest.mark.parametrize("name", ADMIN_PAGES)
 def test_every_page_fits_a_portrait_tablet(open_page, name):
     page = open_page(TABLET_PORTRAIT)
@@ -197,6 +219,7 @@ def test_every_page_fits_a_portrait_tablet(open_page, name):
     assert tab.locator("h1").first.is_visible()
     assert tab.evaluate(NO_HORIZONTAL_SCROLL)
     assert tab.evaluate(CUT_OFF_CHOICES) == []
+    assert tab.evaluate(WRAPPED_LABELS) == []
     page.screenshot(f"{name}-810x1080")
     assert page.errors == []
 
@@ -240,3 +263,15 @@ def test_the_keyboard_walking_back_up_a_form_is_never_under_the_navigation(open_
             hidden.append(place)
     assert hidden == []
     assert page.errors == []
+
+
+@pytest.mark.parametrize("url", ["/enterprises/", "/admin/users/"])
+def test_a_lists_first_cell_opens_its_record_anywhere_in_it(open_page, url):
+    """A finger need not find the 19 px of the name: the whole cell is its link."""
+    page = open_page(TABLET_PORTRAIT)
+    log_in(page)
+    tab = page.open(url)
+    cell = tab.locator("tbody tr td").first
+    link = cell.locator("a").first
+    assert cell.bounding_box()["height"] >= 40
+    assert cell.evaluate(LINK_NEAR_CORNER, 4) == link.get_attribute("href")
