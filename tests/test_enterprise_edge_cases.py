@@ -201,9 +201,10 @@ def test_import_updates_keep_zeros_and_are_audited_per_enterprise(
         ).one()
         assert update.changes["ip_class1"] == [3, 0] and update.entity_id == str(existing.id)
     audit = client.get("/admin/audit/?action=enterprise.import").text
-    assert (
-        "导入企业" in re.search(r"<tbody>(.*?)</tbody>", audit, re.S)[1]
-    )  # the county chief sees it
+    entries = re.search(r"<tbody>(.*?)</tbody>", audit, re.S)[1]
+    assert "导入企业" in entries  # the county chief sees it
+    assert "文件" in entries and "更新企业" in entries  # its changes named in Chinese
+    assert not re.search(r"\b(file|skipped|updated)\b", entries)
 
 
 def test_moving_an_enterprise_to_another_county_drops_its_township(
@@ -243,7 +244,8 @@ def test_list_and_api_find_qihang_every_way_ranked(
     login("chief")
     html = client.get("/enterprises/", query_string={"q": query}).text
     names = re.findall(
-        r'class="fw-semibold">([^<]+)</a>', re.search(r"<tbody>(.*?)</tbody>", html, re.S)[1]
+        r'class="fw-semibold stretched-link">([^<]+)</a>',
+        re.search(r"<tbody>(.*?)</tbody>", html, re.S)[1],
     )
     assert names[0] == "洛阳启航必达科技有限公司"
     headers = {"Authorization": f"Bearer {create_token(create_user('chief', CITY))}"}

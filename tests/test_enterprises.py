@@ -223,7 +223,7 @@ def test_only_chiefs_and_admins_delete(app, client, login, create_enterprise):
 def list_names(client, **query):
     html = client.get("/enterprises/", query_string=query).text
     body = re.search(r"<tbody>(.*?)</tbody>", html, re.S)[1]
-    return re.findall(r'class="fw-semibold">([^<]+)</a>', body)
+    return re.findall(r'class="fw-semibold stretched-link">([^<]+)</a>', body)
 
 
 def test_list_filters_sorts_and_counts(app, client, login, create_enterprise, create_user):

@@ -103,10 +103,8 @@ def test_good_rows_only_imports_the_rest(app, client, login, big_file):
         entry = db.session.scalars(
             sa.select(AuditLog).where(AuditLog.action == "enterprise.import")
         ).one()
-        assert entry.changes["created"] == [None, 9992] and entry.changes["file"] == [
-            None,
-            "企业名单.xlsx",
-        ]
+        assert entry.changes["enterprises_added"] == [None, 9992]
+        assert entry.changes["import_file"] == [None, "企业名单.xlsx"]
         updated = db.session.scalars(
             sa.select(Enterprise).where(Enterprise.credit_code == code_for(YIYANG, 1200 + 1000000))
         ).one()

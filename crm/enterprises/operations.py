@@ -65,8 +65,11 @@ register_labels(
         "tags": _l("Tags"),
         "title": _l("Title"),
         "primary": _l("Primary contact"),
-        "created": _l("Created"),
-        "updated": _l("Updated"),
+        # An import's entry: its file and what became of its rows.
+        "import_file": _l("File"),
+        "enterprises_added": _l("Enterprises added"),
+        "enterprises_updated": _l("Enterprises updated"),
+        "rows_skipped": _l("Rows skipped"),
     },
     {"enterprises": _l("Enterprise"), "contacts": _l("Contact")},
     {
@@ -305,7 +308,12 @@ def import_enterprises(
     insert_enterprises(actor, [(row.values, row.contact) for row in new])
     _update_existing(actor, updates)
     counts = {"created": len(new), "updated": len(updates), "skipped": plan.problems}
-    changes = {"file": [None, plan.filename], **{k: [None, v] for k, v in counts.items()}}
+    changes = {
+        "import_file": [None, plan.filename],
+        "enterprises_added": [None, len(new)],
+        "enterprises_updated": [None, len(updates)],
+        "rows_skipped": [None, plan.problems],
+    }
     region = actor.region_code if actor is not None else None  # county chiefs see their own
     record_audit("enterprise.import", actor=actor, changes=changes, region_code=region)
     return counts
