@@ -203,7 +203,7 @@ def test_import_updates_keep_zeros_and_are_audited_per_enterprise(
     audit = client.get("/admin/audit/?action=enterprise.import").text
     entries = re.search(r"<tbody>(.*?)</tbody>", audit, re.S)[1]
     assert "导入企业" in entries  # the county chief sees it
-    assert "文件" in entries and "更新企业" in entries  # its changes named in Chinese
+    assert "文件：" in entries and "更新企业：" in entries  # its changes named in Chinese
     assert not re.search(r"\b(file|skipped|updated)\b", entries)
 
 

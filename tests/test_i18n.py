@@ -213,3 +213,15 @@ def test_a_new_user_is_offered_as_an_officer_not_an_administrator(client, login)
     login(role="admin", region=CITY)
     page = client.get("/admin/users/new").text
     assert re.search(r'<option selected value="officer">|<option value="officer" selected>', page)
+
+
+def test_no_template_names_a_control_in_english():
+    """aria-label, title, placeholder and alt are read or shown to the user: written through
+    _() like any text, never as English words in the markup."""
+    attribute = re.compile(r'\b(aria-label|title|placeholder|alt)="([^"{]*[A-Za-z]{3,}[^"{]*)"')
+    english = [
+        f"{path.relative_to(ROOT)}: {match[0]}={match[1]!r}"
+        for path in (ROOT / "templates").rglob("*.html")
+        for match in attribute.findall(path.read_text())
+    ]
+    assert english == []
