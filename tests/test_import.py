@@ -17,6 +17,7 @@ from crm.enterprises import imports
 from crm.enterprises.models import Contact, Enterprise
 from crm.extensions import db
 from tests.conftest import MENGJIN, YIYANG, code_for
+from tests.forms import forms_of
 from tests.workbooks import HEADERS, good_row, run_import, upload_workbook, write_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,6 +270,25 @@ def test_a_bad_row_tells_every_fault_at_once_and_shows_its_name_and_code(app, tm
     assert "统一社会信用代码" in planned.reason and "所属县区" in planned.reason
     assert "。；" not in planned.reason and planned.reason.endswith("。")
     assert planned.reason.count("所属县区") == 1  # the county told once, in its own words
+
+
+def test_a_file_past_the_request_cap_is_refused_beside_the_file_field(app, client, login):
+    app.config.update(MAX_CONTENT_LENGTH=64 * 1024, IMPORT_MAX_BYTES=32 * 1024)
+    login("admin")
+
+    def data():
+        return {"file": (io.BytesIO(b"x" * 100 * 1024), "名单.xlsx")}
+
+    page = client.post("/enterprises/import/", data=data(), content_type="multipart/form-data")
+    assert page.status_code == 413
+    fields = {f.name: f for form in forms_of(page.text) for f in form.fields.values()}
+    assert fields["file"].invalid and "文件超过 32 KB" in page.text  # on the upload page
+    client.post("/logout")
+    login("officer")  # who may not import: the plain refusal
+    page = client.post("/enterprises/import/", data=data(), content_type="multipart/form-data")
+    assert page.status_code in (403, 413) and "file" not in {
+        f.name for form in forms_of(page.text) for f in form.fields.values()
+    }
 
 
 def test_officers_and_viewers_cannot_import(client, login):

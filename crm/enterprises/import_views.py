@@ -16,12 +16,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from crm import background
 from crm.auth.permissions import IMPORTERS, role_required
 from crm.enterprises import imports, uploads
 from crm.enterprises.forms import ImportUploadForm
 from crm.enterprises.imports import Fate, ImportRefused
+from crm.errors import handle_http_exception
 
 bp = Blueprint("imports", __name__, url_prefix="/enterprises/import")
 PREVIEW_ROWS = 500  # per fate on the page; the report workbook has every row
@@ -60,6 +62,17 @@ def upload():
         return render_template("enterprises/import_upload.html", form=form), 422
     background.start(uploads.check, token, current_user.id)
     return redirect(url_for("imports.preview", token=token))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge):
+    """A file past the cap on any request (well above the import's own limit) is refused beside
+    the file field of the upload page, not on a bare error page; to those who may import."""
+    if not (current_user.is_authenticated and current_user.role in IMPORTERS):
+        return handle_http_exception(error)
+    form = ImportUploadForm(formdata=None)
+    form.file.errors = [imports.too_large()]
+    return render_template("enterprises/import_upload.html", form=form), 413
 
 
 def _progress_page(token: str, state: dict):

@@ -419,6 +419,12 @@ def plan_import(
     return plan
 
 
+def too_large() -> str:
+    return _(
+        "The file is larger than %(size)s.", size=_size(current_app.config["IMPORT_MAX_BYTES"])
+    )
+
+
 def save_upload(stream: BinaryIO, folder: Path, token: str) -> Path:
     """Store an uploaded file outside the web root, refusing it once it passes the size limit."""
     limit = current_app.config["IMPORT_MAX_BYTES"]
@@ -431,7 +437,7 @@ def save_upload(stream: BinaryIO, folder: Path, token: str) -> Path:
             if written > limit:
                 target.close()
                 path.unlink()
-                raise ImportRefused(_("The file is larger than %(size)s.", size=_size(limit)))
+                raise ImportRefused(too_large())
             target.write(chunk)
     return path
 
