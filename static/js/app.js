@@ -32,6 +32,15 @@ document.addEventListener("focusin", (event) => {
   }
 });
 
+// A page sent back with errors beside its fields: the keyboard (and a screen reader) starts
+// at the first of them, not at the top of the page. A field the page focuses itself is left be.
+document.addEventListener("DOMContentLoaded", () => {
+  const first = document.querySelector("main .is-invalid");
+  if (first && !document.querySelector("[autofocus]")) {
+    first.focus();
+  }
+});
+
 // <form data-busy="…">: long work ahead — disable the buttons and say what is happening.
 document.addEventListener("submit", (event) => {
   const form = event.target;

@@ -3,7 +3,7 @@
 import pytest
 
 from crm.demo import DEMO_PASSWORD
-from tests.browser.conftest import BOTH_TABLETS, TABLET_PORTRAIT
+from tests.browser.conftest import BOTH_TABLETS, TABLET_LANDSCAPE, TABLET_PORTRAIT
 
 pytestmark = pytest.mark.browser
 
@@ -275,3 +275,17 @@ def test_a_lists_first_cell_opens_its_record_anywhere_in_it(open_page, url):
     link = cell.locator("a").first
     assert cell.bounding_box()["height"] >= 40
     assert cell.evaluate(LINK_NEAR_CORNER, 4) == link.get_attribute("href")
+
+
+def test_a_form_sent_back_with_errors_starts_at_the_first_of_them(open_page):
+    page = open_page(TABLET_LANDSCAPE)
+    log_in(page)
+    tab = page.open("/admin/users/new")
+    tab.locator("#username").fill("zhaoliu")
+    tab.get_by_role("button", name="创建用户").tap()
+    tab.locator(".is-invalid").first.wait_for()
+    first = tab.locator("main .is-invalid").first.get_attribute("id")
+    assert tab.evaluate("document.activeElement.id") == first
+    tab.evaluate(SCROLLED)
+    assert tab.evaluate(UNDER_THE_NAVBAR) == ""  # and in sight
+    assert page.errors == []
