@@ -626,3 +626,13 @@ def test_a_problem_raised_before_2000_is_refused_in_words_that_say_so(
     )  # fmt: skip
     assert response.status_code == 422
     assert "日期应在 2000 年至今天之间。" in response.text and "不能晚于今天" not in response.text
+
+
+def test_an_unknown_enterprise_is_told_once_beside_the_picker(app, client, people):
+    log_in(client, people["chief"])
+    response = client.post(
+        "/problems/new", data={"enterprise_id": "999999", "category": "talent", "title": "缺人才"}
+    )
+    assert response.status_code == 422
+    assert response.text.count("请从列表中选择企业。") == 1
+    assert "alert-danger" not in response.text

@@ -186,8 +186,8 @@ def create():
         }
         try:
             if enterprise is None:
-                form.enterprise_id.errors = [_("Choose the enterprise from the list.")]
-                raise DomainError(_("Choose the enterprise from the list."))
+                message = _("Choose the enterprise from the list.")
+                raise DomainError(message, {"enterprise_id": [message]})
             problem = operations.record_problem(current_user, enterprise, values)
         except DomainError as error:
             attach_errors(form, error)
