@@ -252,9 +252,11 @@ def _demo_name(rng: random.Random, place_first: bool, joint: bool = False) -> tu
     if joint:
         brand += rng.choice(BRANDS)
     place, ending = rng.choice(PLACES), rng.choice(ENDINGS)
+    if ending.startswith(trade[-2:]):  # 信息技术 + 技术有限公司: not "技术技术"
+        ending = "有限公司"
     if place_first:
         return f"{place}{brand}{trade}{ending}", industry
-    return f"{brand}{trade}({place.removesuffix('市')}){ending}", industry
+    return f"{brand}{trade}（{place.removesuffix('市')}）{ending}", industry
 
 
 # Taken names drawn in a row before names of two brands are drawn instead, from then on: there

@@ -214,6 +214,17 @@ def test_demo_enterprises_outnumber_the_names_of_one_brand(monkeypatch):
     assert {name for name in names if "启航必达" in name or "必达启航" in name}
 
 
+def test_demo_names_read_as_real_ones():
+    """No word twice over (信息技术技术有限公司, 农业科技科技有限公司), and a place in brackets is
+    written with full-width ones, as registered names are."""
+    from crm import demo
+
+    entries = demo.demo_enterprise_entries(demo.DEMO_ENTERPRISES * 10, 1, ["410327"], {})
+    names = [values["name"] for values, _contact in entries]
+    doubled = [n for n in names if re.search(r"(技术|科技)\1|[()]", n)]
+    assert doubled == [] and any("（" in name for name in names)
+
+
 def visit_count(app) -> int:
     from crm.visits.models import Visit
 
