@@ -269,6 +269,25 @@ def test_a_client_uuid_of_someone_elses_visit_is_refused(
     assert counts(app)["visits"] == 1
 
 
+def test_a_plain_form_post_with_a_number_already_taken_says_so(
+    app, client, login, create_enterprise, create_user
+):
+    """Without the page's script (which gives the visit a new number itself), the refusal is
+    shown above the form, not kept on its hidden field where no one sees it."""
+    other = create_enterprise(county_code=MENGJIN)
+    log_in(client, create_user("officer", MENGJIN))
+    body = api_visit(other.id)
+    assert client.post("/api/v1/visits", json=body).status_code == 201
+    client.post("/logout")
+    login("officer", YIYANG)
+    own = create_enterprise()
+    page = post_form(client, form_visit(own.id, client_uuid=body["client_uuid"]))
+    assert page.status_code == 409
+    alerts = re.findall(r'class="alert alert-danger" role="alert">([^<]+)<', page.text)
+    assert alerts and all(alert.strip() for alert in alerts)
+    assert counts(app)["visits"] == 1
+
+
 # Region scope.
 
 
