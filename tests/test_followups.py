@@ -1,6 +1,7 @@
 """Follow-up tasks: who gives them to whom, completing a repeating one, cancelling, reassigning
 within scope, 我的任务 and the chief's board, notifications and the bell, the API."""
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -177,6 +178,22 @@ def test_a_task_refused_from_the_list_opens_with_what_was_typed_and_why(
     assert "材料已核实，企业补交了研发台账" in response.text  # the outcome, still in its box
     assert "alert-warning" in response.text and "刚被他人修改" in response.text
     assert task_state(app, task_id)[0] == "todo"
+
+
+def test_a_task_done_meanwhile_says_so_on_its_page(app, client, people, make_task):
+    """Completed by the chief while the officer typed: no form is left to show the reason
+    beside, so it is said above the task."""
+    task_id = make_task()
+    chief = app.test_client()
+    log_in(chief, people["chief"])
+    chief.post(f"/api/v1/followups/{task_id}/complete", json={"version": 1})
+    log_in(client, people["officer"])
+    response = client.post(
+        f"/tasks/{task_id}/complete", data={"version": "1", "outcome": "已核实", "back": "/tasks/"}
+    )
+    assert response.status_code == 409
+    assert re.search(r"alert-danger[^>]*>[^<]*刚被他人修改", response.text)
+    assert f'name="next" value="/tasks/{task_id}"' in response.text  # not the POST-only route
 
 
 def test_cancelling_needs_a_reason(app, client, people, make_task):

@@ -3,7 +3,7 @@ with reassignment, a task's page, a new task from an enterprise, visit or proble
 notifications behind the bell in the top bar."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from crm import MAX_RECORD_ID
@@ -173,6 +173,7 @@ def _task_page(task: FollowUp, forms: dict | None = None, status: int = 200):
     history = []
     if task.previous_id:
         history = [db.session.get(FollowUp, task.previous_id)]
+    g.here = url_for("followups.show", followup_id=task.id)  # for a refused action's page too
     return render_template("followups/show.html", task=task, forms=forms, history=history), status
 
 
@@ -213,12 +214,20 @@ def act(followup_id: int, action: str):
             # the reason beside it, not a message on the list and the typing lost.
             attach_errors(form, error)
             fresh = db.session.get(FollowUp, followup_id)
+            if not STILL_POSSIBLE[action](current_user, fresh):
+                flash(error.message, "danger")  # done, cancelled or handed on: no form to show
             return _task_page(fresh, {action: form}, error.status)
         db.session.commit()
         flash(_MESSAGES[action](task, following), "success")
         return redirect(back_to(url_for("followups.show", followup_id=task.id)))
     return _task_page(task, {action: form}, 422)
 
+
+STILL_POSSIBLE = {
+    "complete": rules.can_complete_followup,
+    "cancel": rules.can_cancel_followup,
+    "reassign": rules.can_reassign_followup,
+}
 
 _MESSAGES = {
     "complete": lambda task, following: (
