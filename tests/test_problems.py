@@ -13,7 +13,7 @@ from crm.auth.models import User
 from crm.errors import Conflict
 from crm.extensions import db
 from crm.problems import deadlines, operations
-from crm.problems.models import Problem, ProblemEvent
+from crm.problems.models import Problem, ProblemEvent, ProblemStatus
 from crm.problems.workflow import Step
 from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, queries_for
 
@@ -312,6 +312,7 @@ def test_a_refused_bulk_assignment_shows_the_ledger_again_with_what_was_chosen(
     assert 'value="市人社局"' in page and f'value="{past}"' in page
     assert 'nav-link active" href="/problems/?status=new' in page  # the same tab, still
     assert 'href="/problems/?status=new&amp;page=2"' in page  # its pages, not the POST's route
+    assert 'name="next" value="/problems/?status=new"' in page  # so is the language switch's
     assert all(state_of(app, i) == ("new", 1, 1) for i in (first, second, third))
 
     none_ticked = client.post("/problems/bulk-assign", data={"unit": "市人社局"})
@@ -342,6 +343,44 @@ def test_a_stale_bulk_assignment_names_the_problem_and_keeps_the_ticks(
     assert _ticked(response.text) == {first, second}
     assert f'name="version_{second}" value="2"' in response.text
     assert state_of(app, first) == ("new", 1, 1)
+
+
+def test_a_bulk_assignee_of_another_county_names_the_problem_beside_the_field(
+    app, client, people, make_problem, create_user
+):
+    ours, theirs = make_problem("new"), make_problem("new", county=MENGJIN)
+    with app.app_context():
+        db.session.get(Problem, theirs).title = "孟津企业用地审批慢"
+        db.session.commit()
+    log_in(client, create_user("chief", CITY))  # who sees both counties' problems
+    response = client.post(
+        "/problems/bulk-assign",
+        data={"problem_ids": [ours, theirs], f"version_{ours}": 1,
+              f"version_{theirs}": state_of(app, theirs)[1],  # renamed above: a new version
+              "assignee_id": people["assignee"].id},  # 宜阳县's officer
+    )  # fmt: skip
+    assert response.status_code == 422
+    error = re.search(r'id="bulk-assignee".*?invalid-feedback[^>]*>([^<]+)<', response.text, re.S)
+    assert error and "“孟津企业用地审批慢”" in error[1]
+    assert state_of(app, ours)[0] == state_of(app, theirs)[0] == "new"
+
+
+def test_a_bulk_assignment_refused_when_nothing_is_left_to_tick_still_says_why(
+    app, client, people, make_problem
+):
+    only = make_problem("new")
+    with app.app_context():  # closed by someone else while the chief was choosing
+        problem = db.session.get(Problem, only)
+        problem.title, problem.status, problem.version = "申报材料缺失", ProblemStatus.CLOSED, 2
+        db.session.commit()
+    log_in(client, people["chief"])
+    response = client.post(
+        "/problems/bulk-assign?status=new",
+        data={"problem_ids": [only], f"version_{only}": 1, "unit": "市人社局"},
+    )
+    assert response.status_code == 409
+    assert 'id="bulk-assign"' not in response.text  # nothing left to tick: no form …
+    assert re.search(r"alert-danger[^>]*>\s*“申报材料缺失”", response.text)  # … but the reason
 
 
 def test_a_stale_bulk_assignment_changes_nothing(app, client, people, make_problem):

@@ -352,8 +352,19 @@ def assign_problems(
         try:
             events.append(take_step(actor, problem, Step.ASSIGN, version, values))
         except (Conflict, ValidationFailed) as error:
-            if not error.fields or not set(error.fields) <= {"version", "to"}:
-                raise  # the assignment's own fields: the same for every problem
-            message = _("“%(title)s”: %(reason)s", title=problem.title, reason=error.message)
-            raise type(error)(message, {"problem_ids": [message]}) from error
+            if set(error.fields) <= {"version", "to"}:  # the problem's state: named above
+                message = _("“%(title)s”: %(reason)s", title=problem.title, reason=error.message)
+                raise type(error)(message, {"problem_ids": [message]}) from error
+            if "assignee_id" in error.fields:  # someone of another county's: named beside
+                fields = {
+                    name: [
+                        _("“%(title)s”: %(reason)s", title=problem.title, reason=m)
+                        for m in messages
+                    ]
+                    if name == "assignee_id"
+                    else messages
+                    for name, messages in error.fields.items()
+                }
+                raise type(error)(fields["assignee_id"][0], fields) from error
+            raise  # the rest of the assignment (unit, due date): the same for every problem
     return events
