@@ -7,6 +7,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -119,6 +120,7 @@ def _ledger_page(bulk: BulkAssignForm | None = None, ticked: frozenset[int] = fr
     else:
         stmt, counts = scoped(sa.select(Problem)).where(sa.false()), StatusCounts({}, 0)
     page = paginate(db.session, stmt, per_page=PER_PAGE, rows=ledger_rows)
+    g.here = url_for("problems.index", **request.args)  # for a refused 批量交办's page too
     return render_template(
         "problems/index.html",
         form=form,
@@ -206,6 +208,7 @@ def _page(problem: Problem, forms: dict[Step, StepForm] | None = None, status: i
         if step not in forms:
             forms[step] = StepForm(formdata=None, version=problem.version)
         forms[step].setup(problem.county_code)
+    g.here = url_for("problems.show", problem_id=problem.id)  # for a refused step's page too
     page = render_template("problems/show.html", problem=problem, steps=steps, forms=forms)
     return page, status
 
