@@ -203,8 +203,8 @@ def test_import_updates_keep_zeros_and_are_audited_per_enterprise(
     audit = client.get("/admin/audit/?action=enterprise.import").text
     entries = re.search(r"<tbody>(.*?)</tbody>", audit, re.S)[1]
     assert "导入企业" in entries  # the county chief sees it
-    assert "文件：" in entries and "更新企业：" in entries  # its changes named in Chinese
-    assert not re.search(r"\b(file|skipped|updated)\b", entries)
+    named = re.findall(r'text-body-secondary">([^<]+)</span>', entries)
+    assert {"文件：", "新增企业：", "更新企业：", "跳过的行："} <= set(named), named
 
 
 def test_moving_an_enterprise_to_another_county_drops_its_township(
@@ -267,3 +267,11 @@ def test_search_follows_soft_delete_import_updates_and_renames(
     assert "将被删除的企业有限公司" not in search("将被删除")
     assert "旧名字有限公司" not in search("旧名字")
     assert "新名字有限公司" in search("xmz")
+
+
+def test_import_entries_written_before_their_keys_were_renamed_still_read_in_chinese(app):
+    from crm.audit.labels import field_label
+
+    with app.test_request_context():
+        old = [field_label(key) for key in ("file", "created", "updated", "skipped")]
+    assert old == ["文件", "新增企业", "更新企业", "跳过的行"]

@@ -65,11 +65,12 @@ register_labels(
         "tags": _l("Tags"),
         "title": _l("Title"),
         "primary": _l("Primary contact"),
-        # An import's entry: its file and what became of its rows.
-        "import_file": _l("File"),
-        "enterprises_added": _l("Enterprises added"),
-        "enterprises_updated": _l("Enterprises updated"),
-        "rows_skipped": _l("Rows skipped"),
+        # An import's entry: its file and what became of its rows (and as entries written
+        # before 2026-11-25 name them: file, created, updated, skipped).
+        **dict.fromkeys(("import_file", "file"), _l("File")),
+        **dict.fromkeys(("enterprises_added", "created"), _l("Enterprises added")),
+        **dict.fromkeys(("enterprises_updated", "updated"), _l("Enterprises updated")),
+        **dict.fromkeys(("rows_skipped", "skipped"), _l("Rows skipped")),
     },
     {"enterprises": _l("Enterprise"), "contacts": _l("Contact")},
     {
