@@ -138,25 +138,44 @@
     }
   }
   const maxBytes = Number(form.dataset.maxBytes || "0");
+  let scaling = 0; // choices of files still being scaled down
+  let saveWhenScaled = false;
   for (const input of form.querySelectorAll("input[type=file]")) {
     input.addEventListener("change", async () => {
       const chosen = [...input.files];
       const refused = [];
       input.value = "";
-      for (const file of chosen) {
-        const ready = await scaled(file);
-        if (maxBytes && ready.size > maxBytes) {
-          refused.push(format(messages.too_large, { name: file.name }));
-        } else {
-          pendingFiles.push({ field: input.name, file: ready });
+      scaling += 1;
+      try {
+        for (const file of chosen) {
+          const ready = await scaled(file);
+          if (maxBytes && ready.size > maxBytes) {
+            refused.push(format(messages.too_large, { name: file.name }));
+          } else {
+            pendingFiles.push({ field: input.name, file: ready });
+          }
         }
+      } finally {
+        scaling -= 1;
       }
       renderFiles();
       if (refused.length) {
         showErrors({ [input.name]: refused });
       }
+      if (!scaling && saveWhenScaled) {
+        saveWhenScaled = false;
+        form.requestSubmit();
+      }
     });
   }
+  // A save while a photo is still being scaled down waits for it, not leaving it out.
+  form.addEventListener("submit", (event) => {
+    if (scaling) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      saveWhenScaled = true;
+    }
+  });
 
   // ---- Errors beside the fields, as the server names them. ----
   function clearErrors() {

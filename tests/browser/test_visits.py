@@ -54,6 +54,14 @@ def fill_visit(tab, summary: str, problem: str | None = None):
         row.locator("input").fill(problem)
 
 
+# Scaling a photo down takes 1.5 s longer: long enough to tap 保存 meanwhile.
+SLOW_SCALING = """{
+  const scale = window.createImageBitmap.bind(window);
+  window.createImageBitmap = (...args) =>
+    new Promise((wait) => setTimeout(wait, 1500)).then(() => scale(...args));
+}"""
+
+
 def stored_visits(tab, client_uuid: str) -> int:
     """How many stored visits carry this client_uuid (asked through the API, as the user)."""
     return len(_visits_numbered(tab, client_uuid))
@@ -96,12 +104,14 @@ def test_record_a_visit_with_policies_a_problem_and_a_photo(open_page, viewport,
     assert page.errors == []
 
 
-def test_files_added_while_editing_a_visit_are_stored(open_page, tmp_path):
+def test_files_added_while_editing_a_visit_are_stored(open_page, tmp_path, photo):
     """The edit page is a plain form post: the files chosen (kept by the page's script to be
-    listed and scaled) must go with it."""
+    listed and scaled) must go with it, a photo still being scaled down when 保存 is tapped
+    among them."""
     pdf = tmp_path / "座谈纪要.pdf"
     pdf.write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
     page = open_page()
+    page.page.add_init_script(SLOW_SCALING)
     log_in(page, "yiyang")
     tab = page.open("/visits/new")
     fill_visit(tab, "回访企业，补充座谈纪要。")
@@ -110,9 +120,11 @@ def test_files_added_while_editing_a_visit_are_stored(open_page, tmp_path):
     tab.get_by_role("link", name="编辑").tap()
     tab.set_input_files("#files", str(pdf))
     assert "座谈纪要.pdf" in tab.locator("#attachments-preview").inner_text()
-    tab.get_by_role("button", name="保存").last.tap()
+    tab.set_input_files("#photos", str(photo))
+    tab.get_by_role("button", name="保存").last.tap()  # while the photo is being scaled
     tab.locator(".alert-success").wait_for()
     assert tab.get_by_role("link", name="座谈纪要.pdf").count() == 1
+    assert tab.locator(".photo-grid img").count() == 1
     assert page.errors == []
 
 
