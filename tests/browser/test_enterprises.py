@@ -103,12 +103,18 @@ def test_removing_a_contact_asks_once_and_cancel_keeps_it(open_page):
     assert page.errors == []
 
 
+def add_contact(contacts, name: str):
+    """Add a contact by its name alone; its 编辑 link, once the card shows it."""
+    contacts.get_by_label("姓名").fill(name)
+    contacts.get_by_role("button", name="添加联系人").tap()
+    edit = contacts.get_by_role("link", name=f"编辑 {name}")
+    edit.wait_for()
+    return edit
+
+
 def test_a_contact_is_edited_in_place_by_keyboard(open_page):
     page, tab, contacts = qihang_as_chief(open_page)
-    contacts.get_by_label("姓名").fill("吴工")
-    contacts.get_by_role("button", name="添加联系人").tap()
-    edit = contacts.get_by_role("link", name="编辑 吴工")
-    edit.wait_for()
+    edit = add_contact(contacts, "吴工")
     contact_id = edit.get_attribute("href").rsplit("/", 1)[1]
     edit.focus()
     tab.keyboard.press("Enter")
@@ -126,10 +132,7 @@ def test_a_contact_is_edited_in_place_by_keyboard(open_page):
 
 def test_a_refused_contact_edit_stays_in_its_row_and_can_be_corrected(open_page):
     page, tab, contacts = qihang_as_chief(open_page)
-    contacts.get_by_label("姓名").fill("郑主任")
-    contacts.get_by_role("button", name="添加联系人").tap()
-    edit = contacts.get_by_role("link", name="编辑 郑主任")
-    edit.wait_for()
+    edit = add_contact(contacts, "郑主任")
     contact_id = edit.get_attribute("href").rsplit("/", 1)[1]
     edit.tap()
     row = tab.locator(f"#contact-{contact_id}")
@@ -150,10 +153,7 @@ def test_a_refused_contact_edit_stays_in_its_row_and_can_be_corrected(open_page)
 
 def test_a_contact_edited_on_its_own_page_is_saved(open_page):
     page, _tab, contacts = qihang_as_chief(open_page)
-    contacts.get_by_label("姓名").fill("钱经理")
-    contacts.get_by_role("button", name="添加联系人").tap()
-    edit = contacts.get_by_role("link", name="编辑 钱经理")
-    edit.wait_for()
+    edit = add_contact(contacts, "钱经理")
     own = page.open(edit.get_attribute("href"))  # as a link opened in a new tab would be
     own.get_by_label("职务").fill("财务经理")
     own.get_by_role("button", name="保存").tap()
