@@ -14,7 +14,7 @@ from crm.audit.operations import plain_value, record_audit
 from crm.auth.models import User
 from crm.db import utcnow
 from crm.enterprises.models import Enterprise
-from crm.errors import Conflict, FieldErrors, Forbidden, ValidationFailed
+from crm.errors import Conflict, DomainError, FieldErrors, Forbidden, ValidationFailed
 from crm.extensions import db
 from crm.followups.models import NotificationKind
 from crm.followups.notifications import link_to, notify
@@ -337,6 +337,23 @@ APPLY = {
 }
 
 
+def _naming(problem: Problem, error: DomainError) -> DomainError:
+    """A refusal of one of the problems ticked for 批量交办, naming the problem where the reason
+    is its own: its state (above the form) or an officer not of its county (beside the field).
+    The rest of the assignment (unit, due date) is the same for all of them: `error` as it is."""
+
+    def named(reason: str) -> str:
+        return _("“%(title)s”: %(reason)s", title=problem.title, reason=reason)
+
+    if set(error.fields) <= {"version", "to"}:
+        message = named(error.message)
+        return type(error)(message, {"problem_ids": [message]})
+    if "assignee_id" in error.fields:
+        fields = {**error.fields, "assignee_id": [named(m) for m in error.fields["assignee_id"]]}
+        return type(error)(fields["assignee_id"][0], fields)
+    return error
+
+
 def assign_problems(
     actor: User, problems: list[tuple[Problem, Any]], values: dict[str, Any]
 ) -> list[ProblemEvent]:
@@ -352,19 +369,8 @@ def assign_problems(
         try:
             events.append(take_step(actor, problem, Step.ASSIGN, version, values))
         except (Conflict, ValidationFailed) as error:
-            if set(error.fields) <= {"version", "to"}:  # the problem's state: named above
-                message = _("“%(title)s”: %(reason)s", title=problem.title, reason=error.message)
-                raise type(error)(message, {"problem_ids": [message]}) from error
-            if "assignee_id" in error.fields:  # someone of another county's: named beside
-                fields = {
-                    name: [
-                        _("“%(title)s”: %(reason)s", title=problem.title, reason=m)
-                        for m in messages
-                    ]
-                    if name == "assignee_id"
-                    else messages
-                    for name, messages in error.fields.items()
-                }
-                raise type(error)(fields["assignee_id"][0], fields) from error
-            raise  # the rest of the assignment (unit, due date): the same for every problem
+            named = _naming(problem, error)
+            if named is error:
+                raise
+            raise named from error
     return events
