@@ -5,7 +5,7 @@ since, the step is refused with a Conflict listing what changed, and nothing is 
 """
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -31,6 +31,9 @@ from crm.problems.models import (
 )
 from crm.problems.rules import clean_problem, clean_raised_on, clean_step
 from crm.problems.workflow import TRANSITIONS, Step
+
+if TYPE_CHECKING:
+    from crm.visits.models import Visit
 
 register_labels(
     {
@@ -69,40 +72,58 @@ register_labels(
 )
 
 
+def new_problem(
+    actor: User | None,
+    enterprise: Enterprise,
+    cleaned: dict[str, Any],
+    raised_on: date,
+    visit: "Visit | None" = None,
+    major: bool = False,
+) -> Problem:
+    """A checked problem (crm.problems.rules.clean_problem) with its first step, waiting for 交办,
+    not yet in the session: it goes in with the new `visit` it came with, or by raise_problem.
+    Once inserted, record_raised notes it in the audit log."""
+    problem = Problem(
+        **cleaned,
+        enterprise=enterprise,
+        county_code=enterprise.county_code,
+        visit=visit,
+        raised_on=raised_on,
+        major=major,
+        status=ProblemStatus.NEW,
+        version=1,  # what the insert sets: the first step records it
+        created_by_id=actor.id if actor else None,
+        events=[],  # none yet: its first step is appended without reading the history
+    )
+    _event(actor, problem, Step.RAISE, None, {})
+    return problem
+
+
+def record_raised(actor: User | None, problem: Problem) -> None:
+    record_audit(
+        "problem.raise",
+        problem,
+        actor=actor,
+        region_code=problem.county_code,
+        changes={
+            "category": [None, plain_value(problem.category)],
+            "title": [None, problem.title],
+            "raised_on": [None, problem.raised_on.isoformat()],
+        },
+    )
+
+
 def raise_problem(
     actor: User | None,
     enterprise: Enterprise,
     cleaned: dict[str, Any],
     raised_on: date,
-    visit_id: int | None = None,
     major: bool = False,
 ) -> Problem:
-    """Put a checked problem (crm.problems.rules.clean_problem) on the ledger, waiting for 交办."""
-    problem = Problem(
-        **cleaned,
-        enterprise=enterprise,
-        county_code=enterprise.county_code,
-        visit_id=visit_id,
-        raised_on=raised_on,
-        major=major,
-        status=ProblemStatus.NEW,
-        created_by_id=actor.id if actor else None,
-        events=[],  # none yet: its first step is appended without reading the history
-    )
+    """Put a checked problem on the ledger, on its own (not with a visit)."""
+    problem = new_problem(actor, enterprise, cleaned, raised_on, major=major)
     db.session.add(problem)
-    db.session.flush()
-    _event(actor, problem, Step.RAISE, None, {})
-    record_audit(
-        "problem.raise",
-        problem,
-        actor=actor,
-        region_code=enterprise.county_code,
-        changes={
-            "category": [None, plain_value(problem.category)],
-            "title": [None, problem.title],
-            "raised_on": [None, raised_on.isoformat()],
-        },
-    )
+    record_raised(actor, problem)
     return problem
 
 

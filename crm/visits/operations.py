@@ -24,7 +24,7 @@ from crm.followups.rules import can_assign_followups
 from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
-from crm.problems.operations import raise_problem
+from crm.problems.operations import new_problem, record_raised
 from crm.visits import attachments
 from crm.visits.attachments import Upload
 from crm.visits.models import Attachment, Visit, VisitMode, VisitPolicy
@@ -125,17 +125,21 @@ def record_visit(
         policies=[VisitPolicy(policy=p, note=note) for p, note in cleaned["policies"]],
         **{field: cleaned[field] for field in SCALARS},
     )
+    problems = [
+        new_problem(actor, enterprise, entry, visit.visit_date, visit=visit)
+        for entry in cleaned["problems"]
+    ]
     try:
         with db.session.begin_nested():
-            db.session.add(visit)
+            db.session.add(visit)  # with its policies and its problems
             db.session.flush()
     except IntegrityError:
         # The same visit arrived at the same moment by another request, which stored it first.
         if existing := visit_by_uuid(client_uuid):
             return _stored_already(actor, existing, enterprise, values), False
         raise
-    for entry in cleaned["problems"]:
-        raise_problem(actor, enterprise, entry, visit.visit_date, visit_id=visit.id)
+    for problem in problems:
+        record_raised(actor, problem)
     _create_followup(actor, visit)
     _attach(actor, visit, files)
     _mark_visited(enterprise, visit)
