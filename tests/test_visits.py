@@ -170,6 +170,14 @@ def test_saving_a_visit_reads_only_what_it_checks(app, client, login, enterprise
     assert sum("FROM problem_events" in s for s in selects) == 0
 
 
+def test_the_ways_of_visiting_read_as_an_officer_says_them(client, login):
+    """A visit made by phone reads 电话 (a mode), not 手机号 (a number)."""
+    login("officer")
+    page = client.get("/visits/new").text
+    modes = re.findall(r'name="mode"[^>]*>\s*<label[^>]*>([^<]+)</label>', page)
+    assert modes == ["实地走访", "座谈会", "电话", "视频", "送政策上门"]
+
+
 def test_the_form_answers_its_script_in_json(app, client, login, enterprise):
     login("officer")
     data = form_visit(enterprise.id)
@@ -547,6 +555,31 @@ def test_bad_input_on_edit_changes_nothing(app, client, login, enterprise):
     with app.app_context():
         visit = db.session.get(Visit, visit_id)
         assert visit.mode == "onsite" and [p.policy_id for p in visit.policies] == [1, 3]
+
+
+def test_the_edit_pages_script_is_answered_in_json(app, client, login, enterprise):
+    """The edit page's script sends the changes itself: a refusal names the fields (the page
+    stays, with the files chosen), a save says where the visit is and flashes there."""
+    login("officer")
+    visit_id = _visit_with_files(client, enterprise.id)
+    json = {"Accept": "application/json"}
+    future = (bureau_today() + timedelta(days=5)).isoformat()
+    data = {"visit_date": future, "mode": "meeting", "summary": "", "policy_ids": ["2"]}
+    refused = client.post(f"/visits/{visit_id}/edit", data=data, headers=json)
+    assert refused.status_code == 422
+    assert {"summary", "visit_date"} <= refused.json["error"]["fields"].keys()
+    with app.app_context():
+        assert db.session.get(Visit, visit_id).mode == "onsite"
+    data = {
+        **data,
+        "visit_date": (bureau_today() - timedelta(days=1)).isoformat(),
+        "summary": "补充",
+    }
+    saved = client.post(f"/visits/{visit_id}/edit", data=data, headers=json)
+    assert saved.status_code == 200 and saved.json["url"] == f"/visits/{visit_id}"
+    assert "走访记录已保存" in client.get(saved.json["url"]).text
+    with app.app_context():
+        assert db.session.get(Visit, visit_id).mode == "meeting"
 
 
 def test_removing_an_attachment_deletes_its_file(app, client, login, enterprise):

@@ -32,7 +32,7 @@ class VisitMode(enum.StrEnum):
 MODE_LABELS = {
     VisitMode.ONSITE: _l("On-site visit"),
     VisitMode.MEETING: _l("Meeting"),
-    VisitMode.PHONE: _l("Phone"),
+    VisitMode.PHONE: _l("Phone call"),
     VisitMode.VIDEO: _l("Video call"),
     VisitMode.POLICY_DELIVERY: _l("Policy delivery"),
 }

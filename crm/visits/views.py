@@ -259,21 +259,24 @@ def edit(visit_id: int):
     if not can_edit_visit(current_user, visit):
         abort(403)
     form = _edit_form(visit)
-    if form.validate_on_submit():
-        limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-        try:
-            with attachments.removed_on_failure():
-                operations.update_visit(
-                    current_user, visit, form.values(request), uploads_of(form, limit)
-                )
-                db.session.commit()
-        except DomainError as error:
-            attach_visit_errors(form, error)
-        else:
-            flash(_("The visit has been saved."), "success")
-            return redirect(url_for("visits.show", visit_id=visit.id))
-    status = 422 if request.method == "POST" else 200
-    return _form_page(form, visit, visit.enterprise, status)
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return _invalid_answer(form, status, visit, visit.enterprise)
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    try:
+        with attachments.removed_on_failure():
+            operations.update_visit(
+                current_user, visit, form.values(request), uploads_of(form, limit)
+            )
+            db.session.commit()
+    except DomainError as error:
+        attach_visit_errors(form, error)
+        status = 409 if isinstance(error, Conflict) else error.status
+        return _invalid_answer(form, status, visit, visit.enterprise)
+    flash(_("The visit has been saved."), "success")
+    url = url_for("visits.show", visit_id=visit.id)
+    # The page's script sends the changes itself (a refusal then keeps the files chosen).
+    return jsonify({"id": visit.id, "url": url}) if wants_json() else redirect(url)
 
 
 def _attachment(visit_id: int, attachment_id: int) -> Attachment:

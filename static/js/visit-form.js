@@ -216,16 +216,98 @@
     }
   }
 
-  if (!offline) {
-    // Editing a stored visit: a plain form post, no outbox and no draft. The files kept above
-    // (listed, scaled down) go back into their inputs to be sent with it.
-    form.addEventListener("submit", () => {
-      for (const input of form.querySelectorAll("input[type=file]")) {
-        const chosen = new DataTransfer();
-        for (const pending of pendingFiles) {
-          if (pending.field === input.name) chosen.items.add(pending.file);
+  // ---- Sending: XHR for upload progress; the answer says stored, rejected or try later. ----
+  function send(entry, token, onProgress) {
+    const body = new FormData();
+    for (const [name, value] of entry.entries) {
+      body.append(name, value);
+    }
+    body.set("csrf_token", token);
+    for (const item of entry.files) {
+      body.append(item.field, item.file, item.file.name);
+    }
+    return new Promise((resolve) => {
+      const request = new XMLHttpRequest();
+      request.open("POST", form.dataset.submitUrl);
+      request.setRequestHeader("Accept", "application/json");
+      request.upload.onprogress = (event) => {
+        if (event.lengthComputable && onProgress) {
+          onProgress(Math.round((100 * event.loaded) / event.total));
         }
-        input.files = chosen.files;
+      };
+      request.onload = () => {
+        let answer = null;
+        try {
+          answer = JSON.parse(request.responseText);
+        } catch (_error) {
+          answer = null; // a page, not an answer: the login page after the session ended
+        }
+        const error = (answer && answer.error) || {};
+        if (request.responseURL.includes("/login") || request.status === 401 || request.status === 403) {
+          resolve({ kind: "login", status: request.status, message: error.message });
+        } else if ((request.status === 200 || request.status === 201) && answer && answer.url) {
+          resolve({ kind: "stored", url: answer.url });
+        } else if (error.fields && error.fields.client_uuid && request.status === 409) {
+          resolve({ kind: "renumber" });
+        } else if ([400, 404, 409, 413, 422].includes(request.status)) {
+          resolve({ kind: "rejected", message: error.message || String(request.status), fields: error.fields || {} });
+        } else {
+          resolve({ kind: "later", message: messages.server_error });
+        }
+      };
+      request.onerror = () => resolve({ kind: "later", network: true });
+      request.ontimeout = () => resolve({ kind: "later", network: true });
+      request.timeout = 120000;
+      request.send(body);
+    });
+  }
+  function fieldEntries() {
+    const entries = [];
+    for (const element of form.elements) {
+      if (!element.name || element.type === "file" || element.name === "csrf_token") {
+        continue;
+      }
+      if ((element.type === "checkbox" || element.type === "radio") && !element.checked) {
+        continue;
+      }
+      entries.push([element.name, element.value]);
+    }
+    return entries;
+  }
+  function progress(percent) {
+    const bar = $("send-progress");
+    bar.hidden = percent === null;
+    bar.setAttribute("aria-valuenow", String(percent || 0));
+    bar.firstElementChild.style.width = `${percent || 0}%`;
+  }
+  if (!offline) {
+    // Editing a stored visit: sent at once (no outbox, no draft). A refusal is told beside the
+    // fields and keeps everything, the files chosen too: a page the server renders again could
+    // not give them back. Without this script the form is a plain post.
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors();
+      const button = $("visit-submit");
+      button.disabled = true;
+      $("send-status").textContent = messages.sending;
+      progress(0);
+      const entry = { entries: fieldEntries(), files: pendingFiles };
+      const result = await send(entry, form.elements.csrf_token.value, progress);
+      progress(null);
+      button.disabled = false;
+      if (result.kind === "stored") {
+        $("send-status").textContent = messages.saved;
+        window.location.assign(result.url);
+        return;
+      }
+      $("send-status").textContent = "";
+      if (result.kind === "rejected" && Object.keys(result.fields).length) {
+        showErrors(result.fields);
+      } else {
+        // A 403: the visit may no longer be changed by this user (the server says why).
+        const login = result.status === 403 && result.message ? result.message : messages.login_to_save;
+        const message = { login, rejected: result.message }[result.kind];
+        showErrors({ _form: [message || messages.not_saved] });
       }
     });
     return;
@@ -357,20 +439,10 @@
   // ---- The draft: saved as the officer types, restored after a reload. ----
   const draftKey = `crm-visit-draft:${userId}`;
   let draftTimer = null;
-  function fieldEntries() {
-    const entries = [];
-    for (const element of form.elements) {
-      if (!element.name || element.type === "file" || element.name === "csrf_token") {
-        continue;
-      }
-      if ((element.type === "checkbox" || element.type === "radio") && !element.checked) {
-        continue;
-      }
-      entries.push([element.name, element.value]);
-    }
-    return entries;
-  }
   function saveDraft() {
+    if (!offline) {
+      return; // a stored visit being changed keeps no draft
+    }
     window.clearTimeout(draftTimer);
     draftTimer = window.setTimeout(() => {
       const draft = {
@@ -512,51 +584,6 @@
     showErrors(entry.fields);
   }
 
-  // ---- Sending: XHR for upload progress; the answer says stored, rejected or try later. ----
-  function send(entry, token, onProgress) {
-    const body = new FormData();
-    for (const [name, value] of entry.entries) {
-      body.append(name, value);
-    }
-    body.set("csrf_token", token);
-    for (const item of entry.files) {
-      body.append(item.field, item.file, item.file.name);
-    }
-    return new Promise((resolve) => {
-      const request = new XMLHttpRequest();
-      request.open("POST", form.dataset.submitUrl);
-      request.setRequestHeader("Accept", "application/json");
-      request.upload.onprogress = (event) => {
-        if (event.lengthComputable && onProgress) {
-          onProgress(Math.round((100 * event.loaded) / event.total));
-        }
-      };
-      request.onload = () => {
-        let answer = null;
-        try {
-          answer = JSON.parse(request.responseText);
-        } catch (_error) {
-          answer = null; // a page, not an answer: the login page after the session ended
-        }
-        const error = (answer && answer.error) || {};
-        if (request.responseURL.includes("/login") || request.status === 401 || request.status === 403) {
-          resolve({ kind: "login" });
-        } else if ((request.status === 200 || request.status === 201) && answer && answer.url) {
-          resolve({ kind: "stored", url: answer.url });
-        } else if (error.fields && error.fields.client_uuid && request.status === 409) {
-          resolve({ kind: "renumber" });
-        } else if ([400, 404, 409, 413, 422].includes(request.status)) {
-          resolve({ kind: "rejected", message: error.message || String(request.status), fields: error.fields || {} });
-        } else {
-          resolve({ kind: "later", message: messages.server_error });
-        }
-      };
-      request.onerror = () => resolve({ kind: "later", network: true });
-      request.ontimeout = () => resolve({ kind: "later", network: true });
-      request.timeout = 120000;
-      request.send(body);
-    });
-  }
   // A number already taken by a different visit (a page kept from an earlier day, say): the
   // visit gets a new number and is sent again; it is the same officer's new visit.
   function renumbered(entry) {
@@ -626,12 +653,6 @@
       fields.enterprise_id = [messages.choose_enterprise];
     }
     return fields;
-  }
-  function progress(percent) {
-    const bar = $("send-progress");
-    bar.hidden = percent === null;
-    bar.setAttribute("aria-valuenow", String(percent || 0));
-    bar.firstElementChild.style.width = `${percent || 0}%`;
   }
   function startNewVisit() {
     clearDraft();

@@ -32,7 +32,7 @@ def test_find_by_initials_open_and_add_a_contact(open_page, viewport):
     phone = f"138 0379 {viewport['width']:04d}"  # each viewport adds its own contact
     contacts.get_by_label("姓名").fill("李总")
     contacts.get_by_label("职务").fill("总经理")
-    contacts.get_by_label("手机号").fill(phone)
+    contacts.get_by_label("电话").fill(phone)
     contacts.get_by_role("button", name="添加联系人").tap()
     call = tab.locator(f'#contacts a[href="tel:{phone.replace(" ", "")}"]')
     call.wait_for()
@@ -55,7 +55,7 @@ def qihang_as_chief(open_page):
 def test_a_bad_phone_number_is_shown_beside_the_field(open_page):
     page, _tab, contacts = qihang_as_chief(open_page)
     contacts.get_by_label("姓名").fill("王工")
-    contacts.get_by_label("手机号").fill("call me")
+    contacts.get_by_label("电话").fill("call me")
     contacts.get_by_role("button", name="添加联系人").tap()
     contacts.locator(".invalid-feedback").wait_for()
     assert "请填写电话号码" in contacts.locator(".invalid-feedback").inner_text()
@@ -80,7 +80,7 @@ def test_township_choices_follow_the_county(open_page):
 def test_removing_a_contact_asks_once_and_cancel_keeps_it(open_page):
     page, tab, contacts = qihang_as_chief(open_page)
     contacts.get_by_label("姓名").fill("周会计")
-    contacts.get_by_label("手机号").fill("138 0379 0001")
+    contacts.get_by_label("电话").fill("138 0379 0001")
     contacts.get_by_role("button", name="添加联系人").tap()
     remove = contacts.get_by_role("button", name="删除 周会计")
     remove.wait_for()

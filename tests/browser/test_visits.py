@@ -105,9 +105,9 @@ def test_record_a_visit_with_policies_a_problem_and_a_photo(open_page, viewport,
 
 
 def test_files_added_while_editing_a_visit_are_stored(open_page, tmp_path, photo):
-    """The edit page is a plain form post: the files chosen (kept by the page's script to be
-    listed and scaled) must go with it, a photo still being scaled down when 保存 is tapped
-    among them."""
+    """The edit page's script keeps the files chosen (listed, scaled down) and sends them with
+    the changes, a photo still being scaled when 保存 is tapped among them. A refusal, or a
+    network that fails, is told on the page and loses nothing: not the files either."""
     pdf = tmp_path / "座谈纪要.pdf"
     pdf.write_bytes(b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n")
     page = open_page()
@@ -121,11 +121,27 @@ def test_files_added_while_editing_a_visit_are_stored(open_page, tmp_path, photo
     tab.set_input_files("#files", str(pdf))
     assert "座谈纪要.pdf" in tab.locator("#attachments-preview").inner_text()
     tab.set_input_files("#photos", str(photo))
+    tab.locator("#summary").fill("")
     tab.get_by_role("button", name="保存").last.tap()  # while the photo is being scaled
+    tab.locator("#summary.is-invalid").wait_for()
+    assert tab.locator(".client-error").count() == 1  # beside 走访摘要, nowhere else
+    assert "座谈纪要.pdf" in tab.locator("#attachments-preview").inner_text()
+    assert tab.locator("#attachments-preview img").count() == 1
+    tab.locator("#summary").fill("回访企业，补充座谈纪要和车间照片。")
+    tab.route("**/edit", lambda route: route.abort(), times=1)
+    tab.get_by_role("button", name="保存").last.tap()
+    tab.locator("#form-alert", has_text="没有保存").wait_for()
+    assert tab.locator("#attachments-preview li").count() == 2
+    tab.get_by_role("button", name="保存").last.tap()
     tab.locator(".alert-success").wait_for()
     assert tab.get_by_role("link", name="座谈纪要.pdf").count() == 1
     assert tab.locator(".photo-grid img").count() == 1
-    assert page.errors == []
+    assert "车间照片" in tab.locator("main").inner_text()
+    # The refusal and the cut themselves, and nothing else.
+    refused = (
+        "Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"
+    )
+    assert page.errors == [refused, "Failed to load resource: net::ERR_FAILED"]
 
 
 def test_a_visit_recorded_offline_is_synced_once(open_page):
