@@ -54,6 +54,28 @@ document.addEventListener("submit", (event) => {
   }
 });
 
+// <button data-copy="id" data-copied="…" hidden>: copies that element's text. Shown only where the
+// browser lets a page write to the clipboard (HTTPS or this machine); elsewhere the text is
+// selected whole by a tap, to copy by hand.
+for (const button of document.querySelectorAll("[data-copy]")) {
+  if (!navigator.clipboard || !window.isSecureContext) {
+    continue;
+  }
+  button.hidden = false;
+  const label = button.innerHTML;
+  button.addEventListener("click", async () => {
+    const source = document.getElementById(button.dataset.copy);
+    try {
+      await navigator.clipboard.writeText(source.textContent.trim());
+    } catch (_error) {
+      window.getSelection().selectAllChildren(source); // refused: selected, to copy by hand
+      return;
+    }
+    button.textContent = button.dataset.copied;
+    window.setTimeout(() => { button.innerHTML = label; }, 2000);
+  });
+}
+
 // The enterprise type-ahead: hide the results when the box is emptied or loses focus.
 document.addEventListener("htmx:afterSwap", (event) => {
   const results = event.detail.target;

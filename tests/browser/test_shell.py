@@ -289,3 +289,20 @@ def test_a_form_sent_back_with_errors_starts_at_the_first_of_them(open_page):
     tab.evaluate(SCROLLED)
     assert tab.evaluate(UNDER_THE_NAVBAR) == ""  # and in sight
     assert page.errors == []
+
+
+def test_a_new_api_token_is_copied_by_one_tap(open_page):
+    """Shown once: a tap on 复制 puts it on the clipboard (on HTTPS, or this machine)."""
+    page = open_page()
+    page.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    log_in(page, "officer")
+    tab = page.open("/account")
+    tab.get_by_label("令牌名称").fill("台账同步")
+    tab.get_by_role("button", name="生成令牌").tap()
+    token = tab.locator("#new-token").inner_text()
+    copy = tab.get_by_role("button", name="复制")
+    assert copy.bounding_box()["height"] >= 43.5
+    copy.tap()
+    tab.get_by_role("button", name="已复制").wait_for()
+    assert tab.evaluate("navigator.clipboard.readText()") == token
+    assert page.errors == []
