@@ -24,8 +24,9 @@ from crm.text import strip_unusable
 
 class CrmForm(FlaskForm):
     """The product's forms: Flask-WTF's, with WTForms' own messages ("This field is required.")
-    in the page's language from a catalogue read once per language. Flask-WTF reads and parses
-    that catalogue again in every request that builds a form (some 0.3 ms)."""
+    in the page's language from a catalogue read once per language, worded as the product's
+    (WORDING). Flask-WTF reads and parses that catalogue again in every request that builds a
+    form (some 0.3 ms)."""
 
     class Meta(FlaskForm.Meta):
         def get_translations(self, form: wtforms.Form) -> support.Translations | None:
@@ -34,9 +35,42 @@ class CrmForm(FlaskForm):
             return _wtforms_catalogue(str(get_locale()))
 
 
+# WTForms' messages an officer meets, in the product's words: its Chinese catalogue speaks of
+# "字段" (该字段是必填字段。), a word for programmers, and leaves some in English.
+WORDING = {
+    "This field is required.": _l("Required."),
+    "Not a valid choice.": _l("Choose one of the options offered."),
+    "Invalid Choice: could not coerce.": _l("Choose one of the options offered."),
+    "Invalid choice(s): one or more data inputs could not be coerced.": _l(
+        "Choose one of the options offered."
+    ),
+    # Formatted by WTForms: their placeholders stay as they are.
+    "'%(value)s' is not a valid choice for this field.": _l(
+        "%(value)s is not one of the options offered."
+    ),
+    "Field cannot be longer than %(max)d character.": _l("At most %(max)d characters."),
+    "Field must be at least %(min)d character long.": _l("At least %(min)d characters."),
+    "Field must be between %(min)d and %(max)d characters long.": _l(
+        "Between %(min)d and %(max)d characters."
+    ),
+    "Not a valid integer value.": _l("Enter a whole number."),
+    "Not a valid decimal value.": _l("Enter a number."),
+    "Not a valid date value.": _l("Enter a date."),
+}
+
+
 @cache
-def _wtforms_catalogue(locale: str) -> support.Translations:
-    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
+    """WTForms' catalogue for `locale`, with WORDING put over it (a plural message under both
+    its forms). Called within a request in that language, which translates WORDING."""
+    catalogue = support.Translations.load(messages_path(), [locale], domain="wtforms")
+    entries = getattr(catalogue, "_catalog", None)
+    if entries is None:  # no catalogue of WTForms' for this language: its English stays
+        return catalogue
+    for theirs, ours in WORDING.items():
+        wording = str(ours)
+        entries.update({theirs: wording, (theirs, 0): wording, (theirs, 1): wording})
+    return catalogue
 
 
 class FiniteDecimalField(DecimalField):

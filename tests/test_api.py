@@ -186,7 +186,7 @@ def test_token_without_a_name_is_refused(client, login):
     login("officer")
     response = client.post("/account/tokens", data={"name": ""})
     assert response.status_code == 422
-    assert "该字段是必填字段。" in response.text
+    assert "此项必填。" in response.text
 
 
 def test_others_tokens_cannot_be_revoked_from_my_account(

@@ -119,7 +119,7 @@ def test_code_registered_in_another_county_is_not_named(client, login, create_en
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"name": ""}, "该字段是必填字段。"),
+        ({"name": ""}, "此项必填。"),
         ({"tech_staff": "500"}, "科技人员数不能多于职工人数。"),
         ({"staff": "-3"}, "不能小于 0。"),  # not WTForms' "必须大于 0" (0 is allowed)
         ({"revenue": "abc"}, "is-invalid"),

@@ -79,7 +79,7 @@ def test_duplicate_or_empty_names_are_refused(app, client, login):
     duplicate = client.post("/policies/new", data={"name": "科技副总", "category": "talent"})
     assert "政策目录中已有同名政策。" in duplicate.text
     empty = client.post("/policies/new", data={"name": "", "category": "talent"})
-    assert "该字段是必填字段。" in empty.text
+    assert "此项必填。" in empty.text
     assert len(policies(app)) == 16
 
 

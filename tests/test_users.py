@@ -53,7 +53,7 @@ def test_invalid_user_form_shows_chinese_errors_and_stores_nothing(app, client, 
     bad = {**NEW_USER, "username": "Bad Name!", "display_name": "", "password": "123"}
     response = client.post("/admin/users/new", data=bad)
     assert response.status_code == 200
-    assert "该字段是必填字段。" in response.text  # display name, beside its field
+    assert "此项必填。" in response.text  # display name, beside its field
     assert get_user(app, "bad name!") is None
     response = client.post("/admin/users/new", data={**NEW_USER, "username": "Bad Name!"})
     assert "只能包含小写字母" in response.text
