@@ -173,6 +173,24 @@ def test_closing_needs_a_call_back_and_dissatisfied_reopens(app, client, people,
     assert reopened.json["events"][-1]["step"] == "reopen"
 
 
+def test_the_call_back_is_one_card_and_its_answer_decides_what_it_does(
+    app, client, people, make_problem
+):
+    """One card asks for the enterprise's answer: 不满意 reopens the problem and is told as a
+    reopening, not as the closing the card's title would have said."""
+    problem_id = make_problem("resolved")
+    log_in(client, people["chief"])
+    page = client.get(f"/problems/{problem_id}").text
+    assert page.count('class="card step-card"') == 1
+    assert f"/problems/{problem_id}/steps/close" in page and "/steps/reopen" not in page
+    version = state_of(app, problem_id)[1]
+    answer = {"version": version, "satisfaction": "dissatisfied", "comment": "补贴还没到账"}
+    saved = client.post(f"/problems/{problem_id}/steps/close", data=answer)
+    assert saved.status_code == 302 and state_of(app, problem_id)[0] == "in_progress"
+    shown = client.get(saved.location).text
+    assert "已保存：回访不满意，重新办理。" in shown and "已保存：回访销号" not in shown
+
+
 def test_two_chiefs_assigning_from_the_same_version(app, client, people, make_problem, create_user):
     problem_id = make_problem("new")
     second_chief = create_user("chief", YIYANG)

@@ -202,7 +202,10 @@ def create():
 
 
 def _page(problem: Problem, forms: dict[Step, StepForm] | None = None, status: int = 200):
-    steps = allowed_steps(current_user, problem)
+    # The call-back is one act: the enterprise's answer closes the problem or reopens it, so
+    # one card asks for it (the close step's, which take_step turns into a reopen when the
+    # answer is 不满意), not two cards whose titles the answer could contradict.
+    steps = [step for step in allowed_steps(current_user, problem) if step != Step.REOPEN]
     forms = forms or {}
     for step in steps:
         if step not in forms:
@@ -229,16 +232,20 @@ def take_step(problem_id: int, step: str):
         abort(404)
     form = StepForm()
     form.setup(problem.county_code)
+    card = Step.CLOSE if chosen == Step.REOPEN else chosen  # the call-back's one card
     if form.validate_on_submit():
         try:
-            operations.take_step(current_user, problem, chosen, form.version.data, form.values())
+            event = operations.take_step(
+                current_user, problem, chosen, form.version.data, form.values()
+            )
         except DomainError as error:
             db.session.rollback()
             if error.status == 403:
                 raise
             attach_errors(form, error)
-            return _page(db.session.get(Problem, problem_id), {chosen: form}, error.status)
+            return _page(db.session.get(Problem, problem_id), {card: form}, error.status)
+        taken = Step(event.step)  # a call-back closes or reopens, as the answer says
         db.session.commit()
-        flash(_("Saved: %(step)s.", step=chosen.label), "success")
+        flash(_("Saved: %(step)s.", step=taken.label), "success")
         return redirect(url_for("problems.show", problem_id=problem.id))
-    return _page(problem, {chosen: form}, 422)
+    return _page(problem, {card: form}, 422)

@@ -44,10 +44,14 @@ def test_a_problem_from_assignment_to_closing(open_page):
     officer.screenshot("problem-resolved-810x1080")
 
     page = chief.open(problem_url.removeprefix(chief.base_url))
+    assert page.locator(".step-card h2").all_inner_texts() == ["回访"]  # one act, one card
     page.locator("label", has_text="基本满意").first.tap()
     page.locator("#close-comment").fill("企业表示问题已基本解决。")
-    page.get_by_role("button", name="回访销号").tap()
+    asked = []
+    page.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.accept())
+    page.get_by_role("button", name="保存回访结果").tap()
     page.locator(".alert-success", has_text="回访销号").wait_for()
+    assert "销号后不能再重新办理" in asked[0]
     history = page.locator("#history").inner_text()
     for step in ("提出问题", "交办", "签收", "报告进展", "办结", "回访销号"):
         assert step in history, step
