@@ -333,6 +333,24 @@ def test_a_stale_move_is_a_conflict_and_out_of_scope_is_404(app, client, staff, 
     assert case_id not in [c["id"] for c in client.get("/api/v1/certifications").json["items"]]
 
 
+def test_a_move_refused_after_the_case_moved_on_says_why_and_keeps_the_note(
+    client, staff, make_case
+):
+    """Withdrawn by someone else while the owner typed: the move's card is gone from the page,
+    so the reason and the note typed are shown above the moves left (none)."""
+    case_id = make_case(stage=Stage.PROSPECT)
+    log_in(client, staff["chief"])
+    withdrawn = {"to": "withdrawn", "version": 1, "note": "企业暂不申报"}
+    assert client.post(f"/api/v1/certifications/{case_id}/stage", json=withdrawn).status_code == 200
+    client.post("/logout")
+    log_in(client, staff["owner"])
+    typed = {"to": "coaching", "version": "1", "note": "已约见财务负责人，讲解研发费用归集"}
+    response = client.post(f"/certification/{case_id}/stage", data=typed)
+    assert response.status_code == 409
+    refused = re.search(r'id="refused-elsewhere">(.*?)</div>\s*</div>', response.text, re.S)
+    assert refused and "已约见财务负责人，讲解研发费用归集" in refused[1]
+
+
 def test_opening_a_case_once_per_programme(app, client, staff, create_enterprise):
     enterprise = create_enterprise(county_code=YIYANG)
     log_in(client, staff["owner"])

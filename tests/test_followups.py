@@ -182,17 +182,17 @@ def test_a_task_refused_from_the_list_opens_with_what_was_typed_and_why(
 
 def test_a_task_done_meanwhile_says_so_on_its_page(app, client, people, make_task):
     """Completed by the chief while the officer typed: no form is left to show the reason
-    beside, so it is said above the task."""
+    beside, so it is said above the task, with the outcome typed (to copy, not lost)."""
     task_id = make_task()
     chief = app.test_client()
     log_in(chief, people["chief"])
     chief.post(f"/api/v1/followups/{task_id}/complete", json={"version": 1})
     log_in(client, people["officer"])
-    response = client.post(
-        f"/tasks/{task_id}/complete", data={"version": "1", "outcome": "已核实", "back": "/tasks/"}
-    )
+    typed = {"version": "1", "outcome": "已核实研发台账", "back": "/tasks/"}
+    response = client.post(f"/tasks/{task_id}/complete", data=typed)
     assert response.status_code == 409
-    assert re.search(r"alert-danger[^>]*>[^<]*刚被他人修改", response.text)
+    refused = re.search(r'id="refused-elsewhere">(.*?)</div>\s*</div>', response.text, re.S)
+    assert refused and "刚被他人修改" in refused[1] and "已核实研发台账" in refused[1]
     assert f'name="next" value="/tasks/{task_id}"' in response.text  # not the POST-only route
 
 

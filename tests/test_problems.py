@@ -191,6 +191,26 @@ def test_the_call_back_is_one_card_and_its_answer_decides_what_it_does(
     assert "已保存：回访不满意，重新办理。" in shown and "已保存：回访销号" not in shown
 
 
+def test_a_step_refused_after_the_problem_moved_on_says_why_and_keeps_the_text(
+    app, client, people, make_problem
+):
+    """Resolved by the officer while the chief typed why it cannot be solved: that card is gone
+    from the page, so the reason and the text typed are shown above the steps left."""
+    problem_id = make_problem("in_progress")
+    version = state_of(app, problem_id)[1]
+    officer = app.test_client()
+    log_in(officer, people["assignee"])
+    resolution = {"version": version, "resolution": "已协调解决"}
+    assert officer.post(f"/problems/{problem_id}/steps/resolve", data=resolution).status_code == 302
+    log_in(client, people["chief"])
+    typed = {"version": version, "note": "涉及省级政策调整，县里暂无法解决"}
+    response = client.post(f"/problems/{problem_id}/steps/mark_unresolvable", data=typed)
+    assert response.status_code == 409
+    refused = re.search(r'id="refused-elsewhere">(.*?)</div>\s*</div>', response.text, re.S)
+    assert refused and "涉及省级政策调整，县里暂无法解决" in refused[1] and "办结" in refused[1]
+    assert state_of(app, problem_id)[0] == "resolved"
+
+
 def test_two_chiefs_assigning_from_the_same_version(app, client, people, make_problem, create_user):
     problem_id = make_problem("new")
     second_chief = create_user("chief", YIYANG)

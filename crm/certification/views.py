@@ -100,7 +100,10 @@ def _case_page(case: CertificationCase, form: MoveForm | None = None, status: in
             forms[stage] = form
         else:
             forms[stage] = MoveForm(formdata=None, to=stage.value, version=case.version)
-    return render_template("certification/show.html", case=case, forms=forms), status
+    # A refused move the case no longer offers (moved on by someone else): told above the rest.
+    stranded = [form] if form is not None and form not in forms.values() else []
+    page = render_template("certification/show.html", case=case, forms=forms, stranded=stranded)
+    return page, status
 
 
 @bp.get("/<int:case_id>")

@@ -161,7 +161,9 @@ def create():
     ), status
 
 
-def _task_page(task: FollowUp, forms: dict | None = None, status: int = 200):
+def _task_page(
+    task: FollowUp, forms: dict | None = None, status: int = 200, stranded: list | None = None
+):
     forms = forms or {}
     forms.setdefault("complete", CompleteForm(formdata=None, version=task.version))
     forms.setdefault("cancel", CancelForm(formdata=None, version=task.version))
@@ -174,7 +176,10 @@ def _task_page(task: FollowUp, forms: dict | None = None, status: int = 200):
     if task.previous_id:
         history = [db.session.get(FollowUp, task.previous_id)]
     g.here = url_for("followups.show", followup_id=task.id)  # for a refused action's page too
-    return render_template("followups/show.html", task=task, forms=forms, history=history), status
+    page = render_template(
+        "followups/show.html", task=task, forms=forms, history=history, stranded=stranded or []
+    )
+    return page, status
 
 
 @bp.get("/<int:followup_id>")
@@ -214,9 +219,9 @@ def act(followup_id: int, action: str):
             # the reason beside it, not a message on the list and the typing lost.
             attach_errors(form, error)
             fresh = db.session.get(FollowUp, followup_id)
-            if not STILL_POSSIBLE[action](current_user, fresh):
-                flash(error.message, "danger")  # done, cancelled or handed on: no form to show
-            return _task_page(fresh, {action: form}, error.status)
+            # Done, cancelled or handed on meanwhile: no form to show it in; told above them.
+            stranded = [] if STILL_POSSIBLE[action](current_user, fresh) else [form]
+            return _task_page(fresh, {action: form}, error.status, stranded)
         db.session.commit()
         flash(_MESSAGES[action](task, following), "success")
         return redirect(back_to(url_for("followups.show", followup_id=task.id)))

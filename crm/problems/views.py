@@ -212,7 +212,10 @@ def _page(problem: Problem, forms: dict[Step, StepForm] | None = None, status: i
             forms[step] = StepForm(formdata=None, version=problem.version)
         forms[step].setup(problem.county_code)
     g.here = url_for("problems.show", problem_id=problem.id)  # for a refused step's page too
-    page = render_template("problems/show.html", problem=problem, steps=steps, forms=forms)
+    stranded = [form for step, form in forms.items() if step not in steps]
+    page = render_template(
+        "problems/show.html", problem=problem, steps=steps, forms=forms, stranded=stranded
+    )
     return page, status
 
 
