@@ -40,7 +40,7 @@ def test_from_eligibility_to_certificate(open_page):
     board = officer.open("/certification/?programme=high_tech")
     for stage in ("培育辅导", "材料准备", "已申报"):
         card = board.locator(".kanban-card", has_text=QIHANG)
-        card.get_by_role("button", name="推进到").tap()
+        card.get_by_role("button", name="转入阶段").tap()
         card.get_by_role("button", name=stage).tap()
         board.locator(".alert-success", has_text=stage).wait_for()
     column = board.locator('.kanban-column[data-stage="submitted"]')
@@ -63,6 +63,14 @@ def test_from_eligibility_to_certificate(open_page):
     board.locator(".kanban-card", has_text=QIHANG).get_by_role("link", name=QIHANG).tap()
     board.locator("#certified-number").fill("GR202641000777")
     board.locator("#certified-on").fill(bureau_today().isoformat())
+    # An end stage cannot be left again: asked first; a no leaves the case where it was.
+    asked = []
+    board.once("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
+    board.locator("#move-certified").get_by_role("button", name="已认定").tap()
+    board.wait_for_timeout(300)
+    assert asked == [f"确定将{QIHANG}转入“已认定”吗？之后不能再变更阶段。"]
+    assert board.locator(".alert-success").count() == 0
+    board.once("dialog", lambda dialog: dialog.accept())
     board.locator("#move-certified").get_by_role("button", name="已认定").tap()
     board.locator(".alert-success", has_text="已认定").wait_for()
     valid_until = certificate_valid_until(bureau_today()).isoformat()
