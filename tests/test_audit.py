@@ -99,3 +99,36 @@ def test_changes_are_shown_with_readable_values(app, client, login, create_user)
     rows = table_body(client.get("/admin/audit/?action=user.update").text)
     assert "<del>走访干部</del> → 科长" in rows
     assert "<del>宜阳县</del> → 孟津区" in rows
+
+
+def test_a_field_is_named_as_its_own_table_means_it(app, client, login):
+    """One key means different things in different tables: a contact's title is a 职务, a
+    problem's is the problem; a task's status is not a problem's; a yes/no reads 是/否."""
+    login("admin")
+    entries = [
+        ("problems", {"title": [None, "融资难"], "unit": [None, "市人社局"]}),
+        ("contacts", {"name": [None, "王芳"], "title": [None, "财务总监"]}),
+        ("followups", {"status": ["todo", "done"]}),
+        ("policies", {"category": [None, "tax"], "active": [True, False]}),
+        ("users", {"unit": ["", "科技科"]}),
+        ("visits", {"summary": ["", "了解研发投入"]}),
+    ]
+    with app.app_context():
+        for table, changes in entries:
+            entry = AuditLog(action=f"{table}.check", entity_type=table, entity_id="1")
+            entry.actor_name, entry.changes, entry.region_code = "周管理", changes, CITY
+            db.session.add(entry)
+        db.session.commit()
+    rows = table_body(client.get("/admin/audit/").text)
+    for shown in (
+        "问题：</span>\n              融资难",
+        "责任单位：",
+        "姓名：</span>\n              王芳",
+        "职务：</span>\n              财务总监",
+        "<del>待办</del> → 已完成",
+        "类别：</span>\n              财税",
+        "<del>是</del> → 否",
+        "单位/科室：",
+        "走访情况：",
+    ):
+        assert shown in rows, shown

@@ -273,5 +273,5 @@ def test_import_entries_written_before_their_keys_were_renamed_still_read_in_chi
     from crm.audit.labels import field_label
 
     with app.test_request_context():
-        old = [field_label(key) for key in ("file", "created", "updated", "skipped")]
+        old = [field_label("", key) for key in ("file", "created", "updated", "skipped")]
     assert old == ["文件", "新增企业", "更新企业", "跳过的行"]

@@ -32,9 +32,6 @@ register_labels(
         "enterprise.delete": _l("Deleted enterprise"),
         "enterprise.credit_code_confirmed": _l("Confirmed a credit code against the licence"),
         "enterprise.import": _l("Imported enterprises"),
-        "contact.create": _l("Added contact"),
-        "contact.update": _l("Changed contact"),
-        "contact.delete": _l("Removed contact"),
     },
     {
         "name": _l("Name (of a record)"),
@@ -63,8 +60,6 @@ register_labels(
         "specialized": _l("Specialised SME"),
         "liaison_id": _l("Liaison officer"),
         "tags": _l("Tags"),
-        "title": _l("Title"),
-        "primary": _l("Primary contact"),
         # An import's entry: its file and what became of its rows (and as entries written
         # before 2026-11-25 name them: file, created, updated, skipped).
         **dict.fromkeys(("import_file", "file"), _l("File")),
@@ -72,7 +67,7 @@ register_labels(
         **dict.fromkeys(("enterprises_updated", "updated"), _l("Enterprises updated")),
         **dict.fromkeys(("rows_skipped", "skipped"), _l("Rows skipped")),
     },
-    {"enterprises": _l("Enterprise"), "contacts": _l("Contact")},
+    {"enterprises": _l("Enterprise")},
     {
         "county_code": region_name,
         "township_code": region_name,
@@ -80,6 +75,20 @@ register_labels(
         "scale": lambda value: Scale(value).label,
         "specialized": lambda value: SpecializedLevel(value).label,
     },
+)
+register_labels(
+    {
+        "contact.create": _l("Added contact"),
+        "contact.update": _l("Changed contact"),
+        "contact.delete": _l("Removed contact"),
+    },
+    {
+        "name": _l("Name"),
+        "title": _l("Title"),
+        "phone": _l("Phone"),
+        "primary": _l("Primary contact"),
+    },
+    {"contacts": _l("Contact")},
 )
 
 

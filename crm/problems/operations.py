@@ -48,7 +48,7 @@ register_labels(
     },
     {
         "category": _l("Category"),
-        "title": _l("Title"),
+        "title": _l("Problem"),
         "description": _l("Description"),
         "raised_on": _l("Raised on"),
         "status": _l("Status"),

@@ -41,7 +41,7 @@ register_labels(
         "visit_date": _l("Visit date"),
         "mode": _l("Visit mode"),
         "people_met": _l("People met"),
-        "summary": _l("Summary"),
+        "summary": _l("Visit summary"),
         "next_step": _l("Next step"),
         "location": _l("Location"),
         "latitude": _l("Latitude"),
