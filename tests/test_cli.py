@@ -154,7 +154,7 @@ def test_a_large_demo_spreads_its_work_over_county_staff(app, client, monkeypatc
         ).all()
         assert assigned and all(chiefs[county] == chief for county, chief in assigned)
     assert (
-        f"{len(staff)} 名区县干部" in result.output and f"{officers[0].username}" in result.output
+        f"{len(staff)} 名县区干部" in result.output and f"{officers[0].username}" in result.output
     )
     log_in(client, UserInfo(officers[0].id, officers[0].username, "officer", "", DEMO_PASSWORD))
 

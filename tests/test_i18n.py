@@ -268,3 +268,31 @@ def test_no_template_names_a_control_in_english():
         for match in attribute.findall(path.read_text())
     ]
     assert english == []
+
+
+def test_words_shared_in_english_read_right_in_each_chinese_context(app):
+    """One English word, two Chinese meanings: each place has its own message."""
+    from crm.certification.models import Stage
+    from crm.enterprises.queries import EnterpriseFilterForm
+    from crm.followups.forms import FollowUpForm
+    from crm.problems.forms import StepForm
+    from crm.visits.forms import VisitForm
+    from crm.visits.models import VisitMode
+
+    with app.test_request_context():
+        shown = {
+            "tech SME registered": Stage.REGISTERED.label,
+            "visit by phone": VisitMode.PHONE.label,
+            "place of a visit": str(VisitForm.location.args[0]),
+            "task deadline": str(FollowUpForm.due_on.args[0]),
+            "problem handler": str(StepForm.assignee_id.args[0]),
+            "qualification filter": str(EnterpriseFilterForm.flag.args[0]),
+        }
+    assert shown == {
+        "tech SME registered": "已入库",
+        "visit by phone": "电话",
+        "place of a visit": "走访地点",
+        "task deadline": "截止日期",
+        "problem handler": "承办干部",
+        "qualification filter": "资质",
+    }

@@ -608,7 +608,7 @@ def test_a_ledger_row_shows_the_problem_its_deadline_and_who_handles_it(
     assert set(rows) == {late, fresh, for_a_unit}
     words = {problem_id: " ".join(text.split()) for problem_id, text in rows.items()}
     assert f"缺少研发人才 人才 · {enterprise}" in words[late]
-    assert f"已交办 逾期 2 天 超过 1 天未签收 3 天内未报告进展 重大 {assignee}" in words[late]
+    assert f"已交办 逾期 2 天 超过 1 天未签收 超过 3 天未报告进展 重大 {assignee}" in words[late]
     assert words[fresh].endswith("待交办 —") and words[for_a_unit].endswith("待交办 宜阳县人社局")
     assert f'name="version_{late}" value="{version}"' in page  # the bulk assignment's check
 
@@ -688,7 +688,7 @@ def test_the_13710_reminders_on_the_problem(app, client, people, make_problem):
     assert "超过 1 天未签收" in not_accepted and "未报告进展" not in in_time
     with time_machine.travel(assigned_at + timedelta(days=4), tick=False):
         log_in(client, people["chief"])
-        assert "3 天内未报告进展" in client.get(f"/problems/{accepted}").text
+        assert "超过 3 天未报告进展" in client.get(f"/problems/{accepted}").text
 
 
 def test_a_problem_raised_before_2000_is_refused_in_words_that_say_so(

@@ -904,7 +904,7 @@ def test_a_county_officer_goes_along_with_the_countys_colleagues_and_the_citys(
     refused = client.post("/api/v1/visits", json=body)
     assert refused.status_code == 422
     assert refused.json["error"]["fields"]["companion_ids"] == [
-        "区县的走访只能与本区县和市局的同事同行。"
+        "县区的走访只能与本县区和市局的同事同行。"
     ]
     assert counts(app)["visits"] == 0
     body = api_visit(enterprise.id, companion_ids=[colleague.id, city_chief.id])

@@ -54,7 +54,7 @@ STAGE_LABELS = {
     Stage.REVIEWING: _l("Expert review"),
     Stage.PUBLICIZED: _l("Publicized"),
     Stage.CERTIFIED: _l("Certified"),
-    Stage.REGISTERED: _l("Registered"),
+    Stage.REGISTERED: _l("Registered (tech-based SME)"),
     Stage.REJECTED: _l("Not passed"),
     Stage.WITHDRAWN: _l("Withdrawn"),
 }

@@ -62,7 +62,7 @@ class EnterpriseFilterForm(CrmForm):
         default="",
     )
     flag = SelectField(
-        _l("Qualification"),
+        _l("Qualifications"),
         choices=[SelectChoice("", _l("All")), *(SelectChoice(k, v[0]) for k, v in FLAGS.items())],
         default="",
     )
@@ -71,7 +71,10 @@ class EnterpriseFilterForm(CrmForm):
         _l("Not visited for"),
         choices=[
             SelectChoice("", _l("Any time")),
-            *(SelectChoice(str(days), _l("%(n)d days", n=days)) for days in NOT_VISITED_DAYS),
+            *(
+                SelectChoice(str(days), _l("More than %(n)d days", n=days))
+                for days in NOT_VISITED_DAYS
+            ),
         ],
         default="",
     )

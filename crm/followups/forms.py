@@ -27,7 +27,7 @@ class FollowUpForm(CrmForm):
     title = StringField(_l("Task"), render_kw={"maxlength": 100})
     details = TextAreaField(_l("Details"), render_kw={"rows": 3})
     assignee_id = SelectField(_l("For"), default="", validate_choice=False)
-    due_on = DateField(_l("Due date"), validators=[Optional()])
+    due_on = DateField(_l("Due on"), validators=[Optional()])
     priority = RadioField(
         _l("Priority"),
         choices=[SelectChoice(p.value, PRIORITY_LABELS[p]) for p in Priority],

@@ -42,7 +42,7 @@ register_labels(
     },
     {
         "title": _l("Task"),
-        "due_on": _l("Due date"),
+        "due_on": _l("Due on"),
         "priority": _l("Priority"),
         "repeat": _l("Repeats"),
         "assignee": _l("Assigned to"),

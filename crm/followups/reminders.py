@@ -36,16 +36,16 @@ def due_reminders(now: datetime) -> int:
         )
     ).all()
     for task in tasks:
-        when = _l("today") if task.due_on == today else task.due_on.isoformat()
+        about = {"title": task.title, "enterprise": task.enterprise.name}
+        if task.due_on == today:
+            message = _l("Task due today: %(title)s (%(enterprise)s)", **about)
+        else:
+            date = task.due_on.isoformat()
+            message = _l("Task due on %(date)s: %(title)s (%(enterprise)s)", date=date, **about)
         notify(
             task.assignee,
             NotificationKind.DUE_SOON,
-            _l(
-                "Task due %(when)s: %(title)s (%(enterprise)s)",
-                when=when,
-                title=task.title,
-                enterprise=task.enterprise.name,
-            ),
+            message,
             _link(task),
             key=f"followup:{task.id}:due_soon:{task.due_on}",
         )

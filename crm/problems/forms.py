@@ -24,7 +24,7 @@ class StepForm(CrmForm):
     """Every field a step may need; each step's form on the page shows its own."""
 
     version = HiddenField()
-    assignee_id = SelectField(_l("Officer"), default="", validate_choice=False)
+    assignee_id = SelectField(_l("Assigned officer"), default="", validate_choice=False)
     unit = StringField(_l("or a responsible unit"))
     unit_contact = StringField(_l("Contact at the unit"))
     due_date = DateField(_l("Due date"), validators=[Optional()])

@@ -71,7 +71,7 @@ class VisitForm(CrmForm):
     next_step = StringField(_l("Next step"))
     followup_title = StringField(_l("Follow-up"))
     followup_due_on = DateField(_l("Follow-up due"), validators=[Optional()])
-    location = StringField(_l("Location"))
+    location = StringField(_l("Place of the visit"))
     latitude = HiddenField()
     longitude = HiddenField()
     photos = MultipleFileField(_l("Photos"))

@@ -43,7 +43,7 @@ register_labels(
         "people_met": _l("People met"),
         "summary": _l("Visit summary"),
         "next_step": _l("Next step"),
-        "location": _l("Location"),
+        "location": _l("Place of the visit"),
         "latitude": _l("Latitude"),
         "longitude": _l("Longitude"),
         "followup_title": _l("Follow-up"),

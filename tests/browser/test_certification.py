@@ -23,7 +23,7 @@ def test_from_eligibility_to_certificate(open_page):
     log_in(officer, "officer")
     tab = officer.open("/enterprises/?q=lyqh")
     tab.get_by_role("link", name=QIHANG).first.tap()
-    tab.get_by_role("link", name="资格自测").tap()
+    tab.get_by_role("link", name="资格测评").tap()
     tab.locator("#eligibility-result").wait_for()
     tab.locator("#staff").fill("80")
     tab.locator("#tech_staff").fill("12")

@@ -50,7 +50,7 @@ def test_a_task_from_the_chief_to_the_officer_and_back(open_page):
     assert enterprise.evaluate(LINK_NEAR_CORNER, 2) == enterprise.get_attribute("href")
     assert mine.evaluate(NO_HORIZONTAL_SCROLL)
     officer.screenshot("my-tasks-810x1080")
-    item.get_by_placeholder("完成情况（可选）").fill("清单已发企业，约定周五前补齐。")
+    item.get_by_placeholder("完成情况（选填）").fill("清单已发企业，约定周五前补齐。")
     item.get_by_role("button", name="完成").tap()
     mine.locator(".alert-success", has_text=TITLE).wait_for()
     assert mine.locator(".task-item", has_text=TITLE).count() == 0
