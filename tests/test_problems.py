@@ -403,6 +403,36 @@ def test_a_bulk_assignee_of_another_county_names_the_problem_beside_the_field(
     assert state_of(app, ours)[0] == state_of(app, theirs)[0] == "new"
 
 
+def test_a_bulk_assignment_to_no_one_is_told_beside_the_field_naming_no_problem(
+    app, client, people, make_problem
+):
+    """No officer and no unit is the form's fault, not the first problem's."""
+    first, second = make_problem("new"), make_problem("new")
+    log_in(client, people["chief"])
+    data = {"problem_ids": [first, second], f"version_{first}": 1, f"version_{second}": 1}
+    response = client.post("/problems/bulk-assign", data=data)
+    assert response.status_code == 422
+    error = re.search(r'id="bulk-assignee".*?invalid-feedback[^>]*>([^<]+)<', response.text, re.S)
+    assert error and "“" not in error[1] and "干部" in error[1]
+
+
+def test_a_second_progress_note_moves_the_version_on(app, client, people, make_problem):
+    """A chief who read the problem before the officer's latest note is told of it."""
+    problem_id = make_problem("in_progress")
+    log_in(client, people["assignee"])
+    seen = state_of(app, problem_id)[1]
+    note = {"version": seen, "note": "已与市人社局对接"}
+    assert client.post(f"/problems/{problem_id}/steps/progress", data=note).status_code == 302
+    again = {"version": seen + 1, "note": "人社局答复下周给出方案"}
+    assert client.post(f"/problems/{problem_id}/steps/progress", data=again).status_code == 302
+    assert state_of(app, problem_id)[1] == seen + 2
+    chief = app.test_client()
+    log_in(chief, people["chief"])
+    stale = {"version": seen + 1, "note": "涉及省级政策，暂无法解决"}
+    response = chief.post(f"/problems/{problem_id}/steps/mark_unresolvable", data=stale)
+    assert response.status_code == 409 and "人社局答复下周给出方案" in response.text
+
+
 def test_a_bulk_assignment_refused_when_nothing_is_left_to_tick_still_says_why(
     app, client, people, make_problem
 ):

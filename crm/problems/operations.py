@@ -207,6 +207,7 @@ def take_step(
     before = problem.status
     details = APPLY[step](actor, problem, cleaned)
     problem.status = TRANSITIONS[step].target
+    problem.updated_at = utcnow()  # every step moves the version on: a second progress note too
     try:
         db.session.flush()  # the UPDATE names the version read: a concurrent step fails here
     except StaleDataError as error:
@@ -358,10 +359,11 @@ APPLY = {
 }
 
 
-def _naming(problem: Problem, error: DomainError) -> DomainError:
+def _naming(problem: Problem, error: DomainError, values: dict[str, Any]) -> DomainError:
     """A refusal of one of the problems ticked for 批量交办, naming the problem where the reason
-    is its own: its state (above the form) or an officer not of its county (beside the field).
-    The rest of the assignment (unit, due date) is the same for all of them: `error` as it is."""
+    is its own: its state (above the form) or an officer chosen not of its county (beside the
+    field). The rest of the assignment (no one chosen, the unit, the due date) is the same for
+    all of them: `error` as it is."""
 
     def named(reason: str) -> str:
         return _("“%(title)s”: %(reason)s", title=problem.title, reason=reason)
@@ -369,7 +371,7 @@ def _naming(problem: Problem, error: DomainError) -> DomainError:
     if set(error.fields) <= {"version", "to"}:
         message = named(error.message)
         return type(error)(message, {"problem_ids": [message]})
-    if "assignee_id" in error.fields:
+    if "assignee_id" in error.fields and values.get("assignee_id"):
         fields = {**error.fields, "assignee_id": [named(m) for m in error.fields["assignee_id"]]}
         return type(error)(fields["assignee_id"][0], fields)
     return error
@@ -390,7 +392,7 @@ def assign_problems(
         try:
             events.append(take_step(actor, problem, Step.ASSIGN, version, values))
         except (Conflict, ValidationFailed) as error:
-            named = _naming(problem, error)
+            named = _naming(problem, error, values)
             if named is error:
                 raise
             raise named from error
