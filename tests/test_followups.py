@@ -279,6 +279,21 @@ def test_a_chief_reassigns_within_scope_only(app, client, people, make_task):
     assert moved.status_code == 404
 
 
+def test_reassigning_to_the_same_officer_and_day_says_nothing_would_change(
+    app, client, people, make_task
+):
+    task_id = make_task()
+    log_in(client, people["chief"])
+    same = {"version": "1", "assignee_id": str(people["officer"].id)}
+    response = client.post(f"/tasks/{task_id}/reassign", data=same)
+    assert response.status_code == 422
+    error = re.search(
+        r'id="reassign-assignee".*?invalid-feedback[^>]*>([^<]+)<', response.text, re.S
+    )
+    assert error and "已负责此任务" in error[1]
+    assert task_state(app, task_id)[1] == 1  # not a new version, nobody told anything
+
+
 def test_the_board_counts_each_officers_tasks(app, client, people, make_task):
     make_task()
     late = make_task()

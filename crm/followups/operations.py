@@ -253,7 +253,11 @@ def reassign_followup(actor: User, task: FollowUp, version: Any, values: dict[st
         changes["due_on"] = [plain_value(task.due_on), plain_value(due)]
         task.due_on = due
     if not changes:
-        return
+        message = _(
+            "%(name)s has this task already, due on that day: choose another officer or date.",
+            name=assignee.display_name,
+        )
+        raise ValidationFailed(message, {"assignee_id": [message]})
     task.assigned_by_id = actor.id
     task.reminded_at = task.escalated_at = None
     _flush()
