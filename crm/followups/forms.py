@@ -58,7 +58,11 @@ class CompleteForm(CrmForm):
 
 class CancelForm(CrmForm):
     version = HiddenField()
-    reason = StringField(_l("Reason for cancelling"), render_kw={"maxlength": 500})
+    # Required by the operation (its message); marked so that the page asks no confirmation
+    # of a cancellation that is bound to be refused.
+    reason = StringField(
+        _l("Reason for cancelling"), render_kw={"maxlength": 500, "required": True}
+    )
 
 
 class ReassignForm(CrmForm):

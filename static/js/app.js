@@ -1,10 +1,13 @@
 // Behaviour shared by every page. No inline scripts anywhere (the CSP forbids them).
 "use strict";
 
-// <form data-confirm="…">: ask before a destructive or irreversible action.
+// <form data-confirm="…">: ask before a destructive or irreversible action. Not while a
+// required field is empty: the server refuses it anyway, and says which field beside it.
 document.addEventListener("submit", (event) => {
-  const message = event.target.dataset && event.target.dataset.confirm;
-  if (message && !window.confirm(message)) {
+  const form = event.target;
+  const message = form.dataset && form.dataset.confirm;
+  const incomplete = [...form.querySelectorAll("[required]")].some((field) => !field.value.trim());
+  if (message && !incomplete && !window.confirm(message)) {
     event.preventDefault();
   }
 });

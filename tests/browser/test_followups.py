@@ -62,3 +62,33 @@ def test_a_task_from_the_chief_to_the_officer_and_back(open_page):
     assert "清单已发企业" in page.locator("#task-outcome").inner_text()
     chief.screenshot("task-done-1080x810")
     assert chief.errors == [] and officer.errors == []
+
+
+def test_cancelling_a_task_without_a_reason_is_not_asked_about_first(open_page):
+    """The confirmation comes once the reason is there: not a 确定取消？ answered yes only to
+    be told then that the reason is missing."""
+    chief = open_page(TABLET_LANDSCAPE)
+    log_in(chief, "chief")
+    tab = chief.open("/enterprises/?q=lyqh")
+    tab.get_by_role("link", name="洛阳启航必达科技有限公司").first.tap()
+    tab.get_by_role("link", name="新建任务").tap()
+    tab.locator("#title").fill("补充走访记录照片")
+    tab.locator("#assignee_id").select_option(label="李明（洛阳市）")
+    tab.locator("#due_on").fill((bureau_today() + timedelta(days=5)).isoformat())
+    tab.get_by_role("button", name="创建任务").tap()
+    tab.locator(".alert-success").wait_for()
+    asked = []
+    tab.on("dialog", lambda dialog: asked.append(dialog.message) or dialog.accept())
+    cancel = tab.get_by_role("button", name="取消任务")
+    cancel.tap()
+    tab.locator("#cancel-reason.is-invalid").wait_for()
+    assert asked == []
+    tab.locator("#cancel-reason").fill("企业已搬离本市")
+    tab.get_by_role("button", name="取消任务").tap()
+    tab.locator(".alert-success").wait_for()
+    assert asked == ["确定取消此任务？取消后不能恢复。"]
+    assert "已取消" in tab.locator("#task-status").inner_text()
+    refused = (
+        "Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"
+    )
+    assert chief.errors == [refused]  # the refusal itself, and nothing else
