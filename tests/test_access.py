@@ -386,7 +386,13 @@ REQUESTS = {
     },
     "followups_api.complete": {"json": {"version": 1}},
     "followups_api.cancel": {"json": {"version": 1, "reason": "企业已搬迁"}},
-    "followups_api.reassign": {"json": lambda ids: {"version": 1, "assignee_id": ids["target"]}},
+    "followups_api.reassign": {  # the same officer, a later day: a change to make
+        "json": lambda ids: {
+            "version": 1,
+            "assignee_id": ids["target"],
+            "due_on": date.fromordinal(bureau_today().toordinal() + 30).isoformat(),
+        }
+    },
 }
 
 

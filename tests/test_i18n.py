@@ -226,7 +226,7 @@ FORM_PAGES = {
     ("admin", "周管理"): ["/admin/users/new", "/policies/new", "/enterprises/new"],
     ("chief", "张科长"): [
         "/visits/new",
-        "/problems/new",
+        "/problems/new?enterprise_id={enterprise}",
         "/problems/",
         "/visits/",
         "/enterprises/",
@@ -234,14 +234,15 @@ FORM_PAGES = {
 }
 
 
-def test_every_choice_offered_on_a_form_is_in_chinese(client, create_user):
+def test_every_choice_offered_on_a_form_is_in_chinese(client, create_user, create_enterprise):
     """A choice's label is looked up when the page is drawn, not once when its form class was
     defined (then there is no request, and the label would stay English)."""
     english = {}
+    enterprise = create_enterprise()
     for (role, name), pages in FORM_PAGES.items():
         log_in(client, create_user(role, CITY, display_name=name))
         for url in pages:
-            page = client.get(url)
+            page = client.get(url.format(enterprise=enterprise.id))
             assert page.status_code == 200, url
             options = re.findall(r"<option[^>]*>([^<]*)</option>", page.text)
             assert options, url

@@ -735,6 +735,24 @@ def test_a_problem_raised_before_2000_is_refused_in_words_that_say_so(
     assert "日期应在 2000 年至今天之间。" in response.text and "不能晚于今天" not in response.text
 
 
+def test_a_problem_opened_from_the_ledger_starts_by_choosing_its_enterprise(
+    client, people, create_enterprise
+):
+    """From 登记问题 on the ledger: a type-ahead for the enterprise and nothing else to type
+    yet; a match opens the form for that enterprise."""
+    enterprise = create_enterprise(name="洛阳启明新材料有限公司")
+    log_in(client, people["chief"])
+    page = client.get("/problems/new").text
+    assert 'hx-get="/enterprises/search?pick=problem"' in page
+    assert 'name="title"' not in page and 'name="category"' not in page
+    matches = client.get("/enterprises/search", query_string={"q": "启明", "pick": "problem"})
+    assert f'href="/problems/new?enterprise_id={enterprise.id}"' in matches.text
+    form = client.get(f"/problems/new?enterprise_id={enterprise.id}").text
+    assert "洛阳启明新材料有限公司" in form and 'name="title"' in form
+    plain = client.get("/enterprises/search", query_string={"q": "启明"}).text
+    assert f'href="/enterprises/{enterprise.id}"' in plain  # the list page's: still the page
+
+
 def test_an_unknown_enterprise_is_told_once_beside_the_picker(app, client, people):
     log_in(client, people["chief"])
     response = client.post(

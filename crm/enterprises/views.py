@@ -77,6 +77,10 @@ def index():
     return render_template("enterprises/index.html", form=form, page=page)
 
 
+# Where a type-ahead's match leads (?pick=): the enterprise's page, or a form opened for it.
+PICKED = {"page": "enterprises.show", "problem": "problems.create"}
+
+
 @bp.get("/search")
 @login_required
 def search():
@@ -87,6 +91,7 @@ def search():
         enterprises=typeahead(query, current_user),
         query=query,
         too_short=0 < len(normalize_query(query)) < TYPEAHEAD_MIN_LENGTH,
+        endpoint=PICKED.get(request.args.get("pick", ""), PICKED["page"]),
     )
 
 

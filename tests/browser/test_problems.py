@@ -74,3 +74,21 @@ def test_the_ledger_on_a_portrait_tablet_ticks_by_the_cell(open_page):
     assert tab.evaluate(CUT_OFF_CHOICES) == []
     page.screenshot("problem-ledger-810x1080")
     assert page.errors == []
+
+
+def test_a_problem_from_the_ledger_is_recorded_after_choosing_its_enterprise(open_page):
+    page = open_page(TABLET_PORTRAIT)
+    log_in(page, "chief")
+    tab = page.open("/problems/")
+    tab.get_by_role("link", name="登记问题").tap()
+    tab.locator("#q").press_sequentially("lyqh", delay=40)
+    match = tab.locator("#typeahead-results a", has_text="洛阳启航必达科技有限公司")
+    match.tap()
+    assert tab.locator("#chosen-enterprise").inner_text() == "洛阳启航必达科技有限公司"
+    tab.locator("#category").select_option("talent")
+    tab.locator("#title").fill("缺少熟练数控技工")
+    page.screenshot("problem-new-810x1080")
+    tab.get_by_role("button", name="保存").tap()
+    tab.locator(".alert-success").wait_for()
+    assert "缺少熟练数控技工" in tab.locator("h1").inner_text()
+    assert page.errors == []
