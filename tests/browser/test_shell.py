@@ -186,7 +186,17 @@ ADMIN_PAGES = {
     "ledger": "/problems/",
     "certification": "/certification/",
     "reports": "/reports/",
+    "dashboard": "/",
+    "notifications": "/notifications/",
 }
+# Controls a finger taps smaller than 44 px (on a touch screen, which every page is opened on).
+SMALL_TAPS = """() => [...document.querySelectorAll(".btn, .nav-bell, .figure-link, .page-link")]
+  .filter((e) => e.offsetParent !== null)
+  .filter((e) => {
+    const box = e.getBoundingClientRect();
+    return box.height < 43.5 || box.width < 43.5;
+  })
+  .map((e) => e.textContent.trim() || e.className)"""
 
 
 # The link a finger lands on `inset` px inside an element's lower right corner: a row's title
@@ -220,6 +230,7 @@ def test_every_page_fits_a_portrait_tablet(open_page, name):
     assert tab.evaluate(NO_HORIZONTAL_SCROLL)
     assert tab.evaluate(CUT_OFF_CHOICES) == []
     assert tab.evaluate(WRAPPED_LABELS) == []
+    assert tab.evaluate(SMALL_TAPS) == []
     page.screenshot(f"{name}-810x1080")
     assert page.errors == []
 
