@@ -69,6 +69,7 @@ def test_the_ledger_on_a_portrait_tablet_ticks_by_the_cell(open_page):
     assert hit["width"] >= 40 and hit["height"] >= 40  # a finger's size, not the box's 26 px
     tab.mouse.click(hit["x"] + 3, hit["y"] + hit["height"] - 3)  # the cell's corner, off the box
     assert row.locator("input[type=checkbox]").is_checked()
+    assert tab.get_by_role("columnheader", name="承办").is_visible()  # who holds each problem
     due = tab.locator("#bulk-due").bounding_box()
     assert due["width"] >= 150  # room for a whole date
     assert tab.evaluate(CUT_OFF_CHOICES) == []
