@@ -33,7 +33,9 @@ LINK = r'class="kpi-value[^"]*" href="(?P<url>[^"]*)">(?P<value>[^<]*)<'
 CARD = re.compile(r'id="kpi-(?P<key>\w+)" data-key.*?' + LINK, re.S)
 MINE = re.compile(r'id="(?P<key>mine-[\w-]+)".*?' + LINK, re.S)
 ROW = re.compile(r'<tr data-county="(?P<code>\d*)">(?P<cells>.*?)</tr>', re.S)
-CELL = re.compile(r'<td class="text-end"><a href="(?P<url>[^"]*)">(?P<value>[^<]*)</a></td>')
+CELL = re.compile(
+    r'<td class="text-end"><a class="figure-link" href="(?P<url>[^"]*)">(?P<value>[^<]*)</a></td>'
+)
 
 
 @dataclass
@@ -213,6 +215,22 @@ def test_the_overdue_figure_opens_the_ledger_of_exactly_those(
     assert listed(client, url, "problems") == int(value) == expected(app, region)[0]["overdue_open"]
     visits_value, visits_url = cards(page)["visits"]
     assert listed(client, visits_url, "visits") == int(visits_value)
+
+
+def test_an_earlier_months_overdue_figure_links_to_no_list_of_todays(
+    app, client, cast, add_activity
+):
+    """Overdue at the end of an earlier month is not the ledger's overdue of today: the figure
+    is shown without a link rather than with one to a list of other problems."""
+    add_activity(YIYANG)
+    log_in(client, cast.chief)
+    with app.test_request_context():
+        earlier = (local_today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    page = client.get("/", query_string={"month": earlier}).text
+    card = re.search(r'id="kpi-overdue_open".*?</div>\s*</div>', page, re.S)[0]
+    assert 'class="kpi-value"' in card and "overdue=1" not in card
+    assert "overdue=1" not in page
+    assert cards(page)["visits"][1].startswith("/visits/?")  # the other figures keep theirs
 
 
 def test_every_county_row_links_to_its_lists(app, client, cast, add_activity):

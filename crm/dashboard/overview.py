@@ -25,6 +25,7 @@ from crm.db import utcnow
 from crm.exports.metrics import METRICS, TREND_MONTHS, Figures, Period, evaluate, months_back, trend
 from crm.extensions import cache, db
 from crm.i18n import gettext as _
+from crm.i18n import local_today
 from crm.regions.models import Region, RegionLevel
 
 # The month's key figures, in the order of their cards.
@@ -54,7 +55,7 @@ OVERVIEW_ROLES = frozenset({Role.ADMIN, Role.CHIEF, Role.VIEWER})
 ONE_DECIMAL = Decimal("0.1")
 
 Value = int | Decimal | None
-Link = Callable[[Period, str | None], str]
+Link = Callable[[Period, str | None], str | None]  # None: no list behind the figure
 
 
 def sees_overview(user: User) -> bool:
@@ -96,8 +97,11 @@ LINKS: dict[str, Link] = {
     "satisfaction_rate": lambda p, county: url_for(
         "problems.index", county=county, status="closed"
     ),
-    # Overdue today: the ledger's own overdue filter (the month under way ends today).
-    "overdue_open": lambda _p, county: url_for("problems.index", county=county, overdue=1),
+    # Overdue today: the ledger's own overdue filter, a list of today's; an earlier month's
+    # figure (overdue at its end) has no list behind it.
+    "overdue_open": lambda p, county: (
+        url_for("problems.index", county=county, overdue=1) if p.as_of == local_today() else None
+    ),
     "high_tech_prospects": _high_tech,
     "high_tech_submitted": _high_tech,
     "high_tech_certified_in_month": _high_tech,
@@ -114,7 +118,7 @@ class Card:
     key: str
     value: Value
     previous: Value
-    url: str
+    url: str | None  # None: no list behind the figure
 
     @property
     def name(self) -> Any:
@@ -159,7 +163,7 @@ class Card:
 @dataclass(frozen=True)
 class Cell:
     value: Value
-    url: str
+    url: str | None
 
 
 @dataclass(frozen=True)
