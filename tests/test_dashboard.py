@@ -29,12 +29,13 @@ from crm.regions.models import Region
 from crm.visits.operations import record_visit
 from tests.conftest import CITY, MENGJIN, YIYANG, UserInfo, log_in, queries_for
 
-LINK = r'class="kpi-value[^"]*" href="(?P<url>[^"]*)">(?P<value>[^<]*)<'
+# A figure and the list behind it (none for a figure with no list: an earlier month's overdue).
+LINK = r'class="kpi-value[^"]*"(?: href="(?P<url>[^"]*)")?>(?P<value>[^<]*)<'
 CARD = re.compile(r'id="kpi-(?P<key>\w+)" data-key.*?' + LINK, re.S)
 MINE = re.compile(r'id="(?P<key>mine-[\w-]+)".*?' + LINK, re.S)
 ROW = re.compile(r'<tr data-county="(?P<code>\d*)">(?P<cells>.*?)</tr>', re.S)
 CELL = re.compile(
-    r'<td class="text-end"><a class="figure-link" href="(?P<url>[^"]*)">(?P<value>[^<]*)</a></td>'
+    r'<td class="text-end">(?:<a class="figure-link" href="(?P<url>[^"]*)">)?(?P<value>[^<]*)'
 )
 
 
@@ -108,13 +109,16 @@ def add_activity(app, cast, create_enterprise):
 
 def cards(page: str, pattern: re.Pattern = CARD) -> dict[str, tuple[str, str]]:
     """{key: (shown value, link)} of the page's key-figure cards."""
-    return {m["key"]: (m["value"].strip(), html.unescape(m["url"])) for m in pattern.finditer(page)}
+    return {
+        m["key"]: (m["value"].strip(), html.unescape(m["url"] or ""))
+        for m in pattern.finditer(page)
+    }
 
 
 def county_rows(page: str) -> dict[str, list[tuple[str, str]]]:
     """{county code or "" for the total: [(shown value, link)] in COUNTY_KEYS order}."""
     return {
-        m["code"]: [(c["value"], html.unescape(c["url"])) for c in CELL.finditer(m["cells"])]
+        m["code"]: [(c["value"], html.unescape(c["url"] or "")) for c in CELL.finditer(m["cells"])]
         for m in ROW.finditer(page)
     }
 
