@@ -745,6 +745,7 @@ def test_a_problem_opened_from_the_ledger_starts_by_choosing_its_enterprise(
     page = client.get("/problems/new").text
     assert 'hx-get="/enterprises/search?pick=problem"' in page
     assert 'name="title"' not in page and 'name="category"' not in page
+    assert 'method="post"' not in page.split("<main")[1]  # Enter in the box posts nothing
     matches = client.get("/enterprises/search", query_string={"q": "启明", "pick": "problem"})
     assert f'href="/problems/new?enterprise_id={enterprise.id}"' in matches.text
     form = client.get(f"/problems/new?enterprise_id={enterprise.id}").text
