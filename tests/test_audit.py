@@ -109,7 +109,10 @@ def test_a_field_is_named_as_its_own_table_means_it(app, client, login):
         ("problems", {"title": [None, "融资难"], "unit": [None, "市人社局"]}),
         ("contacts", {"name": [None, "王芳"], "title": [None, "财务总监"]}),
         ("followups", {"status": ["todo", "done"]}),
-        ("policies", {"category": [None, "tax"], "active": [True, False]}),
+        (
+            "policies",
+            {"name": [None, "科技创新券"], "category": [None, "tax"], "active": [True, False]},
+        ),
         ("users", {"unit": ["", "科技科"]}),
         ("visits", {"summary": ["", "了解研发投入"]}),
     ]
@@ -127,6 +130,7 @@ def test_a_field_is_named_as_its_own_table_means_it(app, client, login):
         "职务：</span>\n              财务总监",
         "<del>待办</del> → 已完成",
         "类别：</span>\n              财税",
+        "政策名称：</span>\n              科技创新券",
         "<del>是</del> → 否",
         "单位/科室：",
         "走访情况：",

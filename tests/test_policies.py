@@ -55,6 +55,9 @@ def test_admin_adds_and_changes_a_policy(app, client, login):
             sa.select(AuditLog.action).where(AuditLog.entity_type == "policies")
         )
         assert list(actions) == ["policy.create", "policy.update"]
+    log = client.get("/admin/audit/?action=policy.create").text
+    assert "启用（走访时可选）：</span>\n              是" in log  # not "True"
+    assert "类别：</span>\n              金融" in log  # the category's name, not its key
 
 
 def test_inactive_policies_are_hidden_from_officers_and_the_api(

@@ -5,7 +5,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crm.audit.labels import register_labels
-from crm.audit.operations import apply_changes, record_audit
+from crm.audit.operations import apply_changes, plain_value, record_audit
 from crm.auth.models import User
 from crm.errors import ValidationFailed, invalid
 from crm.extensions import db
@@ -19,10 +19,12 @@ LIMITS = {"name": 100, "summary": 200, "issuer": 200, "reference": 200}
 register_labels(
     {"policy.create": _l("Added policy"), "policy.update": _l("Changed policy")},
     {
+        "name": _l("Policy name"),
         "category": _l("Category"),
         "summary": _l("Summary"),
         "issuer": _l("Issued by"),
         "reference": _l("Document"),
+        "active": _l("In use (offered on visits)"),
     },
     {"policies": _l("Policy")},
     {"category": lambda value: PolicyCategory(value).label},
@@ -60,7 +62,7 @@ def create_policy(actor: User, values: dict[str, Any]) -> Policy:
     policy = Policy(**cleaned, position=position)
     db.session.add(policy)
     db.session.flush()
-    changes = {field: [None, str(value)] for field, value in cleaned.items() if value}
+    changes = {field: [None, plain_value(value)] for field, value in cleaned.items() if value}
     record_audit("policy.create", policy, actor=actor, changes=changes)
     return policy
 
