@@ -16,7 +16,7 @@ from crm.certification.eligibility import check_high_tech, check_tech_sme
 from crm.certification.forms import CaseForm, HighTechForm, MoveForm, TechSmeForm, plain_figures
 from crm.certification.models import CertificationCase, Programme, Stage
 from crm.certification.queries import board, cases_of_year, funnel, prospects
-from crm.certification.workflow import CASE_ROLES, allowed_moves, stages_of
+from crm.certification.workflow import CASE_ROLES, FINAL, allowed_moves, stages_of
 from crm.db import paginate
 from crm.enterprises.models import Enterprise
 from crm.errors import DomainError
@@ -44,6 +44,12 @@ def days_in_stage(case: CertificationCase) -> int:
 @bp.app_template_global()
 def case_moves(case: CertificationCase) -> list[Stage]:
     return allowed_moves(current_user, case)
+
+
+@bp.app_template_global()
+def is_final(stage: Stage) -> bool:
+    """A stage a case never leaves (a move to it asks first, and asks why or for the number)."""
+    return stage in FINAL
 
 
 def _programme() -> Programme:

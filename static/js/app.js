@@ -6,8 +6,9 @@
 document.addEventListener("submit", (event) => {
   const form = event.target;
   const message = form.dataset && form.dataset.confirm;
-  const incomplete = [...form.querySelectorAll("[required]")].some((field) => !field.value.trim());
-  if (message && !incomplete && !window.confirm(message)) {
+  // checkValidity: an empty required field, an unanswered required choice (the form itself
+  // has novalidate: the server says what is wrong, beside the field).
+  if (message && form.checkValidity() && !window.confirm(message)) {
     event.preventDefault();
   }
 });
