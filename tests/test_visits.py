@@ -582,6 +582,29 @@ def test_the_edit_pages_script_is_answered_in_json(app, client, login, enterpris
         assert db.session.get(Visit, visit_id).mode == "meeting"
 
 
+def test_an_edit_sent_again_after_it_was_saved_attaches_nothing_twice(
+    app, client, login, enterprise
+):
+    """The answer to a save was lost and the page sends it again: the visit was saved since
+    the page opened it (`seen`), so the second one is refused and its file not stored twice."""
+    login("officer")
+    visit_id = _visit_with_files(client, enterprise.id)
+    with app.app_context():
+        seen = db.session.get(Visit, visit_id).updated_at.isoformat()
+        attached = db.session.scalar(sa.select(sa.func.count()).select_from(Attachment))
+    pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+    def save():
+        return _edit(client, visit_id, seen=seen, files=[(io.BytesIO(pdf), "纪要.pdf")])
+
+    assert save().status_code == 302
+    again = save()
+    assert again.status_code == 409 and "已被保存过" in again.text
+    with app.app_context():
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(Attachment))
+    assert count == attached + 1
+
+
 def test_removing_an_attachment_deletes_its_file(app, client, login, enterprise):
     login("chief")
     visit_id = _visit_with_files(client, enterprise.id)

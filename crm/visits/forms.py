@@ -55,6 +55,7 @@ class ProblemEntryForm(Form):
 
 class VisitForm(CrmForm):
     client_uuid = HiddenField()
+    seen = HiddenField()  # editing: the visit's updated_at as the page had it
     enterprise_id = HiddenField()
     visit_date = DateField(_l("Visit date"), default=local_today)
     mode = RadioField(

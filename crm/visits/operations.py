@@ -15,6 +15,7 @@ from crm.audit.labels import register_labels
 from crm.audit.operations import Changes, apply_changes, plain_value, record_audit
 from crm.auth.models import User
 from crm.auth.scope import scoped
+from crm.db import utcnow
 from crm.enterprises.models import Enterprise
 from crm.errors import Conflict, FieldErrors
 from crm.extensions import db
@@ -196,9 +197,22 @@ def _attach(
 
 
 def update_visit(
-    actor: User, visit: Visit, values: dict[str, Any], uploads: Sequence[Upload] = ()
+    actor: User,
+    visit: Visit,
+    values: dict[str, Any],
+    uploads: Sequence[Upload] = (),
+    seen: str | None = None,
 ) -> Changes:
-    """Change a visit's fields, policies and companions and add files; returns what changed."""
+    """Change a visit's fields, policies and companions and add files; returns what changed.
+    `seen`, the visit's updated_at as the editing page had it: a visit saved since (by someone
+    else, or by this same page whose answer was lost on the way) is not changed again, and its
+    files are not attached twice."""
+    if seen is not None and seen != visit.updated_at.isoformat():
+        message = _(
+            "This visit has been saved since you opened it (perhaps by your own save, whose "
+            "answer did not arrive). Open it to see it as it is now."
+        )
+        raise Conflict(message, {"_form": [message]})
     cleaned = clean_visit(actor, values, visit)
     files = check_uploads(uploads)
     changes = apply_changes(visit, {field: cleaned[field] for field in SCALARS})
@@ -212,6 +226,8 @@ def update_visit(
     _attach(actor, visit, files)
     if "visit_date" in changes:
         _recount_last_visit(visit.enterprise)
+    if changes or files:
+        visit.updated_at = utcnow()  # files alone are a change too: the next `seen` differs
     if changes:
         record_audit("visit.update", visit, actor=actor, changes=changes)
     return changes

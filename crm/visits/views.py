@@ -247,6 +247,7 @@ def _edit_form(visit: Visit) -> VisitForm:
     form = VisitForm(obj=visit)
     form.setup(visit.lead)
     if request.method == "GET":
+        form.seen.data = visit.updated_at.isoformat()
         form.companion_ids.data = [user.id for user in visit.companions]
         form.policy_ids.data = [link.policy_id for link in visit.policies]
     return form
@@ -266,7 +267,11 @@ def edit(visit_id: int):
     try:
         with attachments.removed_on_failure():
             operations.update_visit(
-                current_user, visit, form.values(request), uploads_of(form, limit)
+                current_user,
+                visit,
+                form.values(request),
+                uploads_of(form, limit),
+                seen=form.seen.data or None,
             )
             db.session.commit()
     except DomainError as error:

@@ -292,14 +292,22 @@
       $("send-status").textContent = messages.sending;
       progress(0);
       const entry = { entries: fieldEntries(), files: pendingFiles };
-      const result = await send(entry, form.elements.csrf_token.value, progress);
+      // A token of the session as it is now: after logging in again (in another tab), the
+      // page's own token is one of the ended session.
+      const answer = await freshToken().catch(() => ({}));
+      let result = { kind: "later" };
+      if (answer.login) {
+        result = { kind: "login" };
+      } else if (answer.token) {
+        result = await send(entry, answer.token, progress);
+      }
       progress(null);
-      button.disabled = false;
       if (result.kind === "stored") {
         $("send-status").textContent = messages.saved;
-        window.location.assign(result.url);
+        window.location.assign(result.url); // the button stays off: no second save meanwhile
         return;
       }
+      button.disabled = false;
       $("send-status").textContent = "";
       if (result.kind === "rejected" && Object.keys(result.fields).length) {
         showErrors(result.fields);

@@ -7,7 +7,7 @@ import re
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import BOTH_TABLETS, TABLET_LANDSCAPE
+from tests.browser.conftest import BOTH_TABLETS, TABLET_LANDSCAPE, Page
 from tests.browser.test_shell import NO_HORIZONTAL_SCROLL, log_in
 
 pytestmark = pytest.mark.browser
@@ -132,6 +132,12 @@ def test_files_added_while_editing_a_visit_are_stored(open_page, tmp_path, photo
     tab.get_by_role("button", name="保存").last.tap()
     tab.locator("#form-alert", has_text="没有保存").wait_for()
     assert tab.locator("#attachments-preview li").count() == 2
+    # Meanwhile the session ended and the officer logged in again in another tab: the page's
+    # own token is of the ended session, and the save still goes through.
+    tab.context.clear_cookies()
+    again = Page(tab.context.new_page(), page.base_url)
+    log_in(again, "yiyang")
+    again.page.close()
     tab.get_by_role("button", name="保存").last.tap()
     tab.locator(".alert-success").wait_for()
     assert tab.get_by_role("link", name="座谈纪要.pdf").count() == 1
