@@ -101,6 +101,21 @@ class InRange:
         raise wtforms.ValidationError(message)
 
 
+class NotBefore:
+    """A range's end, refused when it lies before the range's start (the field `start` names):
+    a filter from the 10th to the 3rd finds nothing, and the page says why beside the end
+    instead of showing an empty list. Silent while either date is missing or unreadable."""
+
+    def __init__(self, start: str) -> None:
+        self.start = start
+
+    def __call__(self, form: wtforms.Form, field: wtforms.Field) -> None:
+        start = form[self.start].data
+        if start is None or field.data is None or field.data >= start:
+            return
+        raise wtforms.ValidationError(_("The end date cannot be earlier than the start date."))
+
+
 class Select(widgets.Select):
     """WTForms' select, writing its options with a plain join: the same markup as WTForms'
     html_params, which formats each attribute through Markup (a filter bar lists a city's 200

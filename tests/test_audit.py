@@ -71,6 +71,8 @@ def test_invalid_filter_shows_an_error_not_a_crash(client, login):
     response = client.get("/admin/audit/", query_string={"date_from": "2026-02-30"})
     assert response.status_code == 200
     assert "is-invalid" in response.text
+    backwards = {"date_from": "2026-03-02", "date_to": "2026-03-01"}
+    assert "结束日期不能早于开始日期。" in client.get("/admin/audit/", query_string=backwards).text
 
 
 def test_county_chief_sees_only_their_countys_entries(app, client, login, create_user):

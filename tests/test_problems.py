@@ -575,6 +575,8 @@ def test_the_ledger_counts_per_status_and_filters(app, client, people, make_prob
     tab = client.get("/problems/?status=assigned").text
     assert tab.count("problem_ids") == 1
     assert tab_counts(tab) == ["4", "2", "1", "0", "0", "1", "0"]
+    backwards = client.get("/problems/?start=2026-10-10&end=2026-10-03").text
+    assert "结束日期不能早于开始日期。" in backwards and tab_counts(backwards) == ["0"] * 7
 
 
 def test_the_ledger_offers_bulk_assignment_only_where_a_problem_can_be_ticked(

@@ -668,6 +668,24 @@ def test_the_visit_list_filters(app, client, login, create_enterprise):
     assert client.get(f"/api/v1/visits?from={start}").json["total"] == 1
 
 
+def test_a_visit_filter_ending_before_it_starts_says_so(client, login):
+    """起 after 止 finds nothing: the page says why beside 止 instead of an empty list, and
+    the API refuses it."""
+    login("chief")
+    page = client.get("/visits/?start=2026-10-10&end=2026-10-03")
+    assert page.status_code == 200
+    assert "结束日期不能早于开始日期。" in page.text
+    assert 'id="end" name="end"' in page.text and "is-invalid" in page.text
+    assert (
+        "结束日期不能早于开始日期。"
+        not in client.get("/visits/?start=2026-10-03&end=2026-10-03").text
+    )
+    api = client.get("/api/v1/visits?from=2026-10-10&to=2026-10-03")
+    assert api.status_code == 422
+    assert api.json["error"]["fields"] == {"to": ["Must not be earlier than from."]}
+    assert client.get("/api/v1/visits?from=2026-10-03&to=2026-10-03").status_code == 200
+
+
 def test_the_officer_filter_lists_officers_under_their_county(client, login, create_user):
     chief = login("chief")
     create_user("officer", MENGJIN, display_name="孟津干部")

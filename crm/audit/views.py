@@ -15,7 +15,7 @@ from crm.auth.permissions import role_required
 from crm.auth.scope import scoped
 from crm.db import page_number
 from crm.extensions import db
-from crm.forms import CrmForm, SelectField, searchable
+from crm.forms import CrmForm, NotBefore, SelectField, searchable
 from crm.i18n import day_start
 from crm.i18n import lazy_gettext as _l
 
@@ -33,7 +33,7 @@ class AuditFilterForm(CrmForm):
         _l("Record id"), validators=[Optional(), Length(max=64)], filters=[searchable]
     )
     date_from = DateField(_l("From"), validators=[Optional()])
-    date_to = DateField(_l("To"), validators=[Optional()])
+    date_to = DateField(_l("To"), validators=[Optional(), NotBefore("date_from")])
 
 
 def _filtered_entries(form: AuditFilterForm) -> sa.Select:

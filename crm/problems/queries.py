@@ -15,7 +15,7 @@ from crm.auth.scope import scoped
 from crm.db import COUNT_LIMIT
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.forms import CrmForm, SelectField, searchable
+from crm.forms import CrmForm, NotBefore, SelectField, searchable
 from crm.i18n import lazy_gettext as _l
 from crm.problems import deadlines
 from crm.problems.models import CATEGORY_LABELS, Problem, ProblemCategory, ProblemStatus
@@ -66,7 +66,7 @@ class LedgerFilterForm(CrmForm):
         default="",
     )
     start = DateField(_l("Raised from"), validators=[Optional()])
-    end = DateField(_l("Raised until"), validators=[Optional()])
+    end = DateField(_l("Raised until"), validators=[Optional(), NotBefore("start")])
 
 
 def _where(stmt: sa.Select, form: LedgerFilterForm, today: date) -> sa.Select:

@@ -122,6 +122,11 @@ class VisitArgsSchema(PageArgsSchema):
     start = ma.fields.Date(data_key="from")
     end = ma.fields.Date(data_key="to")
 
+    @ma.validates_schema
+    def _in_order(self, data: dict, **_: object) -> None:
+        if "start" in data and "end" in data and data["end"] < data["start"]:
+            raise ma.ValidationError("Must not be earlier than from.", "to")
+
 
 @blp.get("/visits")
 @blp.arguments(VisitArgsSchema, location="query")

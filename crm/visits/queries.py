@@ -15,7 +15,7 @@ from crm.auth.models import User
 from crm.auth.scope import scoped
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
-from crm.forms import CrmForm, SelectField
+from crm.forms import CrmForm, NotBefore, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.problems.models import Problem
@@ -34,7 +34,7 @@ class VisitFilterForm(CrmForm):
     township = SelectField(_l("Township/street"), default="")
     officer = SelectField(_l("Officer"), default="")
     start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional(), NotBefore("start")])
     mode = SelectField(
         _l("Visit mode"),
         choices=[
