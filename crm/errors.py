@@ -3,6 +3,8 @@
 Under /api/ the answer is {"error": {"code", "message", "fields"}}; elsewhere a Chinese page.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -78,6 +80,16 @@ class FieldErrors:
 
     def add(self, field: str, message: str) -> None:
         self.fields.setdefault(field, []).append(message)
+
+    @contextmanager
+    def collecting(self) -> Iterator[None]:
+        """Run a check that raises a ValidationFailed of its own, keeping its field errors
+        with these instead of stopping at them."""
+        try:
+            yield
+        except ValidationFailed as error:
+            for field, messages in error.fields.items():
+                self.fields.setdefault(field, []).extend(messages)
 
     def raise_any(self) -> None:
         if self.fields:

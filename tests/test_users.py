@@ -84,6 +84,22 @@ def test_duplicate_username_is_refused(app, client, login):
         assert db.session.scalar(sa.select(sa.func.count(User.id))) == 2
 
 
+def test_a_taken_username_and_a_weak_password_are_told_together(app, client, login):
+    """Every bad field at once: the password's rules are not held back until the username is
+    changed and the form sent again."""
+    login("admin")
+    client.post("/admin/users/new", data=NEW_USER)
+    again = {**NEW_USER, "display_name": "另一个", "password": "abcdefgh", "phone": "phone???"}
+    response = client.post("/admin/users/new", data=again)
+    fields = {
+        field.name: field for form in forms_of(response.text) for field in form.fields.values()
+    }
+    assert fields["username"].invalid and fields["password"].invalid and fields["phone"].invalid
+    assert "该用户名已被使用。" in response.text and "须同时包含字母和数字" in response.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 2
+
+
 def test_township_cannot_be_a_user_scope(client, login):
     login("admin")
     response = client.post("/admin/users/new", data={**NEW_USER, "region_code": "410327001"})

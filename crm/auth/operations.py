@@ -138,23 +138,30 @@ def create_user(
     email: str = "",
     must_change_password: bool = True,
 ) -> User:
-    """Create a user; `actor` is None for the command line."""
+    """Create a user; `actor` is None for the command line. Every bad field is told at once:
+    a taken username does not hide a password that breaks the rules."""
+    errors = FieldErrors()
     username = normalize_username(username)
     if not USERNAME_PATTERN.match(username):
-        raise invalid(
+        errors.add(
             "username",
             _(
                 "2–32 characters: lower-case letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit."
             ),
         )
-    if db.session.scalar(sa.select(User.id).where(User.username == username)):
-        raise invalid("username", _("This username is already taken."))
-    _check_region(actor, region_code)
-    _check_password(password)
-    profile = _clean_profile(
-        {"display_name": display_name, "unit": unit, "phone": phone, "email": email}
-    )
+    elif db.session.scalar(sa.select(User.id).where(User.username == username)):
+        errors.add("username", _("This username is already taken."))
+    with errors.collecting():
+        _check_region(actor, region_code)
+    with errors.collecting():
+        _check_password(password)
+    profile: dict[str, Any] = {}
+    with errors.collecting():
+        profile = _clean_profile(
+            {"display_name": display_name, "unit": unit, "phone": phone, "email": email}
+        )
+    errors.raise_any()
     user = User(
         username=username,
         role=Role(role),
