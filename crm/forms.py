@@ -3,6 +3,7 @@ the fields it names."""
 
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import wtforms
 from babel import support
@@ -157,7 +158,19 @@ class SelectField(wtforms.SelectField):
 
 
 class SelectMultipleField(wtforms.SelectMultipleField):
+    """Several choices; a value not offered is refused without quoting it back (WTForms
+    joins several as "a', 'b" inside its one pair of quotes, and a value is an id the officer
+    never saw)."""
+
     widget = Select(multiple=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invalid_choice_message", _not_offered)
+        super().__init__(*args, **kwargs)
+
+
+def _not_offered(count: int) -> str:
+    return _("Choose only among the options offered.")
 
 
 def attach_errors(form: FlaskForm, error: DomainError) -> None:

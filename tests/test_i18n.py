@@ -185,12 +185,11 @@ def test_wtforms_messages_read_as_the_products(app):
         IntegerField,
         SelectChoice,
         SelectField,
-        SelectMultipleField,
         StringField,
     )
     from wtforms.validators import Length
 
-    from crm.forms import CrmForm
+    from crm.forms import CrmForm, SelectMultipleField
     from crm.i18n import LOCALE_KEY
 
     class AllForm(CrmForm):
@@ -204,7 +203,14 @@ def test_wtforms_messages_read_as_the_products(app):
         count = IntegerField()
         day = DateField()
 
-    data = {"short": "四个汉字", "long": "一", "one": "z", "many": ["z"], "count": "x", "day": "x"}
+    data = {
+        "short": "四个汉字",
+        "long": "一",
+        "one": "z",
+        "many": ["a", "z", "y"],
+        "count": "x",
+        "day": "x",
+    }
     with app.test_request_context(method="POST", data=data):
         session[LOCALE_KEY] = "zh_CN"
         refresh()
@@ -214,7 +220,7 @@ def test_wtforms_messages_read_as_the_products(app):
             "short": "最多 3 个字符。",
             "long": "应为 2 至 8 个字符。",
             "one": "请从列表中选择。",
-            "many": "“z”不在可选项中。",
+            "many": "请只从列表中选择。",
             "count": "请填写整数。",
             "day": "请填写日期。",
         }
