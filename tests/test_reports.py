@@ -460,6 +460,24 @@ def test_workbook_detail_sheets(app, october):
     assert on_time.count("是") == CITY_OCTOBER["followups_done_on_time"]
 
 
+def test_workbook_headers_say_what_the_pages_say(app, october):
+    """A column the pages also show is headed in the pages' words (a task's 布置人 and
+    截止日期, a problem's 提出日期 and 办结期限), so a figure is looked up by one name."""
+    from flask_babel import force_locale
+
+    from crm.i18n import gettext
+
+    _id, city_file, _counts = _generate(app, CITY)[0]
+    book = openpyxl.load_workbook(city_file, read_only=True)
+    with app.test_request_context(), force_locale("zh_Hans_CN"):
+        task_terms = [gettext(m) for m in ("Task", "Priority", "Assigned by", "Due on")]
+        problem_terms = [gettext(m) for m in ("Raised on", "Assigned to", "Due date")]
+    tasks = [cell.value for cell in next(book["跟进任务"].iter_rows(min_row=4, max_row=4))]
+    problems = [cell.value for cell in next(book["问题台账"].iter_rows(min_row=4, max_row=4))]
+    assert set(task_terms) <= set(tasks), (task_terms, tasks)
+    assert set(problem_terms) <= set(problems), (problem_terms, problems)
+
+
 def test_county_workbook_holds_its_county_only(app, october):
     (_id, path, counts), *_ = _generate(app, YIYANG)
     assert counts == YIYANG_ROWS

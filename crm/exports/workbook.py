@@ -352,7 +352,7 @@ def _visit_query(context: Context) -> tuple[sa.Select, RowMaker]:
 
 
 PROBLEM_COLUMNS = [
-    Column("登记日期", 11, "date"),
+    Column("提出日期", 11, "date"),
     Column("企业名称", 30),
     Column("县区", 10),
     Column("问题类别", 10),
@@ -361,7 +361,7 @@ PROBLEM_COLUMNS = [
     Column("重大问题", 8),
     Column("当前状态", 12),
     Column("承办人/单位", 14),
-    Column("办理期限", 11, "date"),
+    Column("办结期限", 11, "date"),
     Column("逾期", 6),
     Column("办结日期", 11, "date"),
     Column("办理结果", 36),
@@ -457,8 +457,8 @@ FOLLOWUP_COLUMNS = [
     Column("企业名称", 30),
     Column("县区", 10),
     Column("负责人", 10),
-    Column("交办人", 10),
-    Column("到期日", 11, "date"),
+    Column("布置人", 10),
+    Column("截止日期", 11, "date"),
     Column("优先级", 8),
     Column("状态", 8),
     Column("完成日期", 11, "date"),
