@@ -19,6 +19,7 @@ from crm.policies.models import Policy
 from crm.problems.models import Problem, ProblemStatus
 from crm.visits.models import Attachment, Visit, VisitPolicy
 from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, queries_for
+from tests.forms import forms_of
 
 
 def jpeg(width: int = 640, height: int = 480) -> bytes:
@@ -353,6 +354,8 @@ BAD_INPUT = {
     "problem without a title": ({"problems-0-title": ""}, "problems-0-title"),
     "unknown mode": ({"mode": "teleport"}, "mode"),
     "follow-up without a date": ({"followup_title": "回访"}, "followup_due_on"),
+    "policy note too long": ({"policy_note_1": "长" * 201}, "policy_note_1"),
+    "policy note with a control character": ({"policy_note_1": "有意向\x07"}, "policy_note_1"),
 }
 
 
@@ -367,6 +370,24 @@ def test_bad_input_on_the_form_is_refused_beside_the_field(app, client, login, e
     assert stored_files(app) == []
     page = post_form(client, form_visit(enterprise.id, **change))
     assert page.status_code == 422 and "invalid-feedback" in page.text
+
+
+def test_a_bad_policy_note_is_marked_beside_that_note(app, client, login, enterprise):
+    """The note's own input is marked, with the typed text kept; the policies' list is not."""
+    login("officer")
+    page = post_form(client, form_visit(enterprise.id, policy_note_3="长" * 201))
+    assert page.status_code == 422
+    (form,) = [f for f in forms_of(page.text) if "policy_note_3" in f.fields]
+    assert form.fields["policy_note_3"].invalid and not form.fields["policy_note_1"].invalid
+    assert form.fields["policy_note_3"].filled == ["长" * 201]
+    assert 'id="policy_note_3-error">最多 200 个字符。<' in page.text
+    assert "最多 200 个字符。" not in page.text.split('data-errors-for="policy_ids"')[1][:200]
+    api = client.post(
+        "/api/v1/visits",
+        json=api_visit(enterprise.id, policy_ids=[1], policy_notes={"1": "长" * 201}),
+    )
+    assert api.status_code == 422 and list(api.json["error"]["fields"]) == ["policy_notes.1"]
+    assert counts(app)["visits"] == 0
 
 
 def test_a_photo_over_the_limit_is_refused(app, client, login, enterprise):

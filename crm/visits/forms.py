@@ -78,10 +78,15 @@ class VisitForm(CrmForm):
     photos = MultipleFileField(_l("Photos"))
     files = MultipleFileField(_l("Files"))
 
+    # A policy's note is not a field of the form (the policies come from the catalogue): its
+    # errors are kept here by policy id, shown beside its note.
+    note_errors: dict[int, list[str]]
+
     def setup(self, lead: User) -> None:
         """The visit's lead, whose colleagues offer_companions lists; a new visit number for
         each form shown (the tablet's script makes its own per visit)."""
         self.lead = lead
+        self.note_errors = {}
         if not self.is_submitted():
             self.client_uuid.data = str(uuid.uuid4())
 

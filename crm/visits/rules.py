@@ -148,8 +148,12 @@ def _check_policies(
     chosen = []
     for policy in usable:
         note = collapse(notes.get(policy.id) or notes.get(str(policy.id)))
-        if len(note) > POLICY_NOTE_MAX or not is_clean(note):
-            errors.add("policy_ids", _("A policy note has at most %(n)d characters.", n=200))
+        if len(note) > POLICY_NOTE_MAX:
+            message = _("At most %(n)d characters.", n=POLICY_NOTE_MAX)
+            errors.add(f"policy_notes.{policy.id}", message)
+        elif not is_clean(note):
+            message = _("Contains characters that cannot be stored.")
+            errors.add(f"policy_notes.{policy.id}", message)
         chosen.append((policy, note))
     return chosen
 

@@ -118,17 +118,24 @@ def input_errors(form: VisitForm) -> dict[str, list[str]]:
         for sub in [field, *(f for entry in entries for f in entry)]:
             if messages := [str(m) for m in sub.errors or [] if isinstance(m, str)]:
                 fields[sub.name] = messages
+    for policy_id, messages in form.note_errors.items():
+        fields[f"policy_note_{policy_id}"] = messages
     if form.form_errors:
         fields["_form"] = [str(message) for message in form.form_errors]
     return fields
 
 
 def attach_visit_errors(form: VisitForm, error: DomainError) -> None:
-    """An operation's errors beside the fields they name ("problems.0.title" → that row)."""
+    """An operation's errors beside the fields they name ("problems.0.title" → that row,
+    "policy_notes.7" → policy 7's note)."""
     for name, messages in error.fields.items():
         row, _dot, sub = name.removeprefix("problems.").partition(".")
+        policy_id = name.removeprefix("policy_notes.")
         if name.startswith("problems.") and row.isdigit() and int(row) < len(form.problems):
             target = form.problems[int(row)][sub]
+        elif name.startswith("policy_notes.") and policy_id.isdigit():
+            form.note_errors.setdefault(int(policy_id), []).extend(messages)
+            continue
         elif name in form and name != "csrf_token":
             target = form[name]
         else:
@@ -157,6 +164,7 @@ def _form_page(form: VisitForm, visit: Visit | None, chosen: Enterprise | None, 
         chosen=chosen,
         policy_groups=[(category, group) for category, group in groups.items() if group],
         policy_notes=notes,
+        note_errors=form.note_errors,
         problem_categories=[(c.value, c.label) for c in ProblemEntryForm.category_choices()],
         today=local_today().isoformat(),
         file_types=FILE_TYPES,
