@@ -9,6 +9,11 @@ from tests.browser.test_shell import CUT_OFF_CHOICES, LINK_NEAR_CORNER, NO_HORIZ
 
 pytestmark = pytest.mark.browser
 
+# Whether the element comes before the one the selector finds, in the document's order.
+FOLLOWED_BY = """(element, selector) => Boolean(
+    element.compareDocumentPosition(document.querySelector(selector))
+    & Node.DOCUMENT_POSITION_FOLLOWING)"""
+
 
 def test_a_problem_from_assignment_to_closing(open_page):
     chief = open_page(TABLET_LANDSCAPE)
@@ -72,6 +77,20 @@ def test_the_ledger_on_a_portrait_tablet_ticks_by_the_cell(open_page):
     assert tab.get_by_role("columnheader", name="承办").is_visible()  # who holds each problem
     due = tab.locator("#bulk-due").bounding_box()
     assert due["width"] >= 150  # room for a whole date
+    # 批量交办 comes after the rows it acts on, for Tab as for the eye; once a row is ticked it
+    # stays in sight at the foot of the screen, wherever the ledger is scrolled.
+    boxes = tab.locator("input[name=problem_ids]")
+    assert boxes.count() >= 2
+    assert boxes.last.evaluate(FOLLOWED_BY, "#bulk-assignee")
+    tab.evaluate("window.scrollTo(0, 0)")
+    form = tab.locator("#bulk-assign").bounding_box()
+    assert form["y"] > 0 and form["y"] + form["height"] <= TABLET_PORTRAIT["height"] + 1
+    page.screenshot("problem-ledger-ticked-810x1080")
+    row.locator("input[type=checkbox]").focus()
+    tab.keyboard.press("Space")  # untick by keyboard: the form goes back below the rows
+    assert not row.locator("input[type=checkbox]").is_checked()
+    assert tab.locator("#bulk-assign").bounding_box()["y"] >= TABLET_PORTRAIT["height"] - 1
+    tab.keyboard.press("Space")
     assert tab.evaluate(CUT_OFF_CHOICES) == []
     page.screenshot("problem-ledger-810x1080")
     assert page.errors == []
