@@ -58,6 +58,40 @@ document.addEventListener("submit", (event) => {
   }
 });
 
+// <div data-keep-typed="key">: cards whose forms each send their own fields only. What was typed
+// in the other cards is kept across the page sent back (in this tab only, once) and put back
+// into those fields still there and empty: taking one step does not wipe a note half-written
+// for another.
+const KEPT_TYPES = ["text", "date", "number"]; // and every text area
+for (const cards of document.querySelectorAll("[data-keep-typed]")) {
+  const key = `typed:${cards.dataset.keepTyped}`;
+  const kept = JSON.parse(window.sessionStorage.getItem(key) || "{}");
+  window.sessionStorage.removeItem(key);
+  for (const [id, value] of Object.entries(kept)) {
+    const field = document.getElementById(id);
+    if (field && cards.contains(field) && !field.value) {
+      field.value = value;
+    }
+  }
+  // On the window: after the confirmations (on the document) have had their say.
+  window.addEventListener("submit", (event) => {
+    if (event.defaultPrevented || !cards.contains(event.target)) {
+      return;
+    }
+    const typed = {};
+    const others = [...cards.querySelectorAll("form")].filter((form) => form !== event.target);
+    for (const field of others.flatMap((form) => [...form.elements])) {
+      const typable = field instanceof HTMLTextAreaElement || KEPT_TYPES.includes(field.type);
+      if (field.id && typable && field.value.trim()) {
+        typed[field.id] = field.value;
+      }
+    }
+    if (Object.keys(typed).length) {
+      window.sessionStorage.setItem(key, JSON.stringify(typed));
+    }
+  });
+}
+
 // <button data-copy="id" data-copied="…" hidden>: copies that element's text. Shown only where the
 // browser lets a page write to the clipboard (HTTPS or this machine); elsewhere the text is
 // selected whole by a tap, to copy by hand.

@@ -40,9 +40,19 @@ def test_a_problem_from_assignment_to_closing(open_page):
     mine.wait_for_url(re.compile(r".*/problems/\d+$"))
     problem_url = mine.url
     mine.get_by_role("button", name="签收").tap()
+    # The resolution half-written, progress reported: the page comes back with it still there.
+    resolution = "通过“院录企用”引进高级工程师 2 名。"
+    mine.locator("#resolve-resolution").fill(resolution)
     mine.locator("#progress-note").fill("已联系市人社局人才办，约定下周面谈。")
     mine.get_by_role("button", name="报告进展").tap()
-    mine.locator("#resolve-resolution").fill("通过“院录企用”引进高级工程师 2 名。")
+    mine.locator(".alert-success", has_text="报告进展").wait_for()
+    assert (
+        mine.locator("#resolve-resolution").input_value() == "通过“院录企用”引进高级工程师 2 名。"
+    )
+    assert mine.locator("#progress-note").input_value() == ""  # sent, so not put back
+    mine.reload()  # kept once: a later visit to the page starts empty
+    assert mine.locator("#resolve-resolution").input_value() == ""
+    mine.locator("#resolve-resolution").fill(resolution)
     mine.get_by_role("button", name="办结").tap()
     mine.locator(".alert-success", has_text="办结").wait_for()
     assert mine.evaluate(NO_HORIZONTAL_SCROLL)
