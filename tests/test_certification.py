@@ -432,6 +432,11 @@ def test_board_and_pages_render_in_scope(app, client, staff, make_case, create_e
     assert "case-list" in client.get("/certification/?year=2026&view=list").text
     page = client.get(f"/certification/{case_id}").text
     assert 'id="move-submitted"' in page and 'id="move-withdrawn"' in page
+    # Each end stage names its own number: a certificate's, or a registration's.
+    certifying = client.get(f"/certification/{make_case(stage=Stage.PUBLICIZED)}").text
+    assert 'for="certified-number">证书编号<' in certifying
+    tech_sme = make_case(stage=Stage.SUBMITTED, programme=Programme.TECH_SME)
+    assert 'for="registered-number">入库登记编号<' in client.get(f"/certification/{tech_sme}").text
     enterprise = create_enterprise(county_code=YIYANG, staff=50, tech_staff=8, revenue=3000)
     check = client.get(f"/certification/eligibility?enterprise_id={enterprise.id}").text
     assert "eligibility-result" in check and 'data-key="tech_staff_ratio"' in check
@@ -536,6 +541,12 @@ def test_years_and_dates_before_2000_are_refused_in_words_that_say_so(
     )
     assert moved.status_code == 422
     assert moved.json["error"]["fields"]["on"] == ["日期应在 2000 年至今天之间。"]
+    tomorrow = (bureau_today() + timedelta(days=1)).isoformat()
+    future = client.post(
+        f"/api/v1/certifications/{case_id}/stage",
+        json={"to": "certified", "version": 1, "certificate_no": "GR2026410001", "on": tomorrow},
+    )
+    assert future.json["error"]["fields"]["on"] == ["日期不能晚于今天。"]
 
 
 def test_a_case_for_an_unknown_programme_is_refused_beside_the_field(

@@ -558,3 +558,14 @@ def test_my_last_tasks_done_are_read_in_order_off_an_index(app, people, make_tas
         assert not sorts(recently_done(officer))
         assert sorts(open_tasks_of(officer).order_by(FollowUp.title))  # the check can fail
         db.session.rollback()
+
+
+def test_the_new_task_form_marks_what_it_needs(client, people, enterprise):
+    """任务 and 截止日期 carry the asterisk of a required field; 负责人 (oneself when left
+    empty) and the rest do not."""
+    log_in(client, people["chief"])
+    page = client.get(f"/tasks/new?enterprise_id={enterprise.id}").text
+    marked = re.findall(
+        r'>([^<>]+)</label><span class="text-danger ms-1" aria-hidden="true">\*', page
+    )
+    assert marked == ["任务", "截止日期"]

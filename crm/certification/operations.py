@@ -195,8 +195,11 @@ def _day(values: dict[str, Any], field: str, errors: FieldErrors, required: bool
         if required:
             errors.add(field, _("Enter the date."))
         return None
-    if not isinstance(day, date) or day > local_today():
-        errors.add(field, _("Enter a date that has passed."))
+    if not isinstance(day, date):
+        errors.add(field, _("Enter a date."))
+        return None
+    if day > local_today():
+        errors.add(field, _("The date cannot be later than today."))
         return None
     if day.year < 2000:
         errors.add(field, _("The date must lie between 2000 and today."))
