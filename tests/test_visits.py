@@ -551,6 +551,37 @@ def test_the_lead_officer_may_edit_for_seven_days_and_every_edit_is_audited(
     assert _edit(client, visit_id, summary="晚了").status_code == 403
 
 
+def test_a_follow_up_that_became_a_task_is_changed_on_the_task(app, client, login, enterprise):
+    """Editing the visit shows the task and leaves it be: a changed title or date sent with
+    the visit changes neither the task nor the visit's record of what was asked. A visit with
+    no follow-up yet may still be given one."""
+    from crm.followups.models import FollowUp
+
+    login("officer")
+    due = (bureau_today() + timedelta(days=5)).isoformat()
+    visit_id = client.post(
+        "/api/v1/visits",
+        json=api_visit(enterprise.id, followup_title="核对材料", followup_due_on=due),
+    ).json["id"]
+    page = client.get(f"/visits/{visit_id}/edit").text
+    assert 'id="followup-task"' in page and 'name="followup_title"' not in page
+    later = (bureau_today() + timedelta(days=9)).isoformat()
+    assert _edit(client, visit_id, followup_title="改了", followup_due_on=later).status_code == 302
+    with app.app_context():
+        task = db.session.scalars(sa.select(FollowUp).where(FollowUp.visit_id == visit_id)).one()
+        visit = db.session.get(Visit, visit_id)
+        assert (task.title, task.due_on.isoformat()) == ("核对材料", due)
+        assert (visit.followup_title, visit.followup_due_on.isoformat()) == ("核对材料", due)
+    bare = client.post("/api/v1/visits", json=api_visit(enterprise.id)).json["id"]
+    assert 'name="followup_title"' in client.get(f"/visits/{bare}/edit").text
+    assert (
+        _edit(client, bare, followup_title="送申报指南", followup_due_on=later).status_code == 302
+    )
+    with app.app_context():
+        task = db.session.scalars(sa.select(FollowUp).where(FollowUp.visit_id == bare)).one()
+        assert task.title == "送申报指南"
+
+
 def test_chiefs_may_always_edit_and_other_officers_never(
     app, client, login, enterprise, create_user
 ):

@@ -213,6 +213,14 @@ def update_visit(
             "answer did not arrive). Open it to see it as it is now."
         )
         raise Conflict(message, {"_form": [message]})
+    if followup_of(visit) is not None:
+        # The task the follow-up became is changed on the task itself: the visit keeps the
+        # follow-up as it was asked for, whatever the form sent.
+        values = {
+            **values,
+            "followup_title": visit.followup_title,
+            "followup_due_on": visit.followup_due_on,
+        }
     cleaned = clean_visit(actor, values, visit)
     files = check_uploads(uploads)
     changes = apply_changes(visit, {field: cleaned[field] for field in SCALARS})
@@ -233,12 +241,15 @@ def update_visit(
     return changes
 
 
+def followup_of(visit: Visit) -> FollowUp | None:
+    """The task the visit's follow-up became, if it has one."""
+    return db.session.scalars(sa.select(FollowUp).where(FollowUp.visit_id == visit.id)).first()
+
+
 def _create_followup(actor: User, visit: Visit) -> None:
     """The follow-up the form asked for becomes the lead officer's task (once per visit: later
     changes to it are made on the task itself)."""
-    if not visit.followup_title:
-        return
-    if db.session.scalar(sa.select(FollowUp.id).where(FollowUp.visit_id == visit.id)):
+    if not visit.followup_title or followup_of(visit) is not None:
         return
     lead = visit.lead_id if can_assign_followups(actor) else None  # a chief's edit: the lead's
     values = {"title": visit.followup_title, "due_on": visit.followup_due_on, "assignee_id": lead}

@@ -14,6 +14,15 @@
   const $ = (id) => document.getElementById(id);
   const format = (text, values) => text.replace(/\{(\w+)\}/g, (_m, key) => values[key] ?? "");
 
+  // Enter in a one-line field moves on instead of sending the visit half-filled (a browser sends a
+  // form on Enter in any of its text boxes): only the save button saves.
+  form.addEventListener("keydown", (event) => {
+    const field = event.target;
+    if (event.key === "Enter" && field instanceof HTMLInputElement && !["submit", "button"].includes(field.type)) {
+      event.preventDefault();
+    }
+  });
+
   // ---- Chips: a policy's note appears when its chip is on; colleagues can be filtered. ----
   form.addEventListener("change", (event) => {
     const box = event.target;
@@ -318,6 +327,15 @@
         showErrors({ _form: [message || messages.not_saved] });
       }
     });
+    // Removing an attachment reloads the page: once something was changed, its question says
+    // that the change would be lost.
+    const warnOfChanges = () => {
+      for (const other of document.querySelectorAll("form[data-confirm-changed]")) {
+        other.dataset.confirm = other.dataset.confirmChanged;
+      }
+    };
+    form.addEventListener("input", warnOfChanges);
+    form.addEventListener("change", warnOfChanges);
     return;
   }
 
@@ -500,12 +518,27 @@
     $("chosen-enterprise").classList.toggle("d-none", !chosen);
     $("enterprise-search-box").classList.toggle("d-none", Boolean(chosen));
   }
+  // A draft is put back by itself where it fits the page: the form opened for the draft's own
+  // enterprise, or for none. Opened for another enterprise (from its page), the form keeps that
+  // one, and the draft is only offered: restoring it is the officer's choice.
   function restoreDraft() {
     const draft = JSON.parse(localStorage.getItem(draftKey) || "null");
     if (!draft || form.dataset.posted === "true") {
       return;
     }
-    fill(draft.entries, draft.enterprise);
+    const chosen = form.elements.enterprise_id.value;
+    const drafted = (draft.entries.find(([name]) => name === "enterprise_id") || [])[1] || "";
+    if (chosen && drafted && drafted !== chosen) {
+      $("draft-elsewhere-name").textContent = draft.enterprise.name;
+      $("draft-elsewhere").hidden = false;
+      return;
+    }
+    if (chosen && !drafted) {
+      const here = { name: $("chosen-name").textContent, county: $("chosen-county").textContent };
+      fill(draft.entries.filter(([name]) => name !== "enterprise_id").concat([["enterprise_id", chosen]]), here);
+    } else {
+      fill(draft.entries, draft.enterprise);
+    }
     $("draft-restored").hidden = false;
   }
   function clearDraft() {
@@ -518,6 +551,29 @@
     clearDraft();
     window.location.reload();
   });
+  $("draft-elsewhere-restore").addEventListener("click", () => {
+    const draft = JSON.parse(localStorage.getItem(draftKey) || "null");
+    $("draft-elsewhere").hidden = true;
+    if (draft) {
+      fill(draft.entries, draft.enterprise);
+      $("draft-restored").hidden = false;
+    }
+  });
+  $("draft-elsewhere-discard").addEventListener("click", () => {
+    clearDraft();
+    $("draft-elsewhere").hidden = true;
+  });
+  // 取消: the visit is given up, and its draft with it (once asked, when something was typed).
+  const cancel = $("visit-cancel");
+  if (cancel && offline) {
+    cancel.addEventListener("click", (event) => {
+      if (localStorage.getItem(draftKey) && !window.confirm(messages.discard_draft)) {
+        event.preventDefault();
+        return;
+      }
+      clearDraft();
+    });
+  }
 
   // ---- The outbox (IndexedDB): every visit goes there first, and leaves once stored. ----
   function openStore() {

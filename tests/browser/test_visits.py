@@ -143,6 +143,15 @@ def test_files_added_while_editing_a_visit_are_stored(open_page, tmp_path, photo
     assert tab.get_by_role("link", name="座谈纪要.pdf").count() == 1
     assert tab.locator(".photo-grid img").count() == 1
     assert "车间照片" in tab.locator("main").inner_text()
+    # Removing a file reloads the page: once something is changed, the question says so.
+    tab.get_by_role("link", name="编辑").tap()
+    asked = []
+    tab.on("dialog", lambda dialog: asked.append(dialog.message) or dialog.dismiss())
+    tab.locator("form[data-confirm-changed] button").first.tap()
+    tab.locator("#summary").fill("又补充了一句。")
+    tab.locator("form[data-confirm-changed] button").first.tap()
+    assert "未保存的修改" not in asked[0] and "未保存的修改" in asked[1]
+    assert tab.locator("#summary").input_value() == "又补充了一句。"  # dismissed: nothing sent
     # The refusal and the cut themselves, and nothing else.
     refused = (
         "Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"
@@ -257,6 +266,45 @@ def test_a_draft_survives_a_reload(open_page):
     tab.get_by_role("button", name="放弃草稿").tap()
     tab.wait_for_load_state()
     assert tab.locator("#summary").input_value() == ""
+    assert page.errors == []
+
+
+def test_a_draft_never_takes_the_place_of_the_enterprise_the_form_was_opened_for(open_page):
+    """A draft for 启航, then the form opened from another enterprise's page: that enterprise
+    stays chosen and the draft is offered, not imposed. A draft naming no enterprise is put back
+    around the one chosen. Enter in a one-line field sends nothing; 取消 gives the draft up."""
+    page = open_page(TABLET_LANDSCAPE)
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    choose_qihang(tab)
+    tab.locator("#summary").fill("给启航的草稿")
+    tab.wait_for_timeout(600)
+    listed = tab.request.get(page.base_url + "/api/v1/enterprises?per_page=20").json()["items"]
+    other = next(item for item in listed if item["name"] != QIHANG_NAME)
+    tab = page.open(f"/visits/new?enterprise_id={other['id']}")
+    tab.locator("#draft-elsewhere").wait_for()
+    assert QIHANG_NAME in tab.locator("#draft-elsewhere").inner_text()
+    assert tab.locator("#chosen-name").inner_text() == other["name"]
+    assert tab.locator("#summary").input_value() == ""
+    page.screenshot("visit-draft-elsewhere-1080x810")
+    tab.get_by_role("button", name="打开该草稿").tap()
+    assert tab.locator("#chosen-name").inner_text() == QIHANG_NAME
+    assert tab.locator("#summary").input_value() == "给启航的草稿"
+    tab.locator("#people_met").fill("王总")
+    tab.locator("#people_met").press("Enter")
+    tab.wait_for_timeout(300)
+    assert tab.url.endswith(f"/visits/new?enterprise_id={other['id']}")  # nothing was sent
+    tab.once("dialog", lambda dialog: dialog.accept())
+    tab.get_by_role("link", name="取消").tap()
+    tab.wait_for_url("**/visits/mine")
+    tab = page.open("/visits/new")
+    assert tab.locator("#draft-restored").is_hidden()
+    tab.locator("#people_met").fill("李经理")  # a draft naming no enterprise
+    tab.wait_for_timeout(600)
+    tab = page.open(f"/visits/new?enterprise_id={other['id']}")
+    tab.locator("#draft-restored").wait_for()
+    assert tab.locator("#chosen-name").inner_text() == other["name"]
+    assert tab.locator("#people_met").input_value() == "李经理"
     assert page.errors == []
 
 
