@@ -1,7 +1,7 @@
 """The enterprise registry: forms, credit-code rules, list, page, contacts, soft delete."""
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -172,6 +172,36 @@ def test_edit_form_keeps_what_is_stored(client, login, create_enterprise):
     login("chief")
     page = client.get(f"/enterprises/{enterprise.id}/edit").text
     assert QIHANG["credit_code"] in page and 'value="重点培育"' in page
+
+
+def test_a_save_over_someone_elses_is_refused_once(app, client, login, create_enterprise):
+    """Two editors: the later save does not silently undo the earlier one. It is refused with
+    what was typed kept; sent again, it is what the editor chose. A visit recorded meanwhile
+    (which moves the enterprise's date of last visit) is no one's edit."""
+    enterprise = create_enterprise(**QIHANG, staff=1000)
+    login("officer", YIYANG)
+    page = client.get(f"/enterprises/{enterprise.id}/edit").text
+    seen = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', page).group(1)
+    with app.app_context():
+        stored = db.session.get(Enterprise, enterprise.id)
+        stored.last_visited_on = date(2026, 11, 20)  # a visit: not an edit
+        db.session.commit()
+    fine = client.post(f"/enterprises/{enterprise.id}/edit", data=form(staff="1000", seen=seen))
+    assert fine.status_code == 302
+    page = client.get(f"/enterprises/{enterprise.id}/edit").text
+    seen = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', page).group(1)
+    with app.app_context():
+        db.session.get(Enterprise, enterprise.id).staff = 999  # the chief's save
+        db.session.commit()
+    mine = form(staff="1000", address="洛阳市洛龙区开元大道 1 号", seen=seen)
+    refused = client.post(f"/enterprises/{enterprise.id}/edit", data=mine)
+    assert refused.status_code == 200 and "此企业信息已被他人保存" in refused.text
+    assert "开元大道 1 号" in refused.text  # what was typed is still there
+    assert enterprises(app)[0].staff == 999
+    again = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', refused.text).group(1)
+    assert again != seen
+    decided = client.post(f"/enterprises/{enterprise.id}/edit", data={**mine, "seen": again})
+    assert decided.status_code == 302 and enterprises(app)[0].staff == 1000
 
 
 def test_liaison_must_be_an_officer_covering_the_county(app, client, login, create_user):

@@ -5,6 +5,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     StringField,
@@ -90,6 +91,7 @@ class EnterpriseForm(CrmForm):
         render_kw={"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false"},
     )
     credit_code_confirmed = BooleanField(_l("Checked against the business licence"))
+    seen = HiddenField()  # editing: crm.enterprises.operations.edited_state as the page had it
     county_code = SelectField(_l("County/district"), validators=[DataRequired()])
     township_code = SelectField(_l("Township/street"), validators=[Optional()])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
@@ -151,7 +153,8 @@ class EnterpriseForm(CrmForm):
         values = {
             field.name: field.data
             for field in self
-            if field.name not in ("csrf_token", "credit_code_confirmed", "tags", "liaison_id")
+            if field.name
+            not in ("csrf_token", "credit_code_confirmed", "seen", "tags", "liaison_id")
         }
         for name in ("township_code", "industry", "scale", "specialized"):
             values[name] = values[name] or None

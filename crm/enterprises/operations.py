@@ -3,6 +3,8 @@
 The field rules live in crm.enterprises.rules; everything here checks values through them.
 """
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
@@ -156,10 +158,31 @@ def create_enterprise(
     return enterprise
 
 
+def edited_state(enterprise: Enterprise) -> str:
+    """A digest of the fields an editor changes: what the editing page had, to tell on saving
+    whether someone saved the enterprise meanwhile. Not its updated_at, which a visit moves on
+    too (the date of the last visit is the enterprise's)."""
+    state = json.dumps([plain_value(getattr(enterprise, field)) for field in EDITABLE])
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
 def update_enterprise(
-    actor: User | None, enterprise: Enterprise, values: dict[str, Any], *, confirmed: bool = False
+    actor: User | None,
+    enterprise: Enterprise,
+    values: dict[str, Any],
+    *,
+    confirmed: bool = False,
+    seen: str | None = None,
 ) -> Changes:
-    """Change an enterprise's fields; returns what changed."""
+    """Change an enterprise's fields; returns what changed. `seen`, edited_state as the editing
+    page had it: an enterprise someone saved meanwhile is not overwritten unasked."""
+    if seen is not None and seen != edited_state(enterprise):
+        message = _(
+            "Someone saved this enterprise after you opened it. What you entered is still below: "
+            "check the enterprise's page (in another tab) first; saving again replaces what "
+            "they saved."
+        )
+        raise Conflict(message, {"_form": [message]})
     cleaned = clean_values(actor, values, enterprise, confirmed=confirmed)
     code_changed = "credit_code" in cleaned and cleaned["credit_code"] != enterprise.credit_code
     if code_changed and (holder := code_holder(cleaned["credit_code"], enterprise.id)):

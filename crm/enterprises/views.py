@@ -112,11 +112,14 @@ def _save(form: EnterpriseForm, enterprise: Enterprise | None):
                 current_user, form.values(), confirmed=confirmed
             )
         else:
+            seen = form.seen.data or None
             operations.update_enterprise(
-                current_user, enterprise, form.values(), confirmed=confirmed
+                current_user, enterprise, form.values(), confirmed=confirmed, seen=seen
             )
     except DomainError as error:
         attach_errors(form, error)
+        if enterprise is not None:  # a second save, after checking, is what the user decided
+            form.seen.data = operations.edited_state(enterprise)
         return None
     db.session.commit()
     flash(_("%(name)s has been saved.", name=enterprise.name), "success")
@@ -140,6 +143,7 @@ def edit(enterprise_id: int):
     form = EnterpriseForm(obj=enterprise)
     form.setup(current_user, request.form.get("county_code") or enterprise.county_code)
     if request.method == "GET":
+        form.seen.data = operations.edited_state(enterprise)
         form.tags.data = "、".join(enterprise.tags)
         form.liaison_id.data = str(enterprise.liaison_id or "")
     if form.validate_on_submit() and (done := _save(form, enterprise)):
