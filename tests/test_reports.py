@@ -369,11 +369,13 @@ def test_api_refuses_a_bad_month(app, client, october, create_token, month):
 # -- the workbook ----------------------------------------------------------------------------
 
 
-def _generate(app, region_code: str, including_counties: bool = True) -> list[MonthlyReport]:
+def _generate(
+    app, region_code: str, including_counties: bool = True, month: date = OCTOBER
+) -> list[MonthlyReport]:
     with app.test_request_context():
         region = db.session.get(Region, region_code)
         reports = operations.request_reports(
-            None, OCTOBER, region, including_counties=including_counties
+            None, month, region, including_counties=including_counties
         )
         for report in reports:
             operations.generate(report)
@@ -641,6 +643,21 @@ def test_city_zip_holds_every_workbook(app, client, october):
     with zipfile.ZipFile(BytesIO(bundle.data)) as archive:
         assert len(archive.namelist()) == 15
     assert client.get("/reports/2026-09/all.zip").status_code == 404
+
+
+def test_a_months_zip_holds_that_months_newest_workbooks_only(app, client, october):
+    """Other months' workbooks, and earlier versions, stay out of a month's zip, whatever
+    version numbers the months' workbooks have reached."""
+    _generate(app, CITY)
+    _generate(app, CITY, month=date(2026, 9, 1))
+    _generate(app, MENGJIN, month=date(2026, 9, 1))  # 孟津区's September: 第2版
+    log_in(client, october["city_chief"])
+    for month, prefix in (("2026-10", "2026年10月"), ("2026-09", "2026年09月")):
+        with zipfile.ZipFile(BytesIO(client.get(f"/reports/{month}/all.zip").data)) as archive:
+            names = archive.namelist()
+        assert len(names) == 15 and all(name.startswith(prefix) for name in names), names
+    assert any(name.endswith("孟津区（第2版）.xlsx") for name in names)
+    assert not any(name.endswith("孟津区.xlsx") for name in names)
 
 
 def test_officers_have_no_reports_page(app, client, october):

@@ -159,12 +159,16 @@ def latest_reports(user: User, month: date) -> list[MonthlyReport]:
         .group_by(MonthlyReport.region_code)
         .subquery()
     )
-    stmt = scoped(sa.select(MonthlyReport), user).join(
-        latest,
-        sa.and_(
-            latest.c.region_code == MonthlyReport.region_code,
-            latest.c.version == MonthlyReport.version,
-        ),
+    stmt = (
+        scoped(sa.select(MonthlyReport), user)
+        .join(
+            latest,
+            sa.and_(
+                latest.c.region_code == MonthlyReport.region_code,
+                latest.c.version == MonthlyReport.version,
+            ),
+        )
+        .where(MonthlyReport.month == month)  # a version number of another month is no match
     )
     return list(db.session.scalars(stmt.order_by(MonthlyReport.region_code)))
 
