@@ -18,6 +18,7 @@ from wtforms.widgets.core import clean_key
 
 from crm import MAX_RECORD_ID
 from crm.errors import DomainError
+from crm.extensions import db
 from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
 from crm.text import strip_unusable
@@ -182,6 +183,24 @@ def attach_errors(form: FlaskForm, error: DomainError) -> None:
             placed = True
     if not placed:
         form.form_errors.append(error.message)
+
+
+def check_anyway(form: FlaskForm, check: Callable[[], object]) -> None:
+    """A form WTForms refused (a field empty or too long): the operation's own rules are run too,
+    in a savepoint rolled back whatever they do, so that every bad field is told at once, not a
+    second batch on the next send. A field WTForms named keeps its message alone."""
+    if not form.is_submitted() or "csrf_token" in form.errors:
+        return
+    try:
+        with db.session.begin_nested() as trial:
+            check()
+            trial.rollback()
+    except DomainError as error:
+        for name, messages in error.fields.items():
+            if name in form and name != "csrf_token" and not form[name].errors:
+                form[name].errors = [*messages]
+    except (ValueError, TypeError, LookupError):
+        pass  # a value WTForms refused is not of the type the operation reads: its refusal stands
 
 
 def record_ids(values: MultiDict, name: str) -> list[int]:

@@ -75,6 +75,31 @@ def test_a_bad_phone_and_e_mail_are_both_told_beside_their_fields(app, client, l
     assert get_user(app, "wangfang") is None
 
 
+def test_the_form_and_the_rules_are_told_together(app, client, login, create_user):
+    """WTForms' checks (a username too short, a name left empty) and the product's rules (the
+    phone, the password) are told at once, each beside its field; an odd role is refused
+    beside it, not a server error."""
+    login("admin")
+    bad = {**NEW_USER, "username": "a", "phone": "abc", "password": "abc"}
+    response = client.post("/admin/users/new", data=bad)
+    fields = {
+        field.name: field for form in forms_of(response.text) for field in form.fields.values()
+    }
+    assert fields["username"].invalid and fields["phone"].invalid and fields["password"].invalid
+    assert "请填写电话号码" in response.text and "密码至少需要 8 位" in response.text
+    assert response.text.count("应为 2 至 32 个字符。") == 1  # the username's, told once
+    odd = client.post("/admin/users/new", data={**bad, "role": "emperor"})
+    assert odd.status_code == 200 and "请从列表中选择。" in odd.text
+    officer = create_user("officer", YIYANG)
+    edit = {"display_name": "", "phone": "abc", "email": "x", "role": "officer"}
+    edited = client.post(f"/admin/users/{officer.id}", data={**edit, "region_code": YIYANG})
+    assert "此项必填。" in edited.text and "请填写电话号码" in edited.text
+    assert "name@example.gov.cn" in edited.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(User.id))) == 2
+        assert db.session.get(User, officer.id).phone != "abc"
+
+
 def test_duplicate_username_is_refused(app, client, login):
     login("admin")
     client.post("/admin/users/new", data=NEW_USER)

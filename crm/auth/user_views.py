@@ -14,7 +14,7 @@ from crm.auth.scope import get_scoped_or_404, scoped
 from crm.db import page_number
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.forms import attach_errors
+from crm.forms import attach_errors, check_anyway
 from crm.i18n import gettext as _
 from crm.regions.queries import region_choices
 
@@ -51,23 +51,27 @@ def index():
 def create():
     form = UserCreateForm()
     form.region_code.choices = region_choices(current_user)
-    if form.validate_on_submit():
-        values = {name: form[name].data for name in operations.EDITABLE_FIELDS}
-        try:
-            user = operations.create_user(
-                current_user,
-                username=form.username.data,
-                password=form.password.data,
-                must_change_password=form.must_change_password.data,
-                **values,
-            )
-        except DomainError as error:
-            attach_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("User %(name)s has been created.", name=user.display_name), "success")
-            return redirect(url_for("users.edit", user_id=user.id))
-    return render_template("auth/user_create.html", form=form)
+
+    def create_user() -> User:
+        return operations.create_user(
+            current_user,
+            username=form.username.data or "",
+            password=form.password.data or "",
+            must_change_password=form.must_change_password.data,
+            **{name: form[name].data or "" for name in operations.EDITABLE_FIELDS},
+        )
+
+    if not form.validate_on_submit():
+        check_anyway(form, create_user)
+        return render_template("auth/user_create.html", form=form)
+    try:
+        user = create_user()
+    except DomainError as error:
+        attach_errors(form, error)
+        return render_template("auth/user_create.html", form=form)
+    db.session.commit()
+    flash(_("User %(name)s has been created.", name=user.display_name), "success")
+    return redirect(url_for("users.edit", user_id=user.id))
 
 
 @bp.route("/<int:user_id>", methods=["GET", "POST"])
@@ -75,17 +79,22 @@ def create():
 def edit(user_id: int):
     user = get_scoped_or_404(User, user_id)
     form = _edit_form(user)
-    if form.validate_on_submit():
-        values = {name: form[name].data for name in operations.EDITABLE_FIELDS}
-        try:
-            operations.update_user(current_user, user, values)
-        except DomainError as error:
-            attach_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("Changes saved."), "success")
-            return redirect(url_for("users.edit", user_id=user.id))
-    return _user_page(user, form, ResetPasswordForm(formdata=None))
+
+    def update_user() -> None:
+        values = {name: form[name].data or "" for name in operations.EDITABLE_FIELDS}
+        operations.update_user(current_user, user, values)
+
+    if not form.validate_on_submit():
+        check_anyway(form, update_user)
+        return _user_page(user, form, ResetPasswordForm(formdata=None))
+    try:
+        update_user()
+    except DomainError as error:
+        attach_errors(form, error)
+        return _user_page(user, form, ResetPasswordForm(formdata=None))
+    db.session.commit()
+    flash(_("Changes saved."), "success")
+    return redirect(url_for("users.edit", user_id=user.id))
 
 
 def _edit_form(user: User, **kwargs: object) -> UserEditForm:
