@@ -10,6 +10,7 @@ from crm.audit.models import AuditLog
 from crm.enterprises.models import Contact, Enterprise
 from crm.extensions import db
 from tests.conftest import CITY, MENGJIN, QIHANG, YIYANG, bureau_today, code_for
+from tests.forms import forms_of
 
 VALID = "91350100M000100Y43"
 MISMATCH = "91350100M000100Y44"
@@ -138,6 +139,22 @@ def test_bad_input_is_refused_and_changes_nothing(app, client, login, fields, me
     assert response.status_code == 200
     assert message in response.text
     assert enterprises(app) == []
+
+
+def test_every_bad_field_is_told_on_the_first_send(app, client, login, create_enterprise):
+    """A negative count (refused by the form) does not hold back a bad credit code or a
+    founding date in the future (refused by the enterprise's rules): all on the first send, on
+    the new form and on the edit form alike."""
+    login("officer", YIYANG)
+    bad = form(staff="-5", credit_code="123", founded_on="2099-01-01")
+    for url in ("/enterprises/new", f"/enterprises/{create_enterprise(**QIHANG).id}/edit"):
+        response = client.post(url, data=bad)
+        fields = {
+            field.name: field for page in forms_of(response.text) for field in page.fields.values()
+        }
+        invalid = {name for name, field in fields.items() if field.invalid}
+        assert {"staff", "credit_code", "founded_on"} <= invalid, (url, invalid)
+    assert len(enterprises(app)) == 1 and enterprises(app)[0].staff != -5
 
 
 def test_a_number_that_cannot_be_read_is_told_once(app, client, login):

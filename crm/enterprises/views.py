@@ -34,7 +34,7 @@ from crm.enterprises.search import normalize_query
 from crm.enterprises.timeline import timeline
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.forms import attach_errors
+from crm.forms import attach_errors, check_anyway
 from crm.i18n import gettext as _
 from crm.regions.queries import region_name
 
@@ -131,7 +131,9 @@ def _save(form: EnterpriseForm, enterprise: Enterprise | None):
 def create():
     form = EnterpriseForm()
     form.setup(current_user, request.form.get("county_code"))
-    if form.validate_on_submit() and (done := _save(form, None)):
+    if not form.validate_on_submit():
+        check_anyway(form, lambda: operations.create_enterprise(current_user, form.values()))
+    elif done := _save(form, None):
         return done
     return render_template("enterprises/form.html", form=form, enterprise=None)
 
@@ -146,7 +148,11 @@ def edit(enterprise_id: int):
         form.seen.data = operations.edited_state(enterprise)
         form.tags.data = "、".join(enterprise.tags)
         form.liaison_id.data = str(enterprise.liaison_id or "")
-    if form.validate_on_submit() and (done := _save(form, enterprise)):
+    if not form.validate_on_submit():
+        check_anyway(
+            form, lambda: operations.update_enterprise(current_user, enterprise, form.values())
+        )
+    elif done := _save(form, enterprise):
         return done
     return render_template("enterprises/form.html", form=form, enterprise=enterprise)
 

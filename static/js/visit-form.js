@@ -711,10 +711,24 @@
     }
   }
 
+  // What is missing is told all at once, before the visit goes to the outbox (the server
+  // would refuse it, perhaps hours later when the network returns).
   function checkBeforeSending() {
     const fields = {};
-    if (!form.elements.enterprise_id.value) {
-      fields.enterprise_id = [messages.choose_enterprise];
+    const missing = (name, message) => {
+      const control = form.elements[name];
+      if (control && !control.value.trim()) {
+        fields[name] = [message];
+      }
+    };
+    missing("enterprise_id", messages.choose_enterprise);
+    missing("visit_date", messages.enter_date);
+    missing("summary", messages.write_summary);
+    for (const row of problems.querySelectorAll("[data-problem-row]")) {
+      const category = row.querySelector("select[name$='-category']");
+      const title = row.querySelector("input[name$='-title']");
+      missing(category.name, messages.choose_category);
+      missing(title.name, messages.problem_title);
     }
     return fields;
   }

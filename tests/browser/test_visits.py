@@ -308,6 +308,30 @@ def test_a_draft_never_takes_the_place_of_the_enterprise_the_form_was_opened_for
     assert page.errors == []
 
 
+def test_what_is_missing_is_told_at_once_before_the_visit_is_kept(open_page):
+    page = open_page(TABLET_LANDSCAPE)
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    tab.get_by_role("button", name="问题").tap()  # a problem row left empty
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.locator(".client-error").first.wait_for()
+    told = {
+        name: tab.locator(f"[name='{name}']").evaluate(
+            "(e) => e.closest('.mb-3, .col-12, .col-md-4, .col-md-8, .card-body')"
+            ".querySelector('.client-error')?.textContent"
+        )
+        for name in ("summary", "problems-0-category", "problems-0-title")
+    }
+    assert told == {
+        "summary": "请填写走访情况。",
+        "problems-0-category": "请选择问题类别。",
+        "problems-0-title": "请填写问题标题。",
+    }, told
+    assert tab.locator(".client-error").count() == 4  # and the enterprise's
+    assert tab.locator("#outbox").is_hidden()  # nothing kept to send
+    assert page.errors == []
+
+
 def test_the_enterprise_is_chosen_by_keyboard_and_never_by_a_closed_list(open_page):
     page = open_page()
     log_in(page, "yiyang")
