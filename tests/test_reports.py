@@ -23,7 +23,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from crm.certification.models import CertificationCase, Programme, Stage
+from crm.certification.models import CertificationCase, Programme, Stage, StageEvent
 from crm.exports import metrics, operations
 from crm.exports.models import MonthlyReport, ReportStatus
 from crm.extensions import db
@@ -460,6 +460,91 @@ def test_workbook_detail_sheets(app, october):
     tasks = book["跟进任务"]
     on_time = [row[9] for row in tasks.iter_rows(min_row=5, values_only=True)]
     assert on_time.count("是") == CITY_OCTOBER["followups_done_on_time"]
+
+
+def test_a_past_months_detail_sheets_show_it_as_it_stood(app, october, create_enterprise):
+    """October's workbook, made in November: a problem resolved and closed in November is
+    still 已交办 there, with no resolution or call-back yet; a case certified in November is
+    still 已申报, with no certificate; a task done in November is still to do."""
+    enterprise = create_enterprise(county_code=YIYANG, name="洛阳历史状态科技有限公司")
+    with app.app_context():
+        problem = Problem(
+            enterprise_id=enterprise.id,
+            county_code=YIYANG,
+            category=ProblemCategory.TALENT,
+            title="十一月才办结的问题",
+            raised_on=date(2026, 10, 3),
+            status=ProblemStatus.CLOSED,
+            due_on=date(2026, 10, 20),
+            resolved_on=date(2026, 11, 3),
+            resolution="已引进工程师",
+            satisfaction="satisfied",
+            callback_comment="满意",
+            closed_on=date(2026, 11, 5),
+        )
+        db.session.add(problem)
+        db.session.flush()
+        history = [
+            (Step.RAISE, None, ProblemStatus.NEW, local(2026, 10, 3)),
+            (Step.ASSIGN, ProblemStatus.NEW, ProblemStatus.ASSIGNED, local(2026, 10, 4)),
+            (Step.RESOLVE, ProblemStatus.ASSIGNED, ProblemStatus.RESOLVED, local(2026, 11, 3)),
+            (Step.CLOSE, ProblemStatus.RESOLVED, ProblemStatus.CLOSED, local(2026, 11, 5)),
+        ]
+        for step, before, after, at in history:
+            db.session.add(
+                ProblemEvent(
+                    problem_id=problem.id, step=step, from_status=before, to_status=after, at=at
+                )
+            )
+        case = CertificationCase(
+            enterprise_id=enterprise.id,
+            county_code=YIYANG,
+            programme=Programme.HIGH_TECH,
+            year=2026,
+            stage=Stage.CERTIFIED,
+            created_at=local(2026, 3, 1),
+            submitted_on=date(2026, 6, 1),
+            result_on=date(2026, 11, 15),
+            certificate_no="GR202641000999",
+            valid_until=date(2029, 11, 14),
+        )
+        db.session.add(case)
+        db.session.flush()
+        db.session.add_all(
+            [
+                StageEvent(case_id=case.id, from_stage=Stage.PREPARING, to_stage=Stage.SUBMITTED,
+                           at=local(2026, 6, 1)),
+                StageEvent(case_id=case.id, from_stage=Stage.SUBMITTED, to_stage=Stage.CERTIFIED,
+                           at=local(2026, 11, 15)),
+            ]
+        )  # fmt: skip
+        db.session.add(
+            FollowUp(
+                enterprise_id=enterprise.id,
+                county_code=YIYANG,
+                title="十一月才完成的任务",
+                assignee_id=october["officer"].id,
+                due_on=date(2026, 10, 20),
+                status=FollowUpStatus.DONE,
+                completed_at=local(2026, 11, 2),
+                outcome="材料已收齐",
+            )
+        )
+        db.session.commit()
+    _id, city_file, _counts = _generate(app, CITY)[0]
+    book = openpyxl.load_workbook(city_file, read_only=True)
+
+    def row_of(sheet: str, text: str) -> tuple:
+        rows = book[sheet].iter_rows(min_row=5, values_only=True)
+        return next(row for row in rows if text in row)
+
+    ledger = row_of("问题台账", "十一月才办结的问题")
+    assert ledger[7] == "已交办" and ledger[10] == "是"  # overdue at the end of October
+    assert ledger[11:16] == (None, None, None, None, None)
+    case_row = row_of("高企培育", "洛阳历史状态科技有限公司")
+    assert case_row[5] == "已申报" and case_row[8:11] == (None, None, None)
+    task = row_of("跟进任务", "十一月才完成的任务")
+    assert task[7] == "待办" and task[8:] == (None, None, None), task
 
 
 def test_workbook_headers_say_what_the_pages_say(app, october):

@@ -20,7 +20,7 @@ from flask_babel import force_locale
 from sqlalchemy.orm import aliased
 
 from crm.auth.models import User
-from crm.certification.models import CertificationCase, Stage
+from crm.certification.models import CertificationCase, Stage, StageEvent
 from crm.enterprises.models import Enterprise
 from crm.exports import metrics
 from crm.exports.metrics import Period
@@ -28,7 +28,8 @@ from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.i18n import local_date
 from crm.policies.models import Policy
-from crm.problems.models import Problem
+from crm.problems.models import Problem, ProblemEvent, ProblemStatus
+from crm.problems.workflow import Step
 from crm.regions.models import Region
 from crm.visits.models import Visit, VisitPolicy
 
@@ -359,7 +360,7 @@ PROBLEM_COLUMNS = [
     Column("问题标题", 30),
     Column("问题描述", 40),
     Column("重大问题", 8),
-    Column("当前状态", 12),
+    Column("状态", 12),
     Column("承办人/单位", 14),
     Column("办结期限", 11, "date"),
     Column("逾期", 6),
@@ -372,10 +373,51 @@ PROBLEM_COLUMNS = [
 ]
 
 
+def _as_it_stood(
+    event: type[ProblemEvent] | type[StageEvent],
+    of_record: sa.ColumnElement[bool],
+    end: datetime,
+    what: str,
+    now: sa.ColumnElement,
+) -> sa.ColumnElement:
+    """A record's status (or stage) at the moment `end`, from its history: where the last step
+    before it led (to_*), else where the first step after it started from (from_*), else, with
+    no history at all, what it is now."""
+    before = (
+        sa.select(getattr(event, f"to_{what}"))
+        .where(of_record, event.at < end)
+        .order_by(event.at.desc(), event.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    after = (
+        sa.select(getattr(event, f"from_{what}"))
+        .where(of_record, event.at >= end)
+        .order_by(event.at, event.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(before, after, now)
+
+
 def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
-    """The ledger at the end of the month: problems open then, and those closed in the month."""
+    """The ledger at the end of the month: problems open then, and those closed in the month,
+    each as it stood then: its status from its history, and what came after (a resolution, a
+    call-back, a reopening) left out. Who handles it and by when are today's."""
     period = context.period
     assignee = aliased(User)
+    end = period.end_moment()
+    status_then = _as_it_stood(
+        ProblemEvent, ProblemEvent.problem_id == Problem.id, end, "status", Problem.status
+    )
+    # Counted among the problem's own steps (its few rows by ix_problem_events_problem_id),
+    # not by the step: a condition on the step leads SQLite to the (step, at) index, through
+    # every reopening in the city for each problem.
+    reopened_then = (
+        sa.select(sa.func.coalesce(sa.func.sum(sa.case((ProblemEvent.step == Step.REOPEN, 1))), 0))
+        .where(ProblemEvent.problem_id == Problem.id, ProblemEvent.at < end)
+        .scalar_subquery()
+    )
     stmt = (
         sa.select(
             Problem.raised_on,
@@ -385,7 +427,7 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
             Problem.title,
             Problem.description,
             Problem.major,
-            Problem.status,
+            sa.func.coalesce(status_then, Problem.status),
             assignee.display_name,
             Problem.unit,
             Problem.due_on,
@@ -394,7 +436,7 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
             Problem.satisfaction,
             Problem.callback_comment,
             Problem.closed_on,
-            Problem.reopen_count,
+            reopened_then,
             sa.case((metrics.overdue_at_end(period), True), else_=False),
         )
         .join(Enterprise, Enterprise.id == Problem.enterprise_id)
@@ -429,6 +471,10 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
             reopened,
             overdue,
         ) = record
+        if resolved is not None and resolved > period.as_of:
+            resolved, resolution = None, ""
+        if closed is not None and closed > period.as_of:
+            closed, satisfaction, comment = None, None, ""
         return (
             raised,
             name,
@@ -437,7 +483,7 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
             title,
             description,
             "是" if major else "",
-            label(status),
+            label(ProblemStatus(status)),
             person or unit,
             due,
             "是" if overdue else "",
@@ -502,6 +548,8 @@ def _followup_query(context: Context) -> tuple[sa.Select, RowMaker]:
             record
         )
         completed = local_date(completed_at) if completed_at else None
+        if completed is not None and completed > period.as_of:  # still to do at the month's end
+            status, completed, outcome = FollowUpStatus.TODO, None, ""
         on_time = ("是" if timely else "否") if status == FollowUpStatus.DONE else ""
         return (
             title,
@@ -536,9 +584,17 @@ CASE_COLUMNS = [
 
 
 def _case_query(context: Context) -> tuple[sa.Select, RowMaker]:
-    """The cases of the month's year, and any case from earlier still under way."""
+    """The cases of the month's year, and any case from earlier still under way, each at the
+    stage it stood at the end of the month (from its moves), without what came after."""
     period = context.period
     owner = aliased(User)
+    stage_then = _as_it_stood(
+        StageEvent,
+        StageEvent.case_id == CertificationCase.id,
+        period.end_moment(),
+        "stage",
+        CertificationCase.stage,
+    ).label("stage_then")  # ordered by its name, not worked out again
     stmt = (
         sa.select(
             Enterprise.name,
@@ -546,7 +602,7 @@ def _case_query(context: Context) -> tuple[sa.Select, RowMaker]:
             CertificationCase.programme,
             CertificationCase.year,
             CertificationCase.batch,
-            CertificationCase.stage,
+            stage_then,
             owner.display_name,
             CertificationCase.submitted_on,
             CertificationCase.result_on,
@@ -559,25 +615,31 @@ def _case_query(context: Context) -> tuple[sa.Select, RowMaker]:
             CertificationCase.created_at < period.end_moment(),
             sa.or_(
                 CertificationCase.year == period.first.year,
-                CertificationCase.stage.not_in(FINAL_STAGES),
+                stage_then.not_in(FINAL_STAGES),
             ),
             context.in_region(CertificationCase.county_code),
         )
-        .order_by(CertificationCase.programme, CertificationCase.stage, CertificationCase.id)
+        .order_by(CertificationCase.programme, stage_then, CertificationCase.id)
     )
     names, label = context.region_names, context.label
 
     def row(record: sa.Row) -> tuple:
-        name, county, programme, year, batch, stage, person, *dates_and_number = record
+        name, county, programme, year, batch, stage, person, submitted, result, *number = record
+        if submitted is not None and submitted > period.as_of:
+            submitted = None
+        if result is not None and result > period.as_of:
+            result, number = None, [None, None]
         return (
             name,
             names.get(county, ""),
             label(programme),
             str(year),
             batch,
-            label(stage),
+            label(Stage(stage)),
             person or "",
-            *dates_and_number,
+            submitted,
+            result,
+            *number,
         )
 
     return stmt, row
