@@ -348,6 +348,7 @@ def test_a_refused_bulk_assignment_shows_the_ledger_again_with_what_was_chosen(
     assert _ticked(page) == {second, third}  # page 1 of 2: the newest two
     assert re.search(r'<input[^>]*id="bulk-due"[^>]*is-invalid|is-invalid[^>]*id="bulk-due"', page)
     assert 'value="市人社局"' in page and f'value="{past}"' in page
+    assert "办结期限不能早于今天。" in page  # the field's own name, not a task's 截止日期
     assert 'nav-link active" href="/problems/?status=new' in page  # the same tab, still
     assert 'href="/problems/?status=new&amp;page=2"' in page  # its pages, not the POST's route
     assert 'name="next" value="/problems/?status=new"' in page  # so is the language switch's

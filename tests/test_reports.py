@@ -689,15 +689,30 @@ def test_reports_page_generates_in_the_background_and_downloads(app, client, oct
 
 
 @pytest.mark.parametrize(
-    ("month", "message"), [("2026-13", "YYYY-MM"), ("2999-01", "not begun"), ("", "")]
+    ("month", "message"),
+    [
+        ("2026-13", "月份格式应为 YYYY-MM"),
+        ("2999-01", "该月份尚未开始。"),
+        ("1999-12", "只能选择 2000 年及以后的月份。"),
+        ("", "请选择月份。"),
+    ],
 )
 def test_reports_page_refuses_a_bad_month(app, client, october, month, message):
     log_in(client, october["city_chief"])
     answer = client.post("/reports/", data={"month": month, "region": YIYANG})
     assert answer.status_code == 422
-    assert 'class="invalid-feedback' in answer.text
+    assert 'class="invalid-feedback' in answer.text and message in answer.text
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(MonthlyReport)) == 0
+
+
+def test_generating_is_logged_in_the_audit_log_s_words(app, client, october):
+    log_in(client, october["city_chief"])
+    assert client.post("/reports/", data={"month": "2026-10", "region": YIYANG}).status_code == 303
+    log = client.get("/admin/audit/").text
+    assert "生成月报" in log and "月份" in log and "工作簿数" in log
+    assert "generate_report" not in log.split("<tbody")[1]  # the rows: only the filter's value
+    assert '<option value="generate_report">生成月报</option>' in log
 
 
 def test_county_viewer_downloads_only_their_county(app, client, october):
@@ -891,6 +906,7 @@ def test_a_month_being_generated_is_not_asked_for_twice(app, client, october):
     assert answer.status_code == 422
     assert "正在生成" in answer.text
     assert _count_reports(app) == 1
+    assert "排队中" in client.get("/reports/archive").text  # waiting its turn, not 待发送
     # The city's request includes 宜阳县's workbook: refused as well.
     assert client.post("/reports/", data={"month": "2026-10", "region": CITY}).status_code == 422
     assert _count_reports(app) == 1

@@ -168,6 +168,8 @@ def test_deactivate_and_reactivate(app, client, login, create_user):
     client.post(f"/admin/users/{officer.id}/reactivate")
     assert get_user(app, officer.username).active
     assert audit_actions(app, officer.id)[-2:] == ["user.deactivate", "user.reactivate"]
+    history = client.get(f"/admin/users/{officer.id}").text
+    assert "账号状态" in history and "已停用" in history  # not 已启用：是 → 否
 
 
 def test_admin_resets_a_password(app, client, login, create_user):

@@ -48,8 +48,9 @@ def value_label(table: str, field: str, value: Any) -> str:
     """A stored value as users know it (a role's name rather than its key, 是 rather than True)."""
     if value is None or value == "":
         return "—"
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
+    if isinstance(value, bool):  # 是/否, unless the table words its own (已启用/已停用)
+        own = VALUE_LABELS.get(table, {}).get(field)
+        return own(value) if own else _("Yes") if value else _("No")
     formatter = _of(VALUE_LABELS, table, field)
     try:
         return formatter(value) if formatter else str(value)

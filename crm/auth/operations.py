@@ -60,13 +60,17 @@ register_labels(
         "role": _l("Role"),
         "unit": _l("Unit"),
         "region_code": _l("Region scope"),
-        "active": _l("Active"),
+        "active": _l("Account status"),
         "token": _l("Token"),
         "locale": _l("Language"),
         "api_tokens_revoked": _l("API tokens revoked"),
     },
     {"users": _l("User")},
-    {"role": lambda value: Role(value).label, "region_code": region_name},
+    {
+        "role": lambda value: Role(value).label,
+        "region_code": region_name,
+        "active": lambda value: _("Active") if value else _("Deactivated"),
+    },
 )
 
 

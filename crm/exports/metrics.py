@@ -78,10 +78,13 @@ class Period:
         return datetime.combine(self.as_of + timedelta(days=1), time(), tzinfo=zone)
 
 
+FIRST_YEAR = 2000  # no figures before it
+
+
 def parse_month(text: str) -> date:
     """'2026-10' → 2026-10-01; ValueError when it is not a month."""
     parsed = datetime.strptime(text.strip(), "%Y-%m").date()
-    if parsed.year < 2000:
+    if parsed.year < FIRST_YEAR:
         raise ValueError(text)
     return parsed
 

@@ -26,7 +26,7 @@ class ReportStatus(enum.StrEnum):
 
 
 STATUS_LABELS = {
-    ReportStatus.PENDING: _l("Waiting"),
+    ReportStatus.PENDING: _l("Queued"),
     ReportStatus.RUNNING: _l("Generating"),
     ReportStatus.DONE: _l("Ready"),
     ReportStatus.FAILED: _l("Failed"),

@@ -5,25 +5,33 @@ import hashlib
 import tempfile
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from crm.audit.labels import register_labels
 from crm.audit.operations import record_audit
 from crm.auth.models import User
 from crm.auth.scope import in_scope, scoped
 from crm.db import utcnow
 from crm.errors import Conflict, ValidationFailed
-from crm.exports.metrics import Period, counties_of, parse_month
+from crm.exports.metrics import FIRST_YEAR, Period, counties_of
 from crm.exports.models import MonthlyReport, ReportOrigin, ReportStatus
 from crm.exports.workbook import write_workbook
 from crm.extensions import db
 from crm.i18n import gettext as _
+from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.regions.models import Region
+
+register_labels(
+    {"generate_report": _l("Generated monthly workbooks")},
+    {"month": _l("Month"), "workbooks": _l("Workbooks")},
+    {"monthly_reports": _l("Monthly workbook")},
+)
 
 
 def folder() -> Path:
@@ -39,11 +47,14 @@ def file_of(report: MonthlyReport) -> Path:
 def clean_month(text: str | None, today: date) -> date:
     """The first day of a month given as YYYY-MM that has begun; ValidationFailed otherwise."""
     try:
-        month = parse_month(text or "")
+        month = datetime.strptime((text or "").strip(), "%Y-%m").date()
     except ValueError:
         raise ValidationFailed(
             _("Give the month as YYYY-MM."), {"month": [_("Give the month as YYYY-MM.")]}
         ) from None
+    if month.year < FIRST_YEAR:
+        message = _("Months before %(year)d are not kept.", year=FIRST_YEAR)
+        raise ValidationFailed(message, {"month": [message]})
     if month > today:
         message = _("That month has not begun yet.")
         raise ValidationFailed(message, {"month": [message]})

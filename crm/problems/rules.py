@@ -91,7 +91,7 @@ def _due(values: dict[str, Any], errors: FieldErrors) -> date | None:
     if due in (None, ""):
         return None
     if not isinstance(due, date) or due < local_today():
-        errors.add("due_date", _("The due date cannot be in the past."))
+        errors.add("due_date", _("The deadline cannot be in the past."))
         return None
     return due
 
