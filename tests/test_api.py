@@ -182,6 +182,26 @@ def test_account_page_creates_a_token_shown_once(app, client, login):
     assert app.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 401
 
 
+def test_the_token_form_sent_again_creates_no_second_token(app, client, login):
+    """Reloading the page that showed a new token sends its form again: no second token,
+    unseen by anyone, is made; a form filled in anew makes one."""
+    login("officer")
+    once = re.search(
+        r'name="once" type="hidden" value="([0-9a-f]{32})"', client.get("/account").text
+    )[1]
+    first = client.post("/account/tokens", data={"name": "县区数据对接", "once": once})
+    assert "crm_" in first.text
+    again = client.post("/account/tokens", data={"name": "县区数据对接", "once": once})
+    assert again.status_code == 303
+    assert "已经生成" in client.get(again.headers["Location"]).text
+    fresh = re.search(r'name="once" type="hidden" value="([0-9a-f]{32})"', first.text)[1]
+    assert fresh != once
+    client.post("/account/tokens", data={"name": "第二个对接", "once": fresh})
+    with app.app_context():
+        names = db.session.scalars(sa.select(ApiToken.name).order_by(ApiToken.id)).all()
+    assert names == ["县区数据对接", "第二个对接"]
+
+
 def test_token_without_a_name_is_refused(client, login):
     login("officer")
     response = client.post("/account/tokens", data={"name": ""})

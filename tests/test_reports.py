@@ -439,6 +439,8 @@ def test_workbook_holds_the_hand_counted_figures(app, october):
     assert summary.cell(row=summary.max_row, column=9).number_format == "0.0%"
     assert isinstance(rows["合计"][7], float)  # rates are numbers, not text
     assert list(rows)[-1] == "合计" and len(rows) == 15
+    # The filter covers the counties, not 合计: sorting leaves the total at the foot.
+    assert summary.auto_filter.ref == f"A5:R{summary.max_row - 1}"
 
 
 def test_workbook_detail_sheets(app, october):

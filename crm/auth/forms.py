@@ -1,4 +1,6 @@
-from wtforms import BooleanField, PasswordField, SelectChoice, StringField
+import uuid
+
+from wtforms import BooleanField, HiddenField, PasswordField, SelectChoice, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from crm.auth.models import Role
@@ -95,6 +97,9 @@ class ResetPasswordForm(CrmForm):
 
 
 class TokenForm(CrmForm):
+    # A number per form shown: the same form sent again (a reload of the page that showed the
+    # new token) creates no second token.
+    once = HiddenField(default=lambda: uuid.uuid4().hex)
     name = StringField(
         _l("Token name"),
         validators=[DataRequired(), Length(max=64)],

@@ -36,6 +36,7 @@ from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
 
 bp = Blueprint("auth", __name__)
+ISSUED_FORMS = "issued_token_forms"  # the session's last token forms that created a token
 
 LOGIN_REFUSALS = {
     LoginOutcome.BAD_CREDENTIALS: _l("Wrong username or password."),
@@ -168,12 +169,17 @@ def create_token():
     form = TokenForm()
     if not form.validate_on_submit():
         return _account_page(form), 422
+    issued = session.get(ISSUED_FORMS, [])
+    if form.once.data in issued:
+        flash(_("That token has been created already; it was shown once, when it was."), "info")
+        return redirect(url_for("auth.account"), 303)
     try:
         _record, token = operations.issue_api_token(current_user, current_user, form.name.data)
     except DomainError as error:
         attach_errors(form, error)
         return _account_page(form), 422
     db.session.commit()
+    session[ISSUED_FORMS] = [*issued[-9:], form.once.data]
     # Rendered, not redirected: the token must not pass through the session cookie.
     return _account_page(TokenForm(formdata=None), new_token=token)
 

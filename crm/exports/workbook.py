@@ -85,6 +85,7 @@ class Sheet:
         self.formats = formats
         self.columns = columns
         self.row = 0
+        self.last_data_row: int | None = None  # the rows the filter sorts: not a 合计 row
         self._writer_cache: dict[bool, list] = {}
         self.sheet.set_landscape()
         self.sheet.set_paper(9)  # A4
@@ -112,6 +113,8 @@ class Sheet:
                     self.sheet.write_blank(row, position, None, self.formats.total_text)
             else:
                 write(row, position, value)
+        if not total:
+            self.last_data_row = row
         self.row += 1
 
     def _writers(self, total: bool) -> list[Callable[[int, int, Any], Any]]:
@@ -137,13 +140,13 @@ class Sheet:
         return writers
 
     def finish(self) -> int:
-        """Freeze the header and filter on it; the number of data rows."""
+        """Freeze the header and filter on it (down to the last data row: sorting a column leaves
+        合计 at the foot); the number of rows written below the header."""
         rows = self.row - self.header_row - 1
         self.sheet.freeze_panes(self.header_row + 1, 0)
         self.sheet.repeat_rows(self.header_row)
-        self.sheet.autofilter(
-            self.header_row, 0, max(self.row - 1, self.header_row), len(self.columns) - 1
-        )
+        last = self.header_row if self.last_data_row is None else self.last_data_row
+        self.sheet.autofilter(self.header_row, 0, last, len(self.columns) - 1)
         return rows
 
 
