@@ -154,6 +154,16 @@ def _attributes(values: dict) -> str:
     return " ".join(written)
 
 
+class TextAreaField(wtforms.TextAreaField):
+    """Several lines of text. A browser sends each line break as CR LF, two characters against
+    a limit its text box counts as one (maxlength): they arrive as one, LF."""
+
+    def process_formdata(self, valuelist: list) -> None:
+        super().process_formdata(valuelist)
+        if self.data:
+            self.data = self.data.replace("\r\n", "\n").replace("\r", "\n")
+
+
 class SelectField(wtforms.SelectField):
     widget = Select()
 

@@ -372,6 +372,19 @@ def test_bad_input_on_the_form_is_refused_beside_the_field(app, client, login, e
     assert page.status_code == 422 and "invalid-feedback" in page.text
 
 
+def test_line_breaks_count_once_against_the_limit(app, client, login, enterprise):
+    """A browser sends a line break as CR LF; its text box counted it as one character, and so
+    does the server (a 5 000-character summary of many lines is not refused as longer)."""
+    login("officer")
+    summary = "\r\n".join(["企业研发投入情况良好"] * 450)  # 4 500 characters + 449 breaks
+    assert len(summary.replace("\r\n", "\n")) <= 5000 < len(summary)
+    response = post_form(client, form_visit(enterprise.id, summary=summary))
+    assert response.status_code == 302, response.text[-500:]
+    with app.app_context():
+        stored = db.session.scalars(sa.select(Visit)).one().summary
+    assert "\r" not in stored and stored.count("\n") == 449
+
+
 def test_a_bad_policy_note_is_marked_beside_that_note(app, client, login, enterprise):
     """The note's own input is marked, with the typed text kept; the policies' list is not."""
     login("officer")

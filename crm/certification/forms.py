@@ -9,14 +9,13 @@ from wtforms import (
     IntegerField,
     SelectChoice,
     StringField,
-    TextAreaField,
 )
 from wtforms.validators import Optional
 
 from crm.certification.eligibility import HIGH_TECH_FIELDS
 from crm.certification.models import PROGRAMME_LABELS, Programme
 from crm.enterprises.models import Enterprise
-from crm.forms import CrmForm, FiniteDecimalField, InRange, SelectField
+from crm.forms import CrmForm, FiniteDecimalField, InRange, SelectField, TextAreaField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 

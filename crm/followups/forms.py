@@ -6,13 +6,12 @@ from wtforms import (
     RadioField,
     SelectChoice,
     StringField,
-    TextAreaField,
 )
 from wtforms.validators import Optional
 
 from crm.auth.models import User
 from crm.followups.models import PRIORITY_LABELS, REPEAT_LABELS, Priority, Repeat
-from crm.forms import CrmForm, SelectField
+from crm.forms import CrmForm, SelectField, TextAreaField
 from crm.i18n import lazy_gettext as _l
 
 

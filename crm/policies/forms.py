@@ -1,7 +1,7 @@
-from wtforms import BooleanField, SelectChoice, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.forms import CrmForm, SelectField
+from crm.forms import CrmForm, SelectField, TextAreaField
 from crm.i18n import lazy_gettext as _l
 from crm.policies.models import CATEGORY_LABELS, PolicyCategory
 

@@ -7,13 +7,12 @@ from wtforms import (
     RadioField,
     SelectChoice,
     StringField,
-    TextAreaField,
 )
 from wtforms.validators import Optional
 
 from crm.auth.models import User
 from crm.extensions import db
-from crm.forms import CrmForm, SelectField
+from crm.forms import CrmForm, SelectField, TextAreaField
 from crm.i18n import lazy_gettext as _l
 from crm.problems.models import CATEGORY_LABELS, SATISFACTION_LABELS, ProblemCategory, Satisfaction
 from crm.problems.rules import assignees

@@ -16,13 +16,12 @@ from wtforms import (
     RadioField,
     SelectChoice,
     StringField,
-    TextAreaField,
 )
 from wtforms.validators import Optional
 
 from crm.auth.models import User
 from crm.extensions import db
-from crm.forms import CrmForm, SelectField, SelectMultipleField
+from crm.forms import CrmForm, SelectField, SelectMultipleField, TextAreaField
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.policies.models import Policy
