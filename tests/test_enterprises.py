@@ -56,7 +56,7 @@ def test_officer_registers_an_enterprise(app, client, login):
     assert (enterprise.name_pinyin, enterprise.name_initials)[1] == "lyqhbdkjyxgs"
     assert "enterprise.create" in audit_actions(app)
     page = client.get(response.headers["Location"]).text
-    assert "洛阳启航必达科技有限公司 已保存。" in page
+    assert "洛阳启航必达科技有限公司已保存。" in page
     assert "C39 计算机、通信和其他电子设备制造业" in page
 
 
@@ -155,6 +155,14 @@ def test_every_bad_field_is_told_on_the_first_send(app, client, login, create_en
         invalid = {name for name, field in fields.items() if field.invalid}
         assert {"staff", "credit_code", "founded_on"} <= invalid, (url, invalid)
     assert len(enterprises(app)) == 1 and enterprises(app)[0].staff != -5
+
+
+@pytest.mark.parametrize("year", ["2016", "99999"])
+def test_a_registration_year_out_of_range_names_the_range(client, login, year):
+    login("officer", YIYANG)
+    response = client.post("/enterprises/new", data=form(tech_sme="y", tech_sme_year=year))
+    last = bureau_today().year + 1
+    assert f"请填写 2017 至 {last} 年之间的年份。" in response.text
 
 
 def test_a_number_that_cannot_be_read_is_told_once(app, client, login):

@@ -103,6 +103,7 @@ def test_the_form_records_a_visit_with_policies_a_problem_and_a_photo(
     app, client, login, enterprise
 ):
     officer = login("officer")
+    assert "您还没有走访记录。" in client.get("/visits/mine").text  # not "none match the filters"
     page = client.get(f"/visits/new?enterprise_id={enterprise.id}")
     assert page.status_code == 200
     assert 'capture="environment"' in page.text and 'accept="image/*"' in page.text
@@ -484,6 +485,7 @@ def test_attachments_are_stored_outside_the_web_root_and_served_with_their_names
         assert ".." not in pdf.stored_name and pdf.stored_name.endswith(".pdf")
     folder = Path(app.config["ATTACHMENT_FOLDER"]).resolve()
     assert all(path.resolve().is_relative_to(folder) for path in stored_files(app))
+    assert pdf.size < 1024 and f">{pdf.size} B<" in client.get(f"/visits/{visit_id}").text
     served = client.get(f"/visits/{visit_id}/attachments/{pdf.id}")
     assert served.status_code == 200 and served.data.startswith(b"%PDF")
     assert served.headers["Content-Disposition"].startswith("attachment;")
@@ -740,6 +742,7 @@ def test_a_visit_filter_ending_before_it_starts_says_so(client, login):
     page = client.get("/visits/?start=2026-10-10&end=2026-10-03")
     assert page.status_code == 200
     assert "结束日期不能早于开始日期。" in page.text
+    assert ">开始日期</label>" in page.text and ">结束日期</label>" in page.text  # as it says
     assert 'id="end" name="end"' in page.text and "is-invalid" in page.text
     assert (
         "结束日期不能早于开始日期。"

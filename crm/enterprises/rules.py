@@ -92,9 +92,12 @@ def _check_dates(values: dict[str, Any], errors: FieldErrors) -> None:
     founded = values.get("founded_on")
     if founded is not None and not date(1900, 1, 1) <= founded <= local_today():
         errors.add("founded_on", _("The founding date must lie between 1900 and today."))
-    year = values.get("tech_sme_year")
-    if year is not None and not FIRST_TECH_SME_YEAR <= year <= local_today().year + 1:
-        errors.add("tech_sme_year", _("Enter a year from 2017 on."))
+    year, last = values.get("tech_sme_year"), local_today().year + 1
+    if year is not None and not FIRST_TECH_SME_YEAR <= year <= last:
+        message = _(
+            "Enter a year from %(first)d to %(last)d.", first=FIRST_TECH_SME_YEAR, last=last
+        )
+        errors.add("tech_sme_year", message)
 
 
 def _check_choices(values: dict[str, Any], errors: FieldErrors) -> None:
