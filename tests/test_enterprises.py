@@ -246,6 +246,24 @@ def test_townships_follow_the_county(client, login):
     login("officer")
     options = client.get("/enterprises/townships", query_string={"county_code": YIYANG}).text
     assert "兴宜街道" in options and "会盟镇" not in options
+    # A filter's: 全部 first; the city has no townships (its children are counties).
+    filtering = client.get("/enterprises/townships", query_string={"county": YIYANG, "all": 1})
+    assert filtering.text.startswith('<option value="">全部</option>')
+    assert (
+        "兴宜街道" not in client.get("/enterprises/townships", query_string={"county": CITY}).text
+    )
+    assert "宜阳县" not in client.get("/enterprises/townships", query_string={"county": CITY}).text
+
+
+@pytest.mark.parametrize("url", ["/enterprises/", "/visits/"])
+def test_a_township_left_from_another_county_is_dropped(client, login, create_enterprise, url):
+    """County 宜阳 and one of its townships, then 孟津 chosen: the list is 孟津's, not an
+    error under a box that reads 全部, nor an empty list."""
+    login("chief")
+    create_enterprise(county_code=MENGJIN)
+    page = client.get(url, query_string={"county": MENGJIN, "township": "410327001"})
+    assert page.status_code == 200 and "is-invalid" not in page.text
+    assert "共 0 家企业" not in page.text  # the enterprise list finds 孟津's enterprise
 
 
 def test_viewers_read_but_do_not_edit(client, login, create_enterprise):

@@ -1,6 +1,7 @@
 import re
 
 import sqlalchemy as sa
+import wtforms
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -59,9 +60,18 @@ def county_field_choices(user: User) -> list[SelectChoice]:
 
 
 def township_choices(county_code: str | None) -> list[SelectChoice]:
-    if not county_code:
+    """The townships of a county (none for the city: its children are counties)."""
+    county = regions().get(county_code or "")
+    if county is None or county.level != RegionLevel.COUNTY:
         return [NONE]
-    return [NONE, *(SelectChoice(r.code, r.name) for r in children_of(county_code))]
+    return [NONE, *(SelectChoice(r.code, r.name) for r in children_of(county.code))]
+
+
+def keep_township_of_county(form: wtforms.Form) -> None:
+    """A filter's township left from the county chosen before: dropped (all the county's
+    townships), not refused beside a box that shows 全部."""
+    if form.township.data not in {str(choice.value) for choice in form.township.choices}:
+        form.township.data = ""
 
 
 def liaison_choices(user: User) -> list[SelectChoice]:

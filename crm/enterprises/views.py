@@ -19,6 +19,7 @@ from crm.enterprises.forms import (
     ContactForm,
     EnterpriseForm,
     county_choices,
+    keep_township_of_county,
     liaison_choices,
     township_choices,
 )
@@ -61,6 +62,7 @@ def _filter_form() -> EnterpriseFilterForm:
     everything = SelectChoice("", _("All"))
     form.county.choices = [everything, *county_choices(current_user)]
     form.township.choices = [everything, *township_choices(form.county.data)[1:]]
+    keep_township_of_county(form)
     form.liaison.choices = [everything, *liaison_choices(current_user)[1:]]
     return form
 
@@ -98,8 +100,12 @@ def search():
 @bp.get("/townships")
 @login_required
 def townships():
-    """The township options of a county, for the form's second select."""
-    choices = township_choices(request.args.get("county_code", ""))
+    """The township options of a county, for a form's second select (a filter's first option
+    is 全部: ?all=1)."""
+    county = request.args.get("county_code") or request.args.get("county", "")
+    choices = township_choices(county)
+    if request.args.get("all"):
+        choices = [SelectChoice("", _("All")), *choices[1:]]
     return render_template("enterprises/_options.html", choices=choices)
 
 

@@ -24,7 +24,7 @@ from crm.api import wants_json
 from crm.auth.permissions import VISITORS, can_edit_visit, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
 from crm.db import paginate
-from crm.enterprises.forms import county_choices, township_choices
+from crm.enterprises.forms import county_choices, keep_township_of_county, township_choices
 from crm.enterprises.models import Enterprise
 from crm.enterprises.queries import typeahead
 from crm.errors import Conflict, DomainError, json_error
@@ -71,6 +71,7 @@ def _filter_form() -> VisitFilterForm:
     everything = SelectChoice("", _("All"))
     form.county.choices = [everything, *county_choices(current_user)]
     form.township.choices = [everything, *township_choices(form.county.data)[1:]]
+    keep_township_of_county(form)
     form.officer.choices = [everything, *_officer_choices(form)]
     form.policy.choices = [everything, *(SelectChoice(p.id, p.name) for p in active_policies())]
     return form

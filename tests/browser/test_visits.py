@@ -430,6 +430,14 @@ def test_the_visit_list_on_a_tablet(open_page, viewport):
     log_in(page, "chief")
     tab = page.open("/visits/")
     tab.get_by_label("县（区）").select_option(label="宜阳县")
+    township = tab.get_by_label("乡镇（街道）")
+    township.locator("option", has_text="兴宜街道").wait_for(state="attached")  # at once
+    assert township.locator("option").first.inner_text() == "全部"
+    tab.get_by_label("县（区）").select_option(label="孟津区")
+    township.locator("option", has_text="康乐街道").wait_for(state="attached")
+    assert township.locator("option", has_text="兴宜街道").count() == 0
+    tab.get_by_label("县（区）").select_option(label="宜阳县")
+    township.locator("option", has_text="兴宜街道").wait_for(state="attached")
     tab.get_by_role("button", name="筛选").tap()
     tab.wait_for_url("**/visits/?*county=410327*")
     rows = tab.locator(".visit-table tbody tr")
