@@ -876,7 +876,10 @@ def test_dashboard_month_falls_back_to_the_month_under_way(app, client, october)
     log_in(client, october["city_chief"])
     with app.app_context():
         current = f"{local_today():%Y-%m}"
-    assert 'name="month" value="2026-10"' in client.get("/?month=2026-10").text
+    october_page = client.get("/?month=2026-10").text
+    assert 'name="month" value="2026-10"' in october_page
+    # A month gone by: the charts of today's problems and funnel say that they are today's.
+    assert 'id="charts-now"' in october_page and "不是 2026-10 当时的情况" in october_page
     for month in ("2999-01", "nonsense", ""):
         page = client.get(f"/?month={month}")
         assert page.status_code == 200
