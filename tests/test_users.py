@@ -291,3 +291,56 @@ def test_deactivation_revokes_tokens_for_good(app, client, login, create_user, c
             sa.select(AuditLog).where(AuditLog.action == "user.deactivate")
         ).one()
         assert entry.changes["api_tokens_revoked"] == [None, 1]
+
+
+def test_moving_or_deactivating_a_user_who_holds_work_says_so(
+    app, client, login, create_user, create_enterprise
+):
+    """A user who still handles a problem and a task: the page says so with a link to their
+    problems, the confirmation counts them, and moving or deactivating them is followed by a
+    warning to hand the work over (a user moved away no longer sees it)."""
+    from datetime import timedelta
+
+    from crm.followups.models import FollowUp
+    from crm.problems.models import Problem, ProblemCategory, ProblemStatus
+    from tests.conftest import bureau_today
+
+    login("admin")
+    officer = create_user("officer", CITY)
+    enterprise = create_enterprise(county_code=YIYANG)
+    with app.app_context():
+        db.session.add(
+            Problem(
+                enterprise_id=enterprise.id,
+                county_code=YIYANG,
+                category=ProblemCategory.TALENT,
+                title="缺少技工",
+                raised_on=bureau_today(),
+                status=ProblemStatus.ASSIGNED,
+                assignee_id=officer.id,
+                due_on=bureau_today() + timedelta(days=7),
+            )
+        )
+        db.session.add(
+            FollowUp(
+                enterprise_id=enterprise.id,
+                county_code=YIYANG,
+                title="回访",
+                assignee_id=officer.id,
+                due_on=bureau_today() + timedelta(days=3),
+            )
+        )
+        db.session.commit()
+    page = client.get(f"/admin/users/{officer.id}").text
+    assert 'id="open-work"' in page and "仍承办 1 个未办结问题、1 个未完成跟进任务" in page
+    assert f"/problems/?assignee={officer.id}" in page
+    assert "其仍承办 1 个未办结问题、1 个未完成任务。" in page  # in the confirmation
+    moved = {"display_name": "干部", "role": "officer", "region_code": MENGJIN}
+    after = client.post(f"/admin/users/{officer.id}", data=moved, follow_redirects=True).text
+    assert "请改派给能办理的人员" in after
+    unchanged = client.post(f"/admin/users/{officer.id}", data=moved, follow_redirects=True)
+    assert "请改派给能办理的人员" not in unchanged.text  # the region did not change this time
+    done = client.post(f"/admin/users/{officer.id}/deactivate", follow_redirects=True).text
+    assert "已停用" in done and "请改派给能办理的人员" in done
+    idle = create_user("officer", YIYANG)
+    assert 'id="open-work"' not in client.get(f"/admin/users/{idle.id}").text

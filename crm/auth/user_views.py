@@ -1,5 +1,7 @@
 """The administrator's user pages: list, create, edit, deactivate, reset password, tokens."""
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -14,8 +16,11 @@ from crm.auth.scope import get_scoped_or_404, scoped
 from crm.db import page_number
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.followups.models import FollowUp, FollowUpStatus
 from crm.forms import attach_errors, check_anyway
 from crm.i18n import gettext as _
+from crm.problems.deadlines import OPEN as HANDLING
+from crm.problems.models import Problem
 from crm.regions.queries import region_choices
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
@@ -80,6 +85,8 @@ def edit(user_id: int):
     user = get_scoped_or_404(User, user_id)
     form = _edit_form(user)
 
+    region_before = user.region_code
+
     def update_user() -> None:
         values = {name: form[name].data or "" for name in operations.EDITABLE_FIELDS}
         operations.update_user(current_user, user, values)
@@ -94,6 +101,8 @@ def edit(user_id: int):
         return _user_page(user, form, ResetPasswordForm(formdata=None))
     db.session.commit()
     flash(_("Changes saved."), "success")
+    if user.region_code != region_before:
+        _warn_of_open_work(user)
     return redirect(url_for("users.edit", user_id=user.id))
 
 
@@ -101,6 +110,40 @@ def _edit_form(user: User, **kwargs: object) -> UserEditForm:
     form = UserEditForm(obj=user, **kwargs)
     form.region_code.choices = region_choices(current_user)
     return form
+
+
+@dataclass(frozen=True)
+class OpenWork:
+    """What a user still holds: problems handed to them not yet resolved, tasks not done. Moved
+    to another region or deactivated, they would hold them where they can no longer act."""
+
+    problems: int
+    tasks: int
+
+    def __bool__(self) -> bool:
+        return bool(self.problems or self.tasks)
+
+
+def open_work(user: User) -> OpenWork:
+    problems = sa.select(sa.func.count(Problem.id)).where(
+        Problem.assignee_id == user.id, Problem.status.in_(HANDLING)
+    )
+    tasks = sa.select(sa.func.count(FollowUp.id)).where(
+        FollowUp.assignee_id == user.id, FollowUp.status == FollowUpStatus.TODO
+    )
+    return OpenWork(db.session.scalar(problems) or 0, db.session.scalar(tasks) or 0)
+
+
+def _warn_of_open_work(user: User) -> None:
+    if work := open_work(user):
+        message = _(
+            "%(name)s still holds %(problems)d open problems and %(tasks)d open follow-up tasks: "
+            "hand them to someone who can act on them.",
+            name=user.display_name,
+            problems=work.problems,
+            tasks=work.tasks,
+        )
+        flash(message, "warning")
 
 
 def _user_page(user: User, form: UserEditForm, reset_form: ResetPasswordForm):
@@ -120,6 +163,7 @@ def _user_page(user: User, form: UserEditForm, reset_form: ResetPasswordForm):
         reset_form=reset_form,
         tokens=tokens,
         history=history,
+        work=open_work(user),
     )
 
 
@@ -134,6 +178,7 @@ def deactivate(user_id: int):
     else:
         db.session.commit()
         flash(_("%(name)s has been deactivated and logged out.", name=user.display_name), "success")
+        _warn_of_open_work(user)
     return redirect(url_for("users.edit", user_id=user.id))
 
 
