@@ -100,6 +100,12 @@ def test_record_a_visit_with_policies_a_problem_and_a_photo(open_page, viewport,
     sent = Image.open(io.BytesIO(original.body()))
     assert max(sent.size) == 2560 and len(original.body()) < photo.stat().st_size
     page.screenshot(f"visit-page-{size}")
+    tab.go_back()  # the form again: empty, not the saved visit as if it were still unsent
+    tab.wait_for_url("**/visits/new")
+    assert tab.locator("#summary").input_value() == ""
+    assert tab.locator("input[name=policy_ids]:checked").count() == 0
+    tab.go_forward()
+    tab.wait_for_url(re.compile(r".*/visits/\d+$"))
     tab.get_by_role("link", name=QIHANG_NAME).first.tap()
     tab.wait_for_url("**/enterprises/*")
     assert "座谈会" in tab.locator(".timeline").inner_text()
