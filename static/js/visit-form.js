@@ -600,7 +600,16 @@
   async function renderOutbox() {
     const entries = await allEntries();
     $("outbox").hidden = entries.length === 0;
-    $("outbox-count").textContent = format($("outbox-count").dataset.template, { n: entries.length });
+    // Those refused wait for a correction, not for the network: counted apart, and 同步 is
+    // offered only while some are waiting to be sent.
+    const refused = entries.filter((entry) => entry.rejected).length;
+    const waiting = entries.length - refused;
+    const counts = $("outbox-count").dataset;
+    $("outbox-count").textContent = [
+      waiting ? format(counts.template, { n: waiting }) : "",
+      refused ? format(counts.refusedTemplate, { n: refused }) : "",
+    ].filter(Boolean).join(" · ");
+    $("outbox-sync").hidden = waiting === 0;
     const list = $("outbox-list");
     list.replaceChildren();
     for (const entry of entries) {

@@ -420,6 +420,8 @@ def test_a_queued_visit_the_server_refuses_is_kept_and_can_be_corrected(open_pag
     refused = tab.locator(".outbox-item .text-danger")
     refused.wait_for()
     assert "截止日期不能早于今天" in refused.inner_text()
+    assert tab.locator("#outbox-count").inner_text() == "1 条待修改"  # not waiting to sync
+    assert tab.locator("#outbox-sync").is_hidden()
     assert stored_visits(tab, client_uuid) == 0
     page.screenshot("visit-refused-810x1080")
     tab.locator(".outbox-item").get_by_role("button", name="修改").tap()
