@@ -1,6 +1,7 @@
 """Shared form helpers: fields every feature needs, and an operation's refusal shown next to
 the fields it names."""
 
+import logging
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -22,6 +23,8 @@ from crm.extensions import db
 from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
 from crm.text import strip_unusable
+
+logger = logging.getLogger(__name__)
 
 
 class CrmForm(FlaskForm):
@@ -209,8 +212,10 @@ def check_anyway(form: FlaskForm, check: Callable[[], object]) -> None:
         for name, messages in error.fields.items():
             if name in form and name != "csrf_token" and not form[name].errors:
                 form[name].errors = [*messages]
-    except (ValueError, TypeError, LookupError):
-        pass  # a value WTForms refused is not of the type the operation reads: its refusal stands
+    except Exception:
+        # An id too large for a column, a value of another type: the operation cannot judge what
+        # WTForms refused already; its refusal stands, and the savepoint took back what was done.
+        logger.info("check_anyway: the operation could not judge the refused form", exc_info=True)
 
 
 def record_ids(values: MultiDict, name: str) -> list[int]:
