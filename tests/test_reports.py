@@ -492,10 +492,51 @@ def test_a_past_months_detail_sheets_show_it_as_it_stood(app, october, create_en
             (Step.RESOLVE, ProblemStatus.ASSIGNED, ProblemStatus.RESOLVED, local(2026, 11, 3)),
             (Step.CLOSE, ProblemStatus.RESOLVED, ProblemStatus.CLOSED, local(2026, 11, 5)),
         ]
-        for step, before, after, at in history:
+        # Raised on 30 October but entered on 2 November, closed on the 15th.
+        late = Problem(
+            enterprise_id=enterprise.id,
+            county_code=YIYANG,
+            category=ProblemCategory.TALENT,
+            title="十一月才登记的问题",
+            raised_on=date(2026, 10, 30),
+            status=ProblemStatus.CLOSED,
+            resolved_on=date(2026, 11, 10),
+            closed_on=date(2026, 11, 15),
+        )
+        # Resolved on 20 October; the enterprise was not satisfied on 5 November.
+        reopened = Problem(
+            enterprise_id=enterprise.id,
+            county_code=YIYANG,
+            category=ProblemCategory.TALENT,
+            title="十一月回访不满意的问题",
+            raised_on=date(2026, 10, 1),
+            status=ProblemStatus.IN_PROGRESS,
+            resolution="已对接银行",
+            satisfaction="dissatisfied",
+            callback_comment="贷款仍未到位",
+            reopen_count=1,
+        )
+        db.session.add_all([late, reopened])
+        db.session.flush()
+        new, resolved, closed = ProblemStatus.NEW, ProblemStatus.RESOLVED, ProblemStatus.CLOSED
+        in_progress = ProblemStatus.IN_PROGRESS
+        history += [
+            (Step.RAISE, None, new, local(2026, 11, 2), late),
+            (Step.RESOLVE, new, resolved, local(2026, 11, 10), late),
+            (Step.CLOSE, resolved, closed, local(2026, 11, 15), late),
+            (Step.RAISE, None, new, local(2026, 10, 1), reopened),
+            (Step.RESOLVE, new, resolved, local(2026, 10, 20), reopened),
+            (Step.REOPEN, resolved, in_progress, local(2026, 11, 5),
+             reopened),
+        ]  # fmt: skip
+        for step, before, after, at, *record in history:
             db.session.add(
                 ProblemEvent(
-                    problem_id=problem.id, step=step, from_status=before, to_status=after, at=at
+                    problem_id=(record or [problem])[0].id,
+                    step=step,
+                    from_status=before,
+                    to_status=after,
+                    at=at,
                 )
             )
         case = CertificationCase(
@@ -543,6 +584,11 @@ def test_a_past_months_detail_sheets_show_it_as_it_stood(app, october, create_en
     ledger = row_of("问题台账", "十一月才办结的问题")
     assert ledger[7] == "已交办" and ledger[10] == "是"  # overdue at the end of October
     assert ledger[11:16] == (None, None, None, None, None)
+    late = row_of("问题台账", "十一月才登记的问题")
+    assert late[7] == "待交办" and late[11:16] == (None, None, None, None, None)
+    reopened = row_of("问题台账", "十一月回访不满意的问题")
+    assert reopened[7] == "已办结（待回访）"
+    assert reopened[13:15] == (None, None) and reopened[16] == 0  # no call-back yet
     case_row = row_of("高企培育", "洛阳历史状态科技有限公司")
     assert case_row[5] == "已申报" and case_row[8:11] == (None, None, None)
     task = row_of("跟进任务", "十一月才完成的任务")

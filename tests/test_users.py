@@ -342,5 +342,8 @@ def test_moving_or_deactivating_a_user_who_holds_work_says_so(
     assert "请改派给能办理的人员" not in unchanged.text  # the region did not change this time
     done = client.post(f"/admin/users/{officer.id}/deactivate", follow_redirects=True).text
     assert "已停用" in done and "请改派给能办理的人员" in done
+    # The link lists their problems still, deactivated as they are, to be handed over.
+    ledger = client.get(f"/problems/?assignee={officer.id}").text
+    assert "缺少技工" in ledger and "is-invalid" not in ledger and "（已不再承办问题）" in ledger
     idle = create_user("officer", YIYANG)
     assert 'id="open-work"' not in client.get(f"/admin/users/{idle.id}").text

@@ -138,7 +138,11 @@ def create():
     form = EnterpriseForm()
     form.setup(current_user, request.form.get("county_code"))
     if not form.validate_on_submit():
-        check_anyway(form, lambda: operations.create_enterprise(current_user, form.values()))
+        confirmed = form.credit_code_confirmed.data
+        check_anyway(
+            form,
+            lambda: operations.create_enterprise(current_user, form.values(), confirmed=confirmed),
+        )
     elif done := _save(form, None):
         return done
     return render_template("enterprises/form.html", form=form, enterprise=None)
@@ -155,8 +159,12 @@ def edit(enterprise_id: int):
         form.tags.data = "、".join(enterprise.tags)
         form.liaison_id.data = str(enterprise.liaison_id or "")
     if not form.validate_on_submit():
+        confirmed = form.credit_code_confirmed.data
         check_anyway(
-            form, lambda: operations.update_enterprise(current_user, enterprise, form.values())
+            form,
+            lambda: operations.update_enterprise(
+                current_user, enterprise, form.values(), confirmed=confirmed
+            ),
         )
     elif done := _save(form, enterprise):
         return done

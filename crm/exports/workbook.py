@@ -384,8 +384,9 @@ def _as_it_stood(
     now: sa.ColumnElement,
 ) -> sa.ColumnElement:
     """A record's status (or stage) at the moment `end`, from its history: where the last step
-    before it led (to_*), else where the first step after it started from (from_*), else, with
-    no history at all, what it is now."""
+    before it led (to_*), else where the first step after it started from (from_*, or its to_*
+    for a first step, a problem raised on an earlier day than it was entered), else, with no
+    history at all, what it is now."""
     before = (
         sa.select(getattr(event, f"to_{what}"))
         .where(of_record, event.at < end)
@@ -393,8 +394,8 @@ def _as_it_stood(
         .limit(1)
         .scalar_subquery()
     )
-    after = (
-        sa.select(getattr(event, f"from_{what}"))
+    after = (  # a first step with no from_* (raised, entered late): where it led
+        sa.select(sa.func.coalesce(getattr(event, f"from_{what}"), getattr(event, f"to_{what}")))
         .where(of_record, event.at >= end)
         .order_by(event.at, event.id)
         .limit(1)
@@ -439,6 +440,7 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
             Problem.satisfaction,
             Problem.callback_comment,
             Problem.closed_on,
+            Problem.reopen_count,
             reopened_then,
             sa.case((metrics.overdue_at_end(period), True), else_=False),
         )
@@ -471,12 +473,14 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
             satisfaction,
             comment,
             closed,
+            reopened_now,
             reopened,
             overdue,
         ) = record
         if resolved is not None and resolved > period.as_of:
             resolved, resolution = None, ""
-        if closed is not None and closed > period.as_of:
+        # A call-back after the month: closed since, or found wanting since (a reopening).
+        if (closed is not None and closed > period.as_of) or reopened_now > reopened:
             closed, satisfaction, comment = None, None, ""
         return (
             raised,

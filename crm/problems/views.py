@@ -16,7 +16,8 @@ from flask import (
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from crm.auth.models import Role
+from crm import MAX_RECORD_ID
+from crm.auth.models import Role, User
 from crm.auth.permissions import VISITORS, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
 from crm.auth.views import back_to
@@ -99,8 +100,27 @@ def _assignment_forms(form: LedgerFilterForm, bulk: BulkAssignForm | None = None
         everyone = BulkAssignForm(formdata=None)
         everyone.setup(None)
         people = everyone.assignee_id.choices[1:]
-    form.assignee.choices = [SelectChoice("", _("All")), *people]
+    form.assignee.choices = [SelectChoice("", _("All")), *people, *_holder_gone(form, people)]
     return bulk
+
+
+def _holder_gone(form: LedgerFilterForm, people: list[SelectChoice]) -> list[SelectChoice]:
+    """The assignee asked for, when no longer among those who may take problems (deactivated,
+    given another role) but within the user's scope: their problems can still be listed, to be
+    handed to someone else (the user page links here)."""
+    wanted = form.assignee.data
+    if not wanted or not wanted.isdigit() or int(wanted) > MAX_RECORD_ID:
+        return []
+    if wanted in {str(c.value) for c in people}:
+        return []
+    holder = db.session.scalars(
+        scoped(sa.select(User).where(User.id == int(wanted)), current_user)
+    ).first()
+    if holder is None:
+        return []
+    return [
+        SelectChoice(holder.id, _("%(name)s (no longer takes problems)", name=holder.display_name))
+    ]
 
 
 @bp.get("/")

@@ -465,11 +465,13 @@
   // ---- The draft: saved as the officer types, restored after a reload. ----
   const draftKey = `crm-visit-draft:${userId}`;
   let draftTimer = null;
+  let draftHere = false; // the draft is this page's: put back here, or typed here
   function saveDraft() {
     if (!offline) {
       return; // a stored visit being changed keeps no draft
     }
     window.clearTimeout(draftTimer);
+    draftHere = true;
     draftTimer = window.setTimeout(() => {
       const draft = {
         entries: fieldEntries(),
@@ -539,6 +541,7 @@
     } else {
       fill(draft.entries, draft.enterprise);
     }
+    draftHere = true;
     $("draft-restored").hidden = false;
   }
   function clearDraft() {
@@ -556,6 +559,7 @@
     $("draft-elsewhere").hidden = true;
     if (draft) {
       fill(draft.entries, draft.enterprise);
+      draftHere = true;
       $("draft-restored").hidden = false;
     }
   });
@@ -564,9 +568,13 @@
     $("draft-elsewhere").hidden = true;
   });
   // 取消: the visit is given up, and its draft with it (once asked, when something was typed).
+  // A draft only offered here (another enterprise's) is not this page's to give up.
   const cancel = $("visit-cancel");
   if (cancel && offline) {
     cancel.addEventListener("click", (event) => {
+      if (!draftHere) {
+        return;
+      }
       if (localStorage.getItem(draftKey) && !window.confirm(messages.discard_draft)) {
         event.preventDefault();
         return;

@@ -295,6 +295,13 @@ def test_a_draft_never_takes_the_place_of_the_enterprise_the_form_was_opened_for
     assert tab.locator("#chosen-name").inner_text() == other["name"]
     assert tab.locator("#summary").input_value() == ""
     page.screenshot("visit-draft-elsewhere-1080x810")
+    asked = []
+    tab.on("dialog", lambda dialog: asked.append(dialog.message) or dialog.accept())
+    tab.get_by_role("link", name="取消").tap()  # the draft only offered here is not given up
+    tab.wait_for_url("**/visits/mine")
+    assert asked == []
+    tab = page.open(f"/visits/new?enterprise_id={other['id']}")
+    tab.locator("#draft-elsewhere").wait_for()
     tab.get_by_role("button", name="打开该草稿").tap()
     assert tab.locator("#chosen-name").inner_text() == QIHANG_NAME
     assert tab.locator("#summary").input_value() == "给启航的草稿"
