@@ -310,9 +310,14 @@ def test_an_officer_cannot_record_or_see_visits_outside_the_region(
     visit_id = client.post("/api/v1/visits", json=api_visit(mengjin_enterprise.id)).json["id"]
     client.post("/logout")
     login("officer", YIYANG)
-    assert client.post("/api/v1/visits", json=api_visit(mengjin_enterprise.id)).status_code == 404
-    assert post_form(client, form_visit(mengjin_enterprise.id)).status_code == 404
-    assert client.get(f"/visits/new?enterprise_id={mengjin_enterprise.id}").status_code == 404
+    # Answered as an enterprise that does not exist: nothing tells it from an unused id.
+    for enterprise_id in (mengjin_enterprise.id, 999_999):
+        refused = client.post("/api/v1/visits", json=api_visit(enterprise_id))
+        assert refused.status_code == 422
+        assert refused.json["error"]["fields"] == {"enterprise_id": ["请从列表中选择走访的企业。"]}
+    assert post_form(client, form_visit(mengjin_enterprise.id)).status_code == 422
+    opened = client.get(f"/visits/new?enterprise_id={mengjin_enterprise.id}")
+    assert opened.status_code == 200 and mengjin_enterprise.name not in opened.text
     assert client.get(f"/visits/{visit_id}").status_code == 404
     assert client.get(f"/api/v1/visits/{visit_id}").status_code == 404
     assert client.get("/api/v1/visits").json["total"] == 0
@@ -1012,9 +1017,15 @@ def test_a_county_officer_goes_along_with_the_countys_colleagues_and_the_citys(
     body = api_visit(enterprise.id, companion_ids=[colleague.id, neighbour.id])
     refused = client.post("/api/v1/visits", json=body)
     assert refused.status_code == 422
-    assert refused.json["error"]["fields"]["companion_ids"] == [
-        "县区的走访只能与本县区和市局的同事同行。"
-    ]
+    told = refused.json["error"]["fields"]["companion_ids"]
+    assert told == ["有同行人员不能参加此次走访（县区的走访只能与本县区和市局的同事同行）。"]
+    # An id no one has, or a viewer's, is told alike: nothing tells one from another.
+    for odd in (999_999, create_user("viewer", YIYANG).id):
+        body = api_visit(enterprise.id, companion_ids=[odd])
+        assert (
+            client.post("/api/v1/visits", json=body).json["error"]["fields"]["companion_ids"]
+            == told
+        )
     assert counts(app)["visits"] == 0
     body = api_visit(enterprise.id, companion_ids=[colleague.id, city_chief.id])
     visit_id = client.post("/api/v1/visits", json=body).json["id"]

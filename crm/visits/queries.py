@@ -5,7 +5,6 @@ from functools import cache
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from flask import abort
 from sqlalchemy.orm import selectinload
 from wtforms import DateField, SelectChoice
 from wtforms.validators import Optional
@@ -175,8 +174,9 @@ def visits_of(user: User) -> sa.Select:
 
 
 def enterprise_for_visit(enterprise_id: Any, user: User) -> Enterprise | None:
-    """The enterprise a new visit is for; None when there is no such enterprise (the visit's
-    rules then name the field), 404 when it lies outside the user's scope."""
+    """The enterprise a new visit is for; None when there is no such enterprise within the
+    user's scope (the visit's rules then name the field). One outside the scope is answered as
+    one that does not exist: the answer must not tell another county's ids from unused ones."""
     try:
         ident = int(enterprise_id)
     except (TypeError, ValueError):
@@ -184,11 +184,7 @@ def enterprise_for_visit(enterprise_id: Any, user: User) -> Enterprise | None:
     if not 0 < ident <= MAX_RECORD_ID:
         return None
     live = sa.select(Enterprise).where(Enterprise.id == ident, Enterprise.deleted_at.is_(None))
-    if enterprise := db.session.scalars(scoped(live, user)).first():
-        return enterprise
-    if db.session.scalars(live).first() is not None:
-        abort(404)
-    return None
+    return db.session.scalars(scoped(live, user)).first()
 
 
 def offline_enterprises(user: User) -> list[dict[str, Any]]:

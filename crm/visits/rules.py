@@ -179,12 +179,16 @@ def _check_companions(
             elsewhere = True
             continue
         usable.append(user)
-    if elsewhere:
+    if elsewhere or len(usable) < len(ids):
+        # One message, whatever the reason: it must not tell another county's colleagues from
+        # ids no one has.
         errors.add(
-            "companion_ids", _("A county's visits are made with its own colleagues and the city's.")
+            "companion_ids",
+            _(
+                "One of the companions cannot go on this visit (a county's visits are made "
+                "with its own colleagues and the city's)."
+            ),
         )
-    elif len(usable) < len(ids):
-        errors.add("companion_ids", _("One of the companions cannot go on visits."))
     return usable
 
 
