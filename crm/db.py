@@ -268,6 +268,9 @@ def page_number() -> int:
     return min(max(page, 1), MAX_PAGE)
 
 
+MAX_PAGE_SIZE = 200  # the API's largest page (Flask-SQLAlchemy's default cap is 100)
+
+
 class KeysFirstPagination(SelectPagination):
     """A page of one model's rows in two steps: the page's primary keys first, then those rows
     with their eager loads. The first step reads only the index that serves the filter and the
@@ -342,6 +345,7 @@ def paginate(
         session=session,
         page=page,
         per_page=per_page,
+        max_per_page=MAX_PAGE_SIZE,
         error_out=False,
         count_limit=count_limit,
         rows=rows,

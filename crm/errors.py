@@ -220,7 +220,16 @@ def handle_unexpected_error(error: Exception) -> Any:
     return error_page(500, str(MESSAGES[500]))
 
 
+def handle_recursion_error(error: RecursionError) -> Any:
+    """A body nested too deep to read (JSON of a hundred thousand brackets): a bad request."""
+    db.session.rollback()
+    if wants_json():
+        return json_error(400, str(MESSAGES[400]))
+    return error_page(400, str(MESSAGES[400]))
+
+
 def init_app(app: Flask) -> None:
+    app.register_error_handler(RecursionError, handle_recursion_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(sa.exc.DBAPIError, handle_database_error)

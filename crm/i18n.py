@@ -42,6 +42,15 @@ def local_today() -> date:
     return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
+DUE_YEARS_AHEAD = 5
+
+
+def latest_due(today: date) -> date:
+    """The furthest a deadline may lie: five years on (further is a slip of the keyboard, and a
+    repeating task must be able to come back)."""
+    return today.replace(year=today.year + DUE_YEARS_AHEAD, day=min(today.day, 28))
+
+
 def local_date(moment: datetime) -> date:
     """The bureau's calendar day of a stored (UTC) moment."""
     return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()

@@ -218,3 +218,63 @@ def test_others_tokens_cannot_be_revoked_from_my_account(
     with app.app_context():
         token_id = db.session.scalars(sa.select(ApiToken.id)).one()
     assert client.post(f"/account/tokens/{token_id}/revoke").status_code == 404
+
+
+def test_bad_values_the_api_used_to_take_or_fail_on(app, client, login, create_enterprise):
+    """Each once took a value it should not (a fraction read as an integer, a deadline in the
+    year 9999, figures of any shape) or answered 500 (an empty township, JSON nested too deep):
+    now a 4xx naming the field, and nothing stored."""
+    import uuid
+    from datetime import timedelta
+
+    from crm.certification.models import CertificationCase
+    from crm.enterprises.models import Enterprise
+    from crm.followups.models import FollowUp
+    from tests.conftest import bureau_today
+
+    login("chief", YIYANG)
+    enterprise = create_enterprise(county_code=YIYANG, staff=10)
+    far = "9999-12-31"
+    fraction = client.patch(f"/api/v1/enterprises/{enterprise.id}", json={"staff": 7.9})
+    assert fraction.status_code == 422 and "staff" in fraction.json["error"]["fields"]
+    township = client.patch(f"/api/v1/enterprises/{enterprise.id}", json={"township_code": ""})
+    assert township.status_code == 200 and township.json["township_code"] is None
+    task = {"enterprise_id": enterprise.id, "title": "远期", "due_on": far, "repeat": "monthly"}
+    refused = client.post("/api/v1/followups", json=task)
+    assert refused.status_code == 422 and "5 年" in refused.json["error"]["fields"]["due_on"][0]
+    visit = {
+        "client_uuid": str(uuid.uuid4()),
+        "enterprise_id": enterprise.id,
+        "visit_date": bureau_today().isoformat(),
+        "mode": "onsite",
+        "summary": "了解情况",
+        "followup_title": "回访",
+        "followup_due_on": far,
+    }
+    assert "followup_due_on" in client.post("/api/v1/visits", json=visit).json["error"]["fields"]
+    soon = (bureau_today() + timedelta(days=5 * 366 + 2)).isoformat()
+    assert client.post("/api/v1/followups", json={**task, "due_on": soon}).status_code == 422
+    deep = "[" * 100_000 + "]" * 100_000
+    nested = client.post("/api/v1/visits", data=deep, content_type="application/json")
+    assert nested.status_code == 400 and nested.json["error"]["code"] == "bad_request"
+    no_enterprise = client.post("/api/v1/certifications", json={"programme": "high_tech"})
+    assert no_enterprise.status_code == 422
+    assert "enterprise_id" in no_enterprise.json["error"]["fields"]
+    junk = {"\u0000": "\u202e\u0007", "staff": "x" * 1000}
+    odd = {"enterprise_id": enterprise.id, "programme": "high_tech", "figures": junk}
+    assert client.post("/api/v1/certifications", json=odd).status_code == 422
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(FollowUp.id))) == 0
+        assert db.session.scalar(sa.select(sa.func.count(CertificationCase.id))) == 0
+        assert db.session.get(Enterprise, enterprise.id).staff == 10
+    figures = {"staff": 50, "tech_staff": 8, "founded_on": "2018-05-20", "major_incident": False}
+    fine = {"enterprise_id": enterprise.id, "programme": "high_tech", "figures": figures}
+    assert client.post("/api/v1/certifications", json=fine).status_code == 201
+
+
+def test_a_page_of_two_hundred_is_one(client, login, create_enterprise):
+    login("chief")
+    for _ in range(3):
+        create_enterprise()
+    page = client.get("/api/v1/enterprises?per_page=200").json
+    assert page["per_page"] == 200 and len(page["items"]) == 3

@@ -6,20 +6,20 @@ from typing import Any
 import marshmallow as ma
 import sqlalchemy as sa
 
+from crm.api.fields import WholeNumber
+from crm.db import MAX_PAGE_SIZE
 from crm.db import paginate as keys_first
 from crm.extensions import db
 
-MAX_PER_PAGE = 200
+MAX_PER_PAGE = MAX_PAGE_SIZE
 
 
 class PageArgsSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
-    per_page = ma.fields.Integer(
-        load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE)
-    )
+    page = WholeNumber(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
+    per_page = WholeNumber(load_default=50, validate=ma.validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 @cache
@@ -28,9 +28,9 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     return ma.Schema.from_dict(
         {
             "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
-            "total": ma.fields.Integer(required=True),
-            "page": ma.fields.Integer(required=True),
-            "per_page": ma.fields.Integer(required=True),
+            "total": WholeNumber(required=True),
+            "page": WholeNumber(required=True),
+            "per_page": WholeNumber(required=True),
         },
         name=f"{item_schema.__name__.removesuffix('Schema')}PageSchema",
     )

@@ -2,6 +2,7 @@ import marshmallow as ma
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from crm.api.fields import WholeNumber
 from crm.auth.models import Role
 from crm.auth.permissions import login_required
 
@@ -9,7 +10,7 @@ blp = Blueprint("auth_api", __name__, description="The caller")
 
 
 class MeSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
     username = ma.fields.String(required=True)
     display_name = ma.fields.String(required=True)
     role = ma.fields.Enum(Role, by_value=True, required=True)

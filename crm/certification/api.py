@@ -1,12 +1,14 @@
 """/api/v1/certifications and /api/v1/eligibility: pipeline cases in the caller's scope, their
 stage moves, and the two eligibility checks on figures given in the body."""
 
+import math
+
 import marshmallow as ma
 import sqlalchemy as sa
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from crm.api.fields import record_id
+from crm.api.fields import WholeNumber, record_id
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.permissions import login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
@@ -17,6 +19,7 @@ from crm.certification.workflow import CASE_ROLES
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.i18n import local_today
+from crm.text import is_clean
 
 blp = Blueprint("certification_api", __name__, description="The certification pipeline")
 
@@ -30,23 +33,23 @@ class StageEventSchema(ma.Schema):
 
 
 class CaseSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    enterprise_id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
+    enterprise_id = WholeNumber(required=True)
     enterprise_name = ma.fields.String(required=True, attribute="enterprise.name")
     county_code = ma.fields.String(required=True)
     programme = ma.fields.Enum(Programme, by_value=True, required=True)
-    year = ma.fields.Integer(required=True)
+    year = WholeNumber(required=True)
     batch = ma.fields.String(required=True)
     stage = ma.fields.Enum(Stage, by_value=True, required=True)
-    owner_id = ma.fields.Integer(allow_none=True)
+    owner_id = WholeNumber(allow_none=True)
     figures = ma.fields.Dict(required=True)
     submitted_on = ma.fields.Date(allow_none=True)
     result_on = ma.fields.Date(allow_none=True)
     certificate_no = ma.fields.String(required=True)
     valid_from = ma.fields.Date(allow_none=True)
     valid_until = ma.fields.Date(allow_none=True)
-    renews_id = ma.fields.Integer(allow_none=True)
-    version = ma.fields.Integer(required=True)
+    renews_id = WholeNumber(allow_none=True)
+    version = WholeNumber(required=True)
 
 
 class CaseDetailSchema(CaseSchema):
@@ -55,7 +58,7 @@ class CaseDetailSchema(CaseSchema):
 
 class CaseArgsSchema(PageArgsSchema):
     programme = ma.fields.Enum(Programme, by_value=True)
-    year = ma.fields.Integer(validate=ma.validate.Range(min=2000, max=2100))
+    year = WholeNumber(validate=ma.validate.Range(min=2000, max=2100))
     stage = ma.fields.Enum(Stage, by_value=True)
     enterprise_id = record_id()
 
@@ -63,18 +66,22 @@ class CaseArgsSchema(PageArgsSchema):
 class CaseInputSchema(ma.Schema):
     """Types only: the case's rules (and their Chinese messages) are the operation's."""
 
-    enterprise_id = record_id()
+    enterprise_id = record_id(required=True)
     programme = ma.fields.String(validate=ma.validate.Length(max=16))
-    year = ma.fields.Integer(validate=ma.validate.Range(min=1, max=9999))
+    year = WholeNumber(validate=ma.validate.Range(min=1, max=9999))
     batch = ma.fields.String()
-    owner_id = ma.fields.Integer(allow_none=True)
+    owner_id = WholeNumber(allow_none=True)
     notes = ma.fields.String()
-    figures = ma.fields.Dict()
+    figures = ma.fields.Dict(
+        keys=ma.fields.String(validate=lambda key: _figure_key(key)),
+        values=ma.fields.Raw(allow_none=True, validate=lambda value: _plain_figure(value)),
+        metadata={"description": "the figures of the eligibility check, by its field names"},
+    )
 
 
 class MoveSchema(ma.Schema):
     to = ma.fields.Enum(Stage, by_value=True, required=True)
-    version = ma.fields.Integer(required=True)
+    version = WholeNumber(required=True)
     on = ma.fields.Date(
         allow_none=True, metadata={"description": "submitted, certified or registered on"}
     )
@@ -107,11 +114,11 @@ COUNT = {"allow_none": True, "validate": ma.validate.Range(min=0, max=10**7)}
 class HighTechFiguresSchema(ma.Schema):
     founded_on = ma.fields.Date(allow_none=True)
     apply_on = ma.fields.Date(allow_none=True)
-    ip_class1 = ma.fields.Integer(**COUNT)
-    ip_class2 = ma.fields.Integer(**COUNT)
+    ip_class1 = WholeNumber(**COUNT)
+    ip_class2 = WholeNumber(**COUNT)
     field = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=32))
-    staff = ma.fields.Integer(**COUNT)
-    tech_staff = ma.fields.Integer(**COUNT)
+    staff = WholeNumber(**COUNT)
+    tech_staff = WholeNumber(**COUNT)
     sales_last_year = ma.fields.Decimal(**MONEY)
     sales_3y = ma.fields.Decimal(**MONEY)
     rnd_3y = ma.fields.Decimal(**MONEY)
@@ -127,19 +134,39 @@ class HighTechFiguresSchema(ma.Schema):
 
 
 class TechSmeFiguresSchema(ma.Schema):
-    staff = ma.fields.Integer(**COUNT)
-    tech_staff = ma.fields.Integer(**COUNT)
+    staff = WholeNumber(**COUNT)
+    tech_staff = WholeNumber(**COUNT)
     sales = ma.fields.Decimal(**MONEY)
     assets = ma.fields.Decimal(**MONEY)
     rnd = ma.fields.Decimal(**MONEY)
     total_cost = ma.fields.Decimal(**MONEY)
-    ip_class1 = ma.fields.Integer(**COUNT)
-    ip_class2 = ma.fields.Integer(**COUNT)
+    ip_class1 = WholeNumber(**COUNT)
+    ip_class2 = WholeNumber(**COUNT)
     major_incident = ma.fields.Boolean()
     high_tech_valid = ma.fields.Boolean()
     provincial_rnd_institution = ma.fields.Boolean()
     national_award = ma.fields.Boolean()
     led_standard = ma.fields.Boolean()
+
+
+FIGURE_KEYS = frozenset(HighTechFiguresSchema().fields) | frozenset(TechSmeFiguresSchema().fields)
+
+
+def _figure_key(key: str) -> None:
+    if key not in FIGURE_KEYS:
+        raise ma.ValidationError("Not a figure of the eligibility check.")
+
+
+def _plain_figure(value: object) -> None:
+    """A figure as the eligibility check keeps it: a yes/no, a finite number, or a short text
+    (a date, an amount written out)."""
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int | float) and math.isfinite(value) and abs(value) <= 10**12:
+        return
+    if isinstance(value, str) and len(value) <= 64 and is_clean(value):
+        return
+    raise ma.ValidationError("A yes/no, a number or a short text.")
 
 
 @blp.get("/certifications")

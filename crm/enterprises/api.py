@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from crm.api.fields import record_id
+from crm.api.fields import WholeNumber, record_id
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.permissions import EDITORS, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
@@ -18,7 +18,7 @@ blp = Blueprint("enterprises_api", __name__, description="The enterprise registr
 
 
 def count() -> ma.fields.Integer:
-    return ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0))
+    return WholeNumber(allow_none=True, validate=ma.validate.Range(min=0))
 
 
 def money() -> ma.fields.Decimal:
@@ -29,7 +29,7 @@ def money() -> ma.fields.Decimal:
 
 
 class ContactSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
     name = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
     phone = ma.fields.String(required=True)
@@ -37,7 +37,7 @@ class ContactSchema(ma.Schema):
 
 
 class EnterpriseSummarySchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
     name = ma.fields.String(required=True)
     credit_code = ma.fields.String(required=True)
     county_code = ma.fields.String(required=True)
@@ -47,7 +47,7 @@ class EnterpriseSummarySchema(ma.Schema):
     high_tech = ma.fields.Boolean(required=True)
     tech_sme = ma.fields.Boolean(required=True)
     specialized = ma.fields.Enum(SpecializedLevel, by_value=True, allow_none=True)
-    liaison_id = ma.fields.Integer(allow_none=True)
+    liaison_id = WholeNumber(allow_none=True)
     last_visited_on = ma.fields.Date(allow_none=True)
 
 
@@ -58,17 +58,17 @@ class EnterpriseSchema(EnterpriseSummarySchema):
     founded_on = ma.fields.Date(allow_none=True)
     scale = ma.fields.Enum(Scale, by_value=True, allow_none=True)
     above_scale = ma.fields.Boolean(required=True)
-    staff = ma.fields.Integer(allow_none=True)
-    tech_staff = ma.fields.Integer(allow_none=True)
+    staff = WholeNumber(allow_none=True)
+    tech_staff = WholeNumber(allow_none=True)
     revenue = ma.fields.Float(allow_none=True, metadata={"description": "万元"})
     rnd_expense = ma.fields.Float(allow_none=True, metadata={"description": "万元"})
     high_tech_revenue = ma.fields.Float(allow_none=True, metadata={"description": "万元"})
-    ip_class1 = ma.fields.Integer(allow_none=True)
-    ip_class2 = ma.fields.Integer(allow_none=True)
+    ip_class1 = WholeNumber(allow_none=True)
+    ip_class2 = WholeNumber(allow_none=True)
     high_tech_certificate = ma.fields.String(required=True)
     high_tech_valid_until = ma.fields.Date(allow_none=True)
     tech_sme_number = ma.fields.String(required=True)
-    tech_sme_year = ma.fields.Integer(allow_none=True)
+    tech_sme_year = WholeNumber(allow_none=True)
     tags = ma.fields.List(ma.fields.String(), required=True)
     contacts = ma.fields.List(ma.fields.Nested(ContactSchema), required=True)
     created_at = ma.fields.DateTime(required=True)
@@ -101,7 +101,7 @@ class EnterpriseInputSchema(ma.Schema):
     high_tech_valid_until = ma.fields.Date(allow_none=True)
     tech_sme = ma.fields.Boolean()
     tech_sme_number = ma.fields.String(validate=ma.validate.Length(max=32))
-    tech_sme_year = ma.fields.Integer(allow_none=True)
+    tech_sme_year = WholeNumber(allow_none=True)
     specialized = ma.fields.Enum(SpecializedLevel, by_value=True, allow_none=True)
     liaison_id = record_id(allow_none=True)
     tags = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=20)))

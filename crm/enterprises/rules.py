@@ -147,6 +147,8 @@ def _check_regions(
         elif actor is not None and not in_scope(actor, county_code):
             errors.add("county_code", _("You may only choose a region within your own scope."))
     _drop_stale_township(values, current, county_code)
+    if values.get("township_code") == "":
+        values["township_code"] = None  # none chosen (an API's empty string as the form's)
     township_code = values.get("township_code")
     if township_code:
         township = regions().get(township_code)

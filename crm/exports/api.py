@@ -6,6 +6,7 @@ from flask import abort
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from crm.api.fields import WholeNumber
 from crm.auth.permissions import login_required
 from crm.auth.scope import in_scope
 from crm.exports import metrics, operations
@@ -34,7 +35,7 @@ def _figures_schema() -> type[ma.Schema]:
                 required=True, allow_none=True, metadata={"description": description}
             )
         else:
-            fields[key] = ma.fields.Integer(required=True, metadata={"description": description})
+            fields[key] = WholeNumber(required=True, metadata={"description": description})
     return ma.Schema.from_dict(fields, name="MonthlyFigures")
 
 

@@ -7,7 +7,7 @@ from flask import abort
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from crm.api.fields import record_id
+from crm.api.fields import WholeNumber, record_id
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.models import Role
 from crm.auth.permissions import login_required, role_required
@@ -35,27 +35,27 @@ TASK_ROLES = (Role.OFFICER, Role.CHIEF, Role.ADMIN)
 
 
 class FollowUpSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    enterprise_id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
+    enterprise_id = WholeNumber(required=True)
     enterprise_name = ma.fields.String(required=True, attribute="enterprise.name")
     county_code = ma.fields.String(required=True)
-    visit_id = ma.fields.Integer(allow_none=True)
-    problem_id = ma.fields.Integer(allow_none=True)
+    visit_id = WholeNumber(allow_none=True)
+    problem_id = WholeNumber(allow_none=True)
     title = ma.fields.String(required=True)
     details = ma.fields.String(required=True)
-    assignee_id = ma.fields.Integer(required=True)
+    assignee_id = WholeNumber(required=True)
     assignee_name = ma.fields.String(required=True, attribute="assignee.display_name")
-    assigned_by_id = ma.fields.Integer(allow_none=True)
+    assigned_by_id = WholeNumber(allow_none=True)
     due_on = ma.fields.Date(required=True)
     overdue = ma.fields.Method("is_overdue", required=True)
     priority = ma.fields.Enum(Priority, by_value=True, required=True)
     status = ma.fields.Enum(FollowUpStatus, by_value=True, required=True)
     repeat = ma.fields.Enum(Repeat, by_value=True, allow_none=True)
-    previous_id = ma.fields.Integer(allow_none=True)
+    previous_id = WholeNumber(allow_none=True)
     outcome = ma.fields.String(required=True)
     completed_at = ma.fields.DateTime(allow_none=True)
     cancel_reason = ma.fields.String(required=True)
-    version = ma.fields.Integer(required=True)
+    version = WholeNumber(required=True)
 
     def is_overdue(self, task: FollowUp) -> bool:
         return task.status == FollowUpStatus.TODO and task.due_on < local_today()
@@ -81,7 +81,7 @@ class FollowUpInputSchema(ma.Schema):
     problem_id = record_id()
     title = ma.fields.String()
     details = ma.fields.String()
-    assignee_id = ma.fields.Integer(
+    assignee_id = WholeNumber(
         allow_none=True, metadata={"description": "a chief's choice; the caller when omitted"}
     )
     due_on = ma.fields.Date()
@@ -90,23 +90,23 @@ class FollowUpInputSchema(ma.Schema):
 
 
 class CompleteSchema(ma.Schema):
-    version = ma.fields.Integer(required=True)
+    version = WholeNumber(required=True)
     outcome = ma.fields.String()
 
 
 class CancelSchema(ma.Schema):
-    version = ma.fields.Integer(required=True)
+    version = WholeNumber(required=True)
     reason = ma.fields.String()
 
 
 class ReassignSchema(ma.Schema):
-    version = ma.fields.Integer(required=True)
-    assignee_id = ma.fields.Integer(required=True)
+    version = WholeNumber(required=True)
+    assignee_id = WholeNumber(required=True)
     due_on = ma.fields.Date(allow_none=True)
 
 
 class NotificationSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
     kind = ma.fields.Enum(NotificationKind, by_value=True, required=True)
     text = ma.fields.String(required=True)
     link = ma.fields.String(required=True)

@@ -9,8 +9,8 @@ from crm.auth.scope import in_scope
 from crm.errors import FieldErrors
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus, Priority, Repeat
+from crm.i18n import DUE_YEARS_AHEAD, latest_due, local_today
 from crm.i18n import gettext as _
-from crm.i18n import local_today
 from crm.text import collapse, is_clean
 
 TITLE_MAX = 100
@@ -91,6 +91,10 @@ def clean_due(value: Any, errors: FieldErrors, field: str = "due_on") -> date | 
         errors.add(field, _("Give the task a due date."))
     elif value < local_today():
         errors.add(field, _("The due date cannot be in the past."))
+    elif value > latest_due(local_today()):
+        errors.add(
+            field, _("The due date lies too far ahead: at most %(n)d years.", n=DUE_YEARS_AHEAD)
+        )
     else:
         return value
     return None

@@ -2,6 +2,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
+from crm.api.fields import WholeNumber
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.permissions import login_required
 from crm.policies.models import Policy, PolicyCategory
@@ -10,7 +11,7 @@ blp = Blueprint("policies_api", __name__, description="Reference data: the polic
 
 
 class PolicySchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
     name = ma.fields.String(required=True)
     category = ma.fields.Enum(PolicyCategory, by_value=True, required=True)
     summary = ma.fields.String(required=True)

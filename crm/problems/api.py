@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from crm.api.fields import record_id
+from crm.api.fields import WholeNumber, record_id
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.models import Role
 from crm.auth.permissions import login_required, role_required
@@ -23,11 +23,11 @@ blp = Blueprint("problems_api", __name__, description="The problem ledger")
 
 
 class EventSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
     step = ma.fields.String(required=True)
     from_status = ma.fields.Enum(ProblemStatus, by_value=True, allow_none=True)
     to_status = ma.fields.Enum(ProblemStatus, by_value=True, required=True)
-    actor_id = ma.fields.Integer(allow_none=True)
+    actor_id = WholeNumber(allow_none=True)
     actor_name = ma.fields.String(required=True)
     at = ma.fields.DateTime(required=True)
     note = ma.fields.String(required=True)
@@ -35,18 +35,18 @@ class EventSchema(ma.Schema):
 
 
 class ProblemSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    enterprise_id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
+    enterprise_id = WholeNumber(required=True)
     enterprise_name = ma.fields.String(required=True, attribute="enterprise.name")
     county_code = ma.fields.String(required=True)
-    visit_id = ma.fields.Integer(allow_none=True)
+    visit_id = WholeNumber(allow_none=True)
     category = ma.fields.Enum(ProblemCategory, by_value=True, required=True)
     title = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
     raised_on = ma.fields.Date(required=True)
     status = ma.fields.Enum(ProblemStatus, by_value=True, required=True)
     major = ma.fields.Boolean(required=True)
-    assignee_id = ma.fields.Integer(allow_none=True)
+    assignee_id = WholeNumber(allow_none=True)
     unit = ma.fields.String(required=True)
     unit_contact = ma.fields.String(required=True)
     due_on = ma.fields.Date(allow_none=True)
@@ -57,8 +57,8 @@ class ProblemSchema(ma.Schema):
     satisfaction = ma.fields.Enum(Satisfaction, by_value=True, allow_none=True)
     callback_comment = ma.fields.String(required=True)
     closed_on = ma.fields.Date(allow_none=True)
-    reopen_count = ma.fields.Integer(required=True)
-    version = ma.fields.Integer(required=True)
+    reopen_count = WholeNumber(required=True)
+    version = WholeNumber(required=True)
 
     def is_overdue(self, problem: Problem) -> bool:
         return deadlines.is_overdue(problem, local_today())
@@ -82,8 +82,8 @@ class TransitionSchema(ma.Schema):
     """`to` and what that step needs; the rules (and their Chinese messages) are the ledger's."""
 
     to = ma.fields.Enum(ProblemStatus, by_value=True, required=True)
-    version = ma.fields.Integer(required=True)
-    assignee_id = ma.fields.Integer(allow_none=True)
+    version = WholeNumber(required=True)
+    assignee_id = WholeNumber(allow_none=True)
     unit = ma.fields.String()
     unit_contact = ma.fields.String()
     due_date = ma.fields.Date(allow_none=True)

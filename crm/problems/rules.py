@@ -9,9 +9,9 @@ from crm.auth.models import Role, User
 from crm.auth.scope import in_scope
 from crm.errors import FieldErrors
 from crm.extensions import db
+from crm.i18n import DUE_YEARS_AHEAD, latest_due, local_today
 from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
-from crm.i18n import local_today
 from crm.problems.models import Problem, ProblemCategory, Satisfaction
 from crm.problems.workflow import Step
 from crm.regions.tree import codes_above
@@ -92,6 +92,10 @@ def _due(values: dict[str, Any], errors: FieldErrors) -> date | None:
         return None
     if not isinstance(due, date) or due < local_today():
         errors.add("due_date", _("The deadline cannot be in the past."))
+        return None
+    if due > latest_due(local_today()):
+        message = _("The deadline lies too far ahead: at most %(n)d years.", n=DUE_YEARS_AHEAD)
+        errors.add("due_date", message)
         return None
     return due
 

@@ -2,6 +2,7 @@ import marshmallow as ma
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
+from crm.api.fields import WholeNumber
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.permissions import login_required
 from crm.regions.models import Region, RegionLevel
@@ -19,7 +20,7 @@ class RegionSchema(ma.Schema):
 class RegionArgsSchema(PageArgsSchema):
     level = ma.fields.Enum(RegionLevel, by_value=True)
     parent = ma.fields.String(validate=ma.validate.Regexp(r"^\d{6,12}$"))
-    per_page = ma.fields.Integer(load_default=200, validate=ma.validate.Range(min=1, max=200))
+    per_page = WholeNumber(load_default=200, validate=ma.validate.Range(min=1, max=200))
 
 
 @blp.get("/regions")

@@ -8,7 +8,7 @@ from flask import request, url_for
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from crm.api.fields import record_id
+from crm.api.fields import WholeNumber, record_id
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.permissions import VISITORS, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
@@ -26,18 +26,18 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1d55-5a57-4a53-9d7e-3c0b8e2f9a41")
 
 
 class VisitPolicySchema(ma.Schema):
-    policy_id = ma.fields.Integer(required=True)
+    policy_id = WholeNumber(required=True)
     name = ma.fields.String(required=True, attribute="policy.name")
     note = ma.fields.String(required=True)
 
 
 class PersonSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
     display_name = ma.fields.String(required=True)
 
 
 class RaisedProblemSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
     category = ma.fields.Enum(ProblemCategory, by_value=True, required=True)
     title = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
@@ -45,11 +45,11 @@ class RaisedProblemSchema(ma.Schema):
 
 
 class AttachmentSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
     kind = ma.fields.Enum(AttachmentKind, by_value=True, required=True)
     filename = ma.fields.String(required=True)
     content_type = ma.fields.String(required=True)
-    size = ma.fields.Integer(required=True)
+    size = WholeNumber(required=True)
     url = ma.fields.Method("attachment_url", required=True)
 
     def attachment_url(self, attachment) -> str:
@@ -59,9 +59,9 @@ class AttachmentSchema(ma.Schema):
 
 
 class VisitSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = WholeNumber(required=True)
     client_uuid = ma.fields.UUID(required=True)
-    enterprise_id = ma.fields.Integer(required=True)
+    enterprise_id = WholeNumber(required=True)
     enterprise_name = ma.fields.String(required=True, attribute="enterprise.name")
     county_code = ma.fields.String(required=True)
     visit_date = ma.fields.Date(required=True)

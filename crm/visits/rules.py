@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from crm.auth.models import Role, User
 from crm.errors import FieldErrors, invalid
 from crm.extensions import db
+from crm.i18n import DUE_YEARS_AHEAD, latest_due, local_today
 from crm.i18n import gettext as _
-from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.rules import clean_problem
 from crm.regions.tree import codes_above
@@ -209,6 +209,9 @@ def _check_followup(
         and not (current and due == current.followup_due_on)
     ):
         errors.add("followup_due_on", _("The due date cannot be in the past."))
+    elif isinstance(due, date) and due > latest_due(local_today()):
+        message = _("The due date lies too far ahead: at most %(n)d years.", n=DUE_YEARS_AHEAD)
+        errors.add("followup_due_on", message)
     cleaned["followup_title"] = title
     cleaned["followup_due_on"] = due if title else None
 
