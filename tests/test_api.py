@@ -235,6 +235,13 @@ def test_bad_values_the_api_used_to_take_or_fail_on(app, client, login, create_e
     login("chief", YIYANG)
     enterprise = create_enterprise(county_code=YIYANG, staff=10)
     far = "9999-12-31"
+    for bad in ("0001-01-01", far):
+        certificate = {"high_tech": True, "high_tech_valid_until": bad}
+        answer = client.patch(f"/api/v1/enterprises/{enterprise.id}", json=certificate)
+        assert "high_tech_valid_until" in answer.json["error"]["fields"], bad
+    check = {"founded_on": far, "apply_on": far}
+    age = client.post("/api/v1/eligibility/high-tech", json=check).json
+    assert not next(c for c in age["criteria"] if c["key"] == "age")["passed"]
     fraction = client.patch(f"/api/v1/enterprises/{enterprise.id}", json={"staff": 7.9})
     assert fraction.status_code == 422 and "staff" in fraction.json["error"]["fields"]
     township = client.patch(f"/api/v1/enterprises/{enterprise.id}", json={"township_code": ""})

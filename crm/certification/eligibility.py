@@ -120,7 +120,7 @@ def _age(figures: dict[str, Any]) -> Criterion:
     if not isinstance(founded, date):
         return _missing("age", 365, _("Founding date"))
     days = (applying - founded).days
-    passed = one_year_after(founded) <= applying
+    passed = days >= 365 and one_year_after(founded) <= applying  # (the calendar's end clamps)
     if passed:
         text = _("Founded %(days)d days before applying (at least one year).", days=days)
     else:

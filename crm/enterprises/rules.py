@@ -92,6 +92,10 @@ def _check_dates(values: dict[str, Any], errors: FieldErrors) -> None:
     founded = values.get("founded_on")
     if founded is not None and not date(1900, 1, 1) <= founded <= local_today():
         errors.add("founded_on", _("The founding date must lie between 1900 and today."))
+    valid_until, latest = values.get("high_tech_valid_until"), local_today().year + 4
+    if valid_until is not None and not 2000 <= valid_until.year <= latest:
+        message = _("Enter a date from %(first)d to %(last)d.", first=2000, last=latest)
+        errors.add("high_tech_valid_until", message)
     year, last = values.get("tech_sme_year"), local_today().year + 1
     if year is not None and not FIRST_TECH_SME_YEAR <= year <= last:
         message = _(
