@@ -99,3 +99,8 @@ def forms_of(page: str) -> list[Form]:
                 # A newline right after <textarea> is not part of its value.
                 item.filled[0] = item.filled[0].split("\n", 1)[1]
     return reader.forms
+
+
+def fields_of(page: str) -> dict[str, Field]:
+    """Every form field of the page by its name (a later form's field of the same name wins)."""
+    return {item.name: item for form in forms_of(page) for item in form.fields.values()}

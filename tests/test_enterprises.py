@@ -11,7 +11,7 @@ from crm.audit.models import AuditLog
 from crm.enterprises.models import Contact, Enterprise
 from crm.extensions import db
 from tests.conftest import CITY, MENGJIN, QIHANG, YIYANG, bureau_today, code_for
-from tests.forms import forms_of
+from tests.forms import fields_of
 
 VALID = "91350100M000100Y43"
 MISMATCH = "91350100M000100Y44"
@@ -150,9 +150,7 @@ def test_every_bad_field_is_told_on_the_first_send(app, client, login, create_en
     bad = form(staff="-5", credit_code="123", founded_on="2099-01-01")
     for url in ("/enterprises/new", f"/enterprises/{create_enterprise(**QIHANG).id}/edit"):
         response = client.post(url, data=bad)
-        fields = {
-            field.name: field for page in forms_of(response.text) for field in page.fields.values()
-        }
+        fields = fields_of(response.text)
         invalid = {name for name, field in fields.items() if field.invalid}
         assert {"staff", "credit_code", "founded_on"} <= invalid, (url, invalid)
     assert len(enterprises(app)) == 1 and enterprises(app)[0].staff != -5

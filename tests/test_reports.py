@@ -469,12 +469,19 @@ def test_a_past_months_detail_sheets_show_it_as_it_stood(app, october, create_en
     still 已交办 there, with no resolution or call-back yet; a case certified in November is
     still 已申报, with no certificate; a task done in November is still to do."""
     enterprise = create_enterprise(county_code=YIYANG, name="洛阳历史状态科技有限公司")
-    with app.app_context():
-        problem = Problem(
+
+    def problem_of(title: str, **fields) -> Problem:
+        return Problem(
             enterprise_id=enterprise.id,
             county_code=YIYANG,
             category=ProblemCategory.TALENT,
-            title="十一月才办结的问题",
+            title=title,
+            **fields,
+        )
+
+    with app.app_context():
+        problem = problem_of(
+            "十一月才办结的问题",
             raised_on=date(2026, 10, 3),
             status=ProblemStatus.CLOSED,
             due_on=date(2026, 10, 20),
@@ -493,22 +500,16 @@ def test_a_past_months_detail_sheets_show_it_as_it_stood(app, october, create_en
             (Step.CLOSE, ProblemStatus.RESOLVED, ProblemStatus.CLOSED, local(2026, 11, 5)),
         ]
         # Raised on 30 October but entered on 2 November, closed on the 15th.
-        late = Problem(
-            enterprise_id=enterprise.id,
-            county_code=YIYANG,
-            category=ProblemCategory.TALENT,
-            title="十一月才登记的问题",
+        late = problem_of(
+            "十一月才登记的问题",
             raised_on=date(2026, 10, 30),
             status=ProblemStatus.CLOSED,
             resolved_on=date(2026, 11, 10),
             closed_on=date(2026, 11, 15),
         )
         # Resolved on 20 October; the enterprise was not satisfied on 5 November.
-        reopened = Problem(
-            enterprise_id=enterprise.id,
-            county_code=YIYANG,
-            category=ProblemCategory.TALENT,
-            title="十一月回访不满意的问题",
+        reopened = problem_of(
+            "十一月回访不满意的问题",
             raised_on=date(2026, 10, 1),
             status=ProblemStatus.IN_PROGRESS,
             resolution="已对接银行",

@@ -8,7 +8,7 @@ from crm.audit.models import AuditLog
 from crm.auth.models import ApiToken, Role, User
 from crm.extensions import db
 from tests.conftest import CITY, MENGJIN, YIYANG, log_in
-from tests.forms import forms_of
+from tests.forms import fields_of
 
 NEW_USER = {
     "username": "wangfang",
@@ -66,9 +66,7 @@ def test_a_bad_phone_and_e_mail_are_both_told_beside_their_fields(app, client, l
     login("admin")
     bad = {**NEW_USER, "phone": "phone???", "email": "wang at example"}
     response = client.post("/admin/users/new", data=bad)
-    fields = {
-        field.name: field for form in forms_of(response.text) for field in form.fields.values()
-    }
+    fields = fields_of(response.text)
     assert fields["phone"].invalid and fields["email"].invalid
     assert "请填写电话号码" in response.text and "name@example.gov.cn" in response.text
     assert fields["phone"].filled == ["phone???"]  # kept as typed
@@ -82,9 +80,7 @@ def test_the_form_and_the_rules_are_told_together(app, client, login, create_use
     login("admin")
     bad = {**NEW_USER, "username": "a", "phone": "abc", "password": "abc"}
     response = client.post("/admin/users/new", data=bad)
-    fields = {
-        field.name: field for form in forms_of(response.text) for field in form.fields.values()
-    }
+    fields = fields_of(response.text)
     assert fields["username"].invalid and fields["phone"].invalid and fields["password"].invalid
     assert "请填写电话号码" in response.text and "密码至少需要 8 位" in response.text
     assert response.text.count("应为 2 至 32 个字符。") == 1  # the username's, told once
@@ -116,9 +112,7 @@ def test_a_taken_username_and_a_weak_password_are_told_together(app, client, log
     client.post("/admin/users/new", data=NEW_USER)
     again = {**NEW_USER, "display_name": "另一个", "password": "abcdefgh", "phone": "phone???"}
     response = client.post("/admin/users/new", data=again)
-    fields = {
-        field.name: field for form in forms_of(response.text) for field in form.fields.values()
-    }
+    fields = fields_of(response.text)
     assert fields["username"].invalid and fields["password"].invalid and fields["phone"].invalid
     assert "该用户名已被使用。" in response.text and "须同时包含字母和数字" in response.text
     with app.app_context():

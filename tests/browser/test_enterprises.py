@@ -3,7 +3,11 @@
 import pytest
 
 from tests.browser.conftest import BOTH_TABLETS
-from tests.browser.test_shell import CUT_OFF_CHOICES, NO_HORIZONTAL_SCROLL, log_in
+from tests.browser.test_shell import (
+    NO_HORIZONTAL_SCROLL,
+    log_in,
+    read_whole_with_longest_choices,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -13,11 +17,7 @@ def test_the_filters_read_whole_with_their_longest_choices(open_page, viewport):
     page = open_page(viewport)
     log_in(page, "chief")
     tab = page.open("/enterprises/")
-    for name in ("industry", "flag", "liaison", "not_visited", "sort"):
-        select = tab.locator(f"select[name={name}]")
-        longest = max(select.locator("option").all_inner_texts(), key=len)
-        select.select_option(label=longest)
-        assert tab.evaluate(CUT_OFF_CHOICES) == [], (name, longest)
+    read_whole_with_longest_choices(tab, ("industry", "flag", "liaison", "not_visited", "sort"))
     page.screenshot(f"enterprise-filters-{viewport['width']}x{viewport['height']}")
     assert page.errors == []
 

@@ -40,6 +40,15 @@ CUT_OFF_CHOICES = """() => {
 }"""
 
 
+def read_whole_with_longest_choices(tab, names: tuple[str, ...]) -> None:
+    """Each select named chooses its longest option, and every select still reads whole."""
+    for name in names:
+        select = tab.locator(f"select[name={name}]")
+        longest = max(select.locator("option").all_inner_texts(), key=len)
+        select.select_option(label=longest)
+        assert tab.evaluate(CUT_OFF_CHOICES) == [], (name, longest)
+
+
 def log_in(page, username="admin"):
     page.open("/login")
     page.page.fill("#username", username)

@@ -9,7 +9,11 @@ import pytest
 from PIL import Image
 
 from tests.browser.conftest import BOTH_TABLETS, TABLET_LANDSCAPE, Page
-from tests.browser.test_shell import CUT_OFF_CHOICES, NO_HORIZONTAL_SCROLL, log_in
+from tests.browser.test_shell import (
+    NO_HORIZONTAL_SCROLL,
+    log_in,
+    read_whole_with_longest_choices,
+)
 from tests.conftest import bureau_today
 
 pytestmark = pytest.mark.browser
@@ -462,10 +466,6 @@ def test_the_visit_list_on_a_tablet(open_page, viewport):
     rows = tab.locator(".visit-table tbody tr")
     assert rows.count() >= 1 and "宜阳县" in rows.first.inner_text()
     assert tab.evaluate(NO_HORIZONTAL_SCROLL)
-    for name in ("officer", "policy", "mode", "problems"):
-        select = tab.locator(f"select[name={name}]")
-        longest = max(select.locator("option").all_inner_texts(), key=len)
-        select.select_option(label=longest)
-        assert tab.evaluate(CUT_OFF_CHOICES) == [], (name, longest)
+    read_whole_with_longest_choices(tab, ("officer", "policy", "mode", "problems"))
     page.screenshot(f"visit-list-{viewport['width']}x{viewport['height']}")
     assert page.errors == []
