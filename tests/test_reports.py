@@ -588,7 +588,8 @@ def test_a_past_months_detail_sheets_show_it_as_it_stood(app, october, create_en
     late = row_of("问题台账", "十一月才登记的问题")
     assert late[7] == "待交办" and late[11:16] == (None, None, None, None, None)
     reopened = row_of("问题台账", "十一月回访不满意的问题")
-    assert reopened[7] == "已办结（待回访）"
+    assert reopened[7] == "已办结（待回访）" and reopened[11] == datetime(2026, 10, 20)
+    assert reopened[12] == "已对接银行"  # as resolved in October
     assert reopened[13:15] == (None, None) and reopened[16] == 0  # no call-back yet
     case_row = row_of("高企培育", "洛阳历史状态科技有限公司")
     assert case_row[5] == "已申报" and case_row[8:11] == (None, None, None)

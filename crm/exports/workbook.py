@@ -8,7 +8,7 @@ Text is always written as text, never as a formula (a title starting with "=" st
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -376,6 +376,13 @@ PROBLEM_COLUMNS = [
 ]
 
 
+def _moment(value: datetime | str) -> datetime:
+    """A stored moment read through an aggregate (SQLite gives back its text)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return _moment(datetime.fromisoformat(value))
+
+
 def _as_it_stood(
     event: type[ProblemEvent] | type[StageEvent],
     of_record: sa.ColumnElement[bool],
@@ -422,6 +429,12 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
         .where(ProblemEvent.problem_id == Problem.id, ProblemEvent.at < end)
         .scalar_subquery()
     )
+    # When it was last resolved by then: a reopening since has cleared resolved_on.
+    resolved_then = (
+        sa.select(sa.func.max(sa.case((ProblemEvent.step == Step.RESOLVE, ProblemEvent.at))))
+        .where(ProblemEvent.problem_id == Problem.id, ProblemEvent.at < end)
+        .scalar_subquery()
+    )
     stmt = (
         sa.select(
             Problem.raised_on,
@@ -436,6 +449,7 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
             Problem.unit,
             Problem.due_on,
             Problem.resolved_on,
+            resolved_then,
             Problem.resolution,
             Problem.satisfaction,
             Problem.callback_comment,
@@ -469,6 +483,7 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
             unit,
             due,
             resolved,
+            resolved_at,
             resolution,
             satisfaction,
             comment,
@@ -479,6 +494,8 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
         ) = record
         if resolved is not None and resolved > period.as_of:
             resolved, resolution = None, ""
+        if resolved is None and resolved_at and ProblemStatus(status) in metrics.RESOLVED:
+            resolved = local_date(_moment(resolved_at))
         # A call-back after the month: closed since, or found wanting since (a reopening).
         if (closed is not None and closed > period.as_of) or reopened_now > reopened:
             closed, satisfaction, comment = None, None, ""
