@@ -997,6 +997,33 @@ def test_form_coordinates_and_huge_choices_are_refused(app, client, login, enter
     assert {"location", "policy_ids"} <= response.json["error"]["fields"].keys()
 
 
+@pytest.mark.parametrize(
+    "position, refused",
+    [
+        ({"latitude": "91", "longitude": "112.4"}, {"latitude"}),
+        ({"latitude": "34.6", "longitude": "-180.5"}, {"longitude"}),
+        ({"latitude": "abc", "longitude": "NaN"}, {"latitude", "longitude"}),
+        ({"latitude": "34.6", "longitude": None}, {"longitude"}),
+        ({"latitude": None, "longitude": "112.4"}, {"latitude"}),
+    ],
+)
+def test_a_position_is_refused_under_the_coordinate_at_fault(
+    app, client, login, enterprise, position, refused
+):
+    """The API names the coordinate at fault; the form, whose coordinates are hidden inputs
+    filled by its location button, says it once beside 地点."""
+    login("officer")
+    before = counts(app)
+    body = {key: value for key, value in position.items() if value is not None}
+    answer = client.post("/api/v1/visits", json=api_visit(enterprise.id, **body))
+    assert answer.status_code == 422
+    assert answer.json["error"]["fields"].keys() == refused
+    page = post_form(client, form_visit(enterprise.id, **body), json=True)
+    assert page.status_code == 422
+    assert page.json["error"]["fields"] == {"location": ["位置信息无法识别，请重新定位或不填。"]}
+    assert counts(app) == before
+
+
 def test_only_officers_and_chiefs_go_along(app, client, login, create_user, enterprise):
     viewer = create_user("viewer", MENGJIN)
     login("officer", YIYANG)

@@ -29,6 +29,7 @@ FOLLOWUP_TITLE_MAX = 100
 MAX_PROBLEMS = 20
 EARLIEST_VISIT = date(2000, 1, 1)
 MAX_ID = 2**31 - 1
+COORDINATES = {"latitude": 90, "longitude": 180}  # field: its largest number of degrees
 # Who may go along on a visit (and so see it, whatever its county).
 COMPANION_ROLES = (Role.OFFICER, Role.CHIEF)
 
@@ -112,14 +113,18 @@ def _coordinate(value: Any, limit: int) -> Decimal | None:
 
 
 def _check_location(values: dict[str, Any], errors: FieldErrors, cleaned: dict[str, Any]) -> None:
-    try:
-        cleaned["latitude"] = _coordinate(values.get("latitude"), 90)
-        cleaned["longitude"] = _coordinate(values.get("longitude"), 180)
-    except (DecimalException, ValueError):
-        errors.add("location", _("The position could not be read; try again or leave it out."))
-        return
-    if (cleaned["latitude"] is None) != (cleaned["longitude"] is None):
-        errors.add("location", _("The position could not be read; try again or leave it out."))
+    """Latitude and longitude, each refused under its own name (the visit form shows both
+    beside its one location field)."""
+    unreadable = _("The position could not be read; try again or leave it out.")
+    for field, limit in COORDINATES.items():
+        try:
+            cleaned[field] = _coordinate(values.get(field), limit)
+        except (DecimalException, ValueError):
+            cleaned[field] = None
+            errors.add(field, unreadable)
+    latitude, longitude = cleaned["latitude"], cleaned["longitude"]
+    if (latitude is None) != (longitude is None) and not errors.fields.keys() & COORDINATES:
+        errors.add("longitude" if longitude is None else "latitude", unreadable)
 
 
 def _ids(values: dict[str, Any], field: str, errors: FieldErrors) -> list[int]:

@@ -53,7 +53,7 @@ from crm.visits.queries import (
     offline_enterprises,
     visits_of,
 )
-from crm.visits.rules import companion_regions
+from crm.visits.rules import COORDINATES, companion_regions
 
 bp = Blueprint("visits", __name__, url_prefix="/visits")
 PER_PAGE = 25
@@ -128,8 +128,11 @@ def input_errors(form: VisitForm) -> dict[str, list[str]]:
 
 def attach_visit_errors(form: VisitForm, error: DomainError) -> None:
     """An operation's errors beside the fields they name ("problems.0.title" → that row,
-    "policy_notes.7" → policy 7's note)."""
+    "policy_notes.7" → policy 7's note, a coordinate → the location)."""
     for name, messages in error.fields.items():
+        if name in COORDINATES:  # hidden inputs, filled by the location button
+            name = "location"
+            messages = [m for m in messages if m not in (form.location.errors or [])]
         row, _dot, sub = name.removeprefix("problems.").partition(".")
         policy_id = name.removeprefix("policy_notes.")
         if name.startswith("problems.") and row.isdigit() and int(row) < len(form.problems):
