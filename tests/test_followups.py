@@ -2,6 +2,7 @@
 within scope, 我的任务 and the chief's board, notifications and the bell, the API."""
 
 import re
+import threading
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -569,3 +570,112 @@ def test_the_new_task_form_marks_what_it_needs(client, people, enterprise):
         r'>([^<>]+)</label><span class="text-danger ms-1" aria-hidden="true">\*', page
     )
     assert marked == ["任务", "截止日期"]
+
+
+def count_tasks(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(FollowUp))
+
+
+def test_a_task_sent_again_is_stored_once(app, client, people, enterprise):
+    """A retry on a weak network (or Back and 保存 again) finds the task stored the first time."""
+    log_in(client, people["chief"])
+    page = client.get(f"/tasks/new?enterprise_id={enterprise.id}").text
+    number = re.search(r'name="client_uuid" type="hidden" value="([0-9a-f-]{36})"', page)
+    form = {
+        "client_uuid": number.group(1),
+        "enterprise_id": enterprise.id,
+        "title": "核实研发费用材料",
+        "due_on": (bureau_today() + timedelta(days=3)).isoformat(),
+        "priority": "normal",
+    }
+    first = client.post("/tasks/new", data=form)
+    again = client.post("/tasks/new", data=form, follow_redirects=True)
+    assert first.status_code == 302 and again.status_code == 200
+    assert first.location.endswith(again.request.path)
+    assert "该任务已创建" in again.text
+    assert count_tasks(app) == 1
+    fresh = client.get(f"/tasks/new?enterprise_id={enterprise.id}").text
+    assert number.group(1) not in fresh  # a new page, a new task
+    assert client.post("/tasks/new", data={**form, "client_uuid": ""}).status_code == 302
+    assert count_tasks(app) == 2
+
+
+def test_a_task_number_of_another_task_is_refused_and_replaced(
+    app, client, people, enterprise, create_enterprise
+):
+    """Another's number, or the same number on another enterprise, stores nothing; the form
+    says so above its fields and carries a new number, so that the next send goes through."""
+    log_in(client, people["chief"])
+    number = "0f8e4f7c-56a3-4c7e-9a55-2f6d1c1b7d10"
+    task = {"enterprise_id": enterprise.id, "title": "送申报指南", "client_uuid": number}
+    task["due_on"] = (bureau_today() + timedelta(days=3)).isoformat()
+    assert client.post("/api/v1/followups", json=task).status_code == 201
+    elsewhere = create_enterprise(county_code=YIYANG)
+    moved = client.post("/api/v1/followups", json={**task, "enterprise_id": elsewhere.id})
+    assert moved.status_code == 409 and "client_uuid" in moved.json["error"]["fields"]
+    client.post("/logout")
+    log_in(client, people["officer"])
+    page = client.post("/tasks/new", data={**task, "priority": "normal"})
+    assert page.status_code == 422
+    assert "表单的任务编号无法使用" in page.text.split('name="title"')[0]
+    renewed = re.search(r'name="client_uuid" type="hidden" value="([0-9a-f-]{36})"', page.text)
+    assert renewed and renewed.group(1) != number
+    assert "送申报指南" in page.text  # what was typed stays
+    assert count_tasks(app) == 1
+    malformed = client.post("/tasks/new", data={**task, "client_uuid": "x"})
+    assert malformed.status_code == 422 and count_tasks(app) == 1
+
+
+def test_the_api_stores_a_task_once_per_number(app, client, people, enterprise):
+    log_in(client, people["chief"])
+    task = {
+        "enterprise_id": enterprise.id,
+        "title": "核实研发费用材料",
+        "due_on": (bureau_today() + timedelta(days=3)).isoformat(),
+        "assignee_id": people["officer"].id,
+    }
+    key = {"Idempotency-Key": "board-7-task-0001"}
+    first = client.post("/api/v1/followups", json=task, headers=key)
+    second = client.post("/api/v1/followups", json={**task, "title": "改过"}, headers=key)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json["id"] == first.json["id"] and second.json["title"] == task["title"]
+    assert count_tasks(app) == 1
+    assert len(notifications_of(app, people["officer"].id)) == 1  # told once
+    plain = [client.post("/api/v1/followups", json=task).status_code for _ in range(2)]
+    assert plain == [201, 201] and count_tasks(app) == 3  # no number: two tasks asked for
+    client.post("/logout")
+    log_in(client, people["other_officer"])
+    theirs = client.post("/api/v1/followups", json={**task, "assignee_id": None}, headers=key)
+    assert theirs.status_code == 201  # another user's key is a number of their own
+    assert count_tasks(app) == 4
+
+
+def test_concurrent_sends_of_one_task_store_it_once(app, people, create_token, enterprise):
+    token = create_token(people["chief"])
+    task = {
+        "client_uuid": "4b0c5f0e-7a43-4a8e-8f0e-9a1d2c3b4a50",
+        "enterprise_id": enterprise.id,
+        "title": "核实研发费用材料",
+        "due_on": (bureau_today() + timedelta(days=3)).isoformat(),
+        "assignee_id": people["officer"].id,
+    }
+    start = threading.Barrier(4)
+    statuses = []
+
+    def send():
+        client = app.test_client()
+        start.wait()
+        answer = client.post(
+            "/api/v1/followups", json=task, headers={"Authorization": f"Bearer {token}"}
+        )
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 200, 200, 201]
+    assert count_tasks(app) == 1
+    assert len(notifications_of(app, people["officer"].id)) == 1

@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from crm.api.fields import WholeNumber, record_id
+from crm.api.idempotency import take_idempotency_key
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.models import Role
 from crm.auth.permissions import login_required, role_required
@@ -76,6 +77,12 @@ class FollowUpArgsSchema(PageArgsSchema):
 class FollowUpInputSchema(ma.Schema):
     """Types only: the task's rules (and their Chinese messages) are the operation's."""
 
+    client_uuid = ma.fields.UUID(
+        metadata={
+            "description": "made by the client (or sent as Idempotency-Key): sending it again "
+            "returns the stored task with 200"
+        }
+    )
     enterprise_id = record_id()
     visit_id = record_id()
     problem_id = record_id()
@@ -154,13 +161,16 @@ def _source(values: dict) -> tuple[Enterprise, dict]:
 @blp.post("/followups")
 @blp.arguments(FollowUpInputSchema)
 @blp.response(201, FollowUpSchema)
+@blp.alt_response(200, schema=FollowUpSchema, description="The task was already stored")
 @role_required(*TASK_ROLES)
 def create_followup(values: dict):
-    """A new task, for the caller or (a chief's) for an officer of the enterprise's region."""
+    """A new task, for the caller or (a chief's) for an officer of the enterprise's region;
+    sending the same client_uuid again returns the stored task with 200."""
+    take_idempotency_key(values)
     enterprise, links = _source(values)
-    task = operations.create_followup(current_user, enterprise, values, **links)
+    task, created = operations.create_followup_once(current_user, enterprise, values, **links)
     db.session.commit()
-    return task
+    return task, 201 if created else 200
 
 
 @blp.get("/followups/<int:followup_id>")

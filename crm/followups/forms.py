@@ -1,5 +1,7 @@
 """Forms of follow-up tasks: a new task, and completing, cancelling or reassigning one."""
 
+import uuid
+
 from wtforms import (
     DateField,
     HiddenField,
@@ -23,6 +25,8 @@ def people_choices(people: list[User], blank: str = "") -> list[SelectChoice]:
 
 
 class FollowUpForm(CrmForm):
+    # The new task's number, made with the page: sending the form again stores no second task.
+    client_uuid = HiddenField(default=lambda: str(uuid.uuid4()))
     title = StringField(_l("Task"), render_kw={"maxlength": 100})
     details = TextAreaField(_l("Details"), render_kw={"rows": 3})
     assignee_id = SelectField(_l("For"), default="", validate_choice=False)
@@ -46,7 +50,15 @@ class FollowUpForm(CrmForm):
     def values(self) -> dict:
         return {
             name: self[name].data
-            for name in ("title", "details", "assignee_id", "due_on", "priority", "repeat")
+            for name in (
+                "client_uuid",
+                "title",
+                "details",
+                "assignee_id",
+                "due_on",
+                "priority",
+                "repeat",
+            )
         }
 
 

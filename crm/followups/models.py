@@ -1,6 +1,7 @@
 """跟进任务 and notifications: what an officer must do by when, and what the system tells whom."""
 
 import enum
+import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,9 @@ class FollowUp(TimestampMixin, db.Model):
     __scope_column__ = "county_code"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The number the task's form or API client gave it: a repeated submission (a retry on a
+    # weak network, a second tap) finds the task stored the first time instead of a twin.
+    client_uuid: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, unique=True, default=None)
     enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
     # The enterprise's county, copied so that task lists filter without a join.
     county_code: Mapped[str] = mapped_column(sa.ForeignKey("regions.code"))

@@ -6,9 +6,11 @@ A change names the version of the task its author saw; when someone changed the 
 change is refused with a Conflict and nothing is overwritten.
 """
 
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.audit.labels import register_labels
@@ -88,6 +90,7 @@ def create_followup(
     *,
     visit_id: int | None = None,
     problem_id: int | None = None,
+    client_uuid: uuid.UUID | None = None,
 ) -> FollowUp:
     """A task on an enterprise (from one of its visits or problems), for the actor or, given by
     a chief, for an officer of the enterprise's region."""
@@ -97,6 +100,7 @@ def create_followup(
     cleaned = rules.clean_followup(actor, values, enterprise.county_code, errors)
     errors.raise_any()
     task = FollowUp(
+        client_uuid=client_uuid,
         enterprise=enterprise,
         county_code=enterprise.county_code,
         visit_id=visit_id,
@@ -126,6 +130,40 @@ def create_followup(
         },
     )
     _tell_assignee(actor, task)
+    return task
+
+
+def create_followup_once(
+    actor: User, enterprise: Enterprise, values: dict[str, Any], **links: int
+) -> tuple[FollowUp, bool]:
+    """create_followup, once per values["client_uuid"]: a repeated submission of the same task
+    (a retry, a second tap) gets the stored task back as (task, False)."""
+    number = rules.task_number(values.get("client_uuid"))
+    if number is None:
+        return create_followup(actor, enterprise, values, **links), True
+    if existing := _task_numbered(number):
+        return _stored_already(actor, existing, enterprise), False
+    try:
+        with db.session.begin_nested():
+            task = create_followup(actor, enterprise, values, client_uuid=number, **links)
+    except IntegrityError:
+        # The same task arrived at the same moment by another request, which stored it first.
+        if existing := _task_numbered(number):
+            return _stored_already(actor, existing, enterprise), False
+        raise
+    return task, True
+
+
+def _task_numbered(number: uuid.UUID) -> FollowUp | None:
+    return db.session.scalars(sa.select(FollowUp).where(FollowUp.client_uuid == number)).first()
+
+
+def _stored_already(actor: User, task: FollowUp, enterprise: Enterprise) -> FollowUp:
+    """The task a repeated submission refers to: the sender's own, on the same enterprise,
+    not another that happens to carry a used number."""
+    if task.assigned_by_id != actor.id or task.enterprise_id != enterprise.id:
+        message = _("This task number belongs to another task.")
+        raise Conflict(message, {"client_uuid": [message]})
     return task
 
 

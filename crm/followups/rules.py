@@ -1,12 +1,13 @@
 """What a follow-up needs, checked; who may do what with one; when a repeating one comes back."""
 
 import calendar
+import uuid
 from datetime import date
 from typing import Any
 
 from crm.auth.models import Role, User
 from crm.auth.scope import in_scope
-from crm.errors import FieldErrors
+from crm.errors import FieldErrors, invalid
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus, Priority, Repeat
 from crm.i18n import DUE_YEARS_AHEAD, latest_due, local_today
@@ -98,6 +99,18 @@ def clean_due(value: Any, errors: FieldErrors, field: str = "due_on") -> date | 
     else:
         return value
     return None
+
+
+def task_number(value: Any) -> uuid.UUID | None:
+    """The number a form or API client gave a new task, None when it gave none; a
+    ValidationFailed when it is no UUID."""
+    if value in (None, ""):
+        return None
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        message = _("The task number is not a UUID.")
+        raise invalid("client_uuid", message) from None
 
 
 def clean_followup(

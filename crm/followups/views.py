@@ -2,6 +2,8 @@
 with reassignment, a task's page, a new task from an enterprise, visit or problem, and the
 notifications behind the bell in the top bar."""
 
+import uuid
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -135,21 +137,8 @@ def create():
     if assignable:
         people = assignee_choices(current_user, enterprise.county_code)
         form.assignee_id.choices = people_choices(people, blank=_("Myself"))
-    if form.validate_on_submit():
-        values = form.values()
-        if not assignable:
-            values["assignee_id"] = None
-        try:
-            task = operations.create_followup(current_user, enterprise, values, **links)
-        except DomainError as error:
-            db.session.rollback()
-            if error.status == 403:
-                raise
-            attach_errors(form, error)
-        else:
-            db.session.commit()
-            flash(_("The task has been created: %(title)s.", title=task.title), "success")
-            return redirect(url_for("followups.show", followup_id=task.id))
+    if form.validate_on_submit() and (stored := _store_task(form, enterprise, links, assignable)):
+        return stored
     status = 422 if form.errors or form.form_errors else 200
     return render_template(
         "followups/form.html",
@@ -159,6 +148,34 @@ def create():
         assignable=assignable,
         today=local_today(),
     ), status
+
+
+def _store_task(form: FollowUpForm, enterprise: Enterprise, links: dict, assignable: bool):
+    """The new task stored (or found, when this form was sent before) and its page to go to;
+    None when it is refused, with the reasons on the form."""
+    values = form.values()
+    if not assignable:
+        values["assignee_id"] = None
+    try:
+        task, created = operations.create_followup_once(current_user, enterprise, values, **links)
+    except DomainError as error:
+        db.session.rollback()
+        if error.status == 403:
+            raise
+        attach_errors(form, error)
+        if "client_uuid" in error.fields:  # a hidden input, made with the page: a new one
+            form.client_uuid.errors = []
+            form.client_uuid.data = str(uuid.uuid4())
+            form.form_errors.append(
+                _("The form's task number could not be used; it has a new one now: save again.")
+            )
+        return None
+    db.session.commit()
+    if created:
+        flash(_("The task has been created: %(title)s.", title=task.title), "success")
+    else:
+        flash(_("This task was created already: %(title)s.", title=task.title), "info")
+    return redirect(url_for("followups.show", followup_id=task.id))
 
 
 def _task_page(

@@ -1,28 +1,23 @@
 """/api/v1/visits: read visits in scope and record them, idempotent on client_uuid."""
 
-import uuid
-
 import marshmallow as ma
 import sqlalchemy as sa
-from flask import request, url_for
+from flask import url_for
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from crm.api.fields import WholeNumber, record_id
+from crm.api.idempotency import take_idempotency_key
 from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.permissions import VISITORS, login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
-from crm.errors import invalid
 from crm.extensions import db
-from crm.i18n import gettext as _
 from crm.problems.models import ProblemCategory, ProblemStatus
 from crm.visits import operations
 from crm.visits.models import AttachmentKind, Visit, VisitMode
 from crm.visits.queries import enterprise_for_visit, newest_first, with_full_details
 
 blp = Blueprint("visits_api", __name__, description="Visits to enterprises")
-# Keys that are not UUIDs are turned into one per user, so two users' keys never meet.
-IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1d55-5a57-4a53-9d7e-3c0b8e2f9a41")
 
 
 class VisitPolicySchema(ma.Schema):
@@ -154,20 +149,6 @@ def visit(visit_id: int):
     return get_scoped_or_404(Visit, visit_id)
 
 
-def _client_uuid(values: dict) -> None:
-    """Take the Idempotency-Key header as the visit's client_uuid."""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key:
-        return
-    try:
-        derived = uuid.UUID(key)
-    except ValueError:
-        derived = uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{current_user.id}:{key[:200]}")
-    if values.get("client_uuid") not in (None, derived):
-        raise invalid("client_uuid", _("client_uuid and the Idempotency-Key header differ."))
-    values["client_uuid"] = derived
-
-
 @blp.post("/visits")
 @blp.arguments(VisitInputSchema)
 @blp.response(201, VisitSchema)
@@ -175,7 +156,7 @@ def _client_uuid(values: dict) -> None:
 @role_required(*VISITORS)
 def record_visit(values: dict):
     """Record a visit; sending the same client_uuid again returns the stored visit with 200."""
-    _client_uuid(values)
+    take_idempotency_key(values)
     enterprise = enterprise_for_visit(values.get("enterprise_id"), current_user)
     visit, created = operations.record_visit(current_user, enterprise, values)
     db.session.commit()
