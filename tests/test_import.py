@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import openpyxl
@@ -255,6 +256,56 @@ def test_the_templates_example_row_imports_as_it_stands(app, client, login, tmp_
         plan = imports.plan_import(small_file(tmp_path, [row]), "example.xlsx", None)
     (planned,) = plan.rows
     assert (planned.fate, planned.reasons) == (imports.Fate.NEW, [])
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        (
+            {"上年营业收入(万元)": "12,345.5", "职工人数": "1,200"},
+            {"revenue": 12345.5, "staff": 1200},
+        ),
+        (
+            {"上年营业收入(万元)": "１２，３４５．５", "职工人数": "１２０"},
+            {"revenue": 12345.5, "staff": 120},
+        ),
+        ({"成立日期": "２０１８－０５－２０"}, {"founded_on": date(2018, 5, 20)}),
+        ({"成立日期": "2018-05-20 00:00:00"}, {"founded_on": date(2018, 5, 20)}),
+        ({"行业门类": "ｃ３９"}, {"industry": "C39"}),
+    ],
+)
+def test_cells_typed_on_a_chinese_keyboard_are_read_as_meant(app, tmp_path, typed, read):
+    with app.test_request_context():
+        plan = imports.plan_import(small_file(tmp_path, [{**good_row(2), **typed}]), "t.xlsx", None)
+    (planned,) = plan.rows
+    assert (planned.fate, planned.reasons) == (imports.Fate.NEW, [])
+    assert {field: planned.values[field] for field in read} == read
+
+
+@pytest.mark.parametrize("typed", ["3560,5", "1,2,3", "12,34", "1,0"])
+def test_a_comma_that_groups_no_thousands_is_refused_not_dropped(app, tmp_path, typed):
+    """3560,5 (a decimal comma) read as 35605 would be a figure ten times too large."""
+    row = {**good_row(2), "上年营业收入(万元)": typed}
+    with app.test_request_context():
+        plan = imports.plan_import(small_file(tmp_path, [row]), "t.xlsx", None)
+    (planned,) = plan.rows
+    assert planned.fate == imports.Fate.ERROR
+    assert planned.reason.startswith(f"上年营业收入(万元)：无法识别“{typed}”")
+
+
+def test_the_templates_text_columns_keep_digits_as_typed(client, login):
+    """A credit code of digits only, typed into the template, stays text (not 9.14E+17)."""
+    login("admin")
+    template = client.get("/enterprises/import/template.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(template.data)).worksheets[0]
+    by_column = {
+        column: dimension.number_format
+        for dimension in sheet.column_dimensions.values()  # adjacent alike columns are one
+        for column in range(dimension.min, dimension.max + 1)
+    }
+    formats = {header: by_column[position] for position, header in enumerate(HEADERS, start=1)}
+    assert formats["统一社会信用代码"] == formats["联系电话"] == "@"
+    assert formats["职工人数"] == formats["成立日期"] == "General"
 
 
 def test_a_bad_row_tells_every_fault_at_once_and_shows_its_name_and_code(app, tmp_path):

@@ -6,6 +6,7 @@ page, the downloadable report and `flask --app crm crm import-enterprises`.
 """
 
 import enum
+import re
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
@@ -69,9 +70,23 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
+def _typed(value: Any) -> str:
+    """A cell's text as typed on a Chinese keyboard read as plain: full-width digits, commas
+    and dashes (１２，３４５．５, ２０１８－０５－２０) become their ASCII forms."""
+    return unicodedata.normalize("NFKC", _text(value))
+
+
+# A comma only between groups of three digits (12,345.5): 3560,5 is no number, not 35605.
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+
+
 def _number(value: Any) -> Decimal | None:
     """A finite number from a cell; InvalidOperation or ValueError for anything else."""
-    text = _text(value).replace(",", "")
+    text = _typed(value)
+    if "," in text:
+        if not THOUSANDS.fullmatch(text):
+            raise ValueError(text)
+        text = text.replace(",", "")
     if not text:
         return None
     number = Decimal(text)
@@ -98,7 +113,10 @@ def _date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = _text(value).replace("/", "-").replace(".", "-")
+    text = _typed(value)
+    if text.endswith(" 00:00:00"):  # a date cell saved as text with its midnight
+        text = text.removesuffix(" 00:00:00")
+    text = text.replace("/", "-").replace(".", "-")
     for suffix in ("年", "月"):
         text = text.replace(suffix, "-")
     return date.fromisoformat("-".join(part.zfill(2) for part in text.strip("-日").split("-")))
@@ -118,7 +136,7 @@ COLUMNS = (
     Column("统一社会信用代码", "credit_code", _text, True, "91410327MA9F4K2X3J"),
     Column("所属县区", "county", _text, True, "宜阳县"),
     Column("所属乡镇", "township", _text, example="兴宜街道"),
-    Column("行业门类", "industry", _text, example="C39"),
+    Column("行业门类", "industry", _typed, example="C39"),
     Column("地址", "address", _text, example="宜阳县产业集聚区"),
     Column("法定代表人", "legal_representative", _text, example="张三"),
     Column("成立日期", "founded_on", _date, example=date(2018, 5, 20)),
@@ -461,10 +479,14 @@ def template_workbook() -> BytesIO:
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
     header = workbook.add_format({"bold": True, "bg_color": "#DDE7F3", "border": 1})
     required = workbook.add_format({"bold": True, "bg_color": "#F8D7DA", "border": 1})
+    # Text columns formatted as text: a credit code or phone number of digits only stays as
+    # typed, not rounded into a number by the spreadsheet.
+    typed_as_text = workbook.add_format({"num_format": "@"})
     sheet = workbook.add_worksheet("企业")
     for position, column in enumerate(COLUMNS):
         sheet.write(0, position, column.header, required if column.required else header)
-        sheet.set_column(position, position, max(12, len(column.header) * 2.2))
+        text = typed_as_text if column.parse in (_text, _typed) else None
+        sheet.set_column(position, position, max(12, len(column.header) * 2.2), text)
     sheet.freeze_panes(1, 0)
     notes = workbook.add_worksheet("填写说明")
     notes.write_row(0, 0, ["列名", "是否必填", "说明", "示例"], header)
