@@ -17,6 +17,7 @@ from crm.certification.eligibility import (
 )
 from crm.certification.models import CertificationCase, Programme, Stage
 from crm.certification.operations import certificate_valid_until, watch_certificates
+from crm.certification.queries import funnel
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.followups.models import Notification
@@ -514,8 +515,17 @@ def test_cases_of_a_deleted_enterprise_leave_the_board(app, client, staff, make_
     with app.app_context():
         enterprise_id = db.session.get(CertificationCase, case_id).enterprise_id
     assert client.post(f"/enterprises/{enterprise_id}/delete").status_code == 302
-    assert f'id="case-{case_id}"' not in client.get("/certification/?year=2026").text
+    board = client.get("/certification/?year=2026").text
+    assert f'id="case-{case_id}"' not in board
     assert client.get("/api/v1/certifications").json["total"] == 0
+    with app.app_context():
+        case = db.session.get(CertificationCase, case_id)
+        assert case.stage == Stage.WITHDRAWN  # no longer open, with the reason in its history
+        assert (case.events[-1].from_stage, case.events[-1].note) == (
+            Stage.PREPARING,
+            "企业已删除。",
+        )
+        assert funnel(db.session.get(User, staff["chief"].id), Programme.HIGH_TECH, 2026)[0][1] == 0
 
 
 def test_years_and_dates_before_2000_are_refused_in_words_that_say_so(

@@ -765,3 +765,43 @@ def test_an_unknown_enterprise_is_told_once_beside_the_picker(app, client, peopl
     assert response.status_code == 422
     assert response.text.count("请从列表中选择企业。") == 1
     assert "alert-danger" not in response.text
+
+
+def enterprise_of(app, problem_id):
+    with app.app_context():
+        return db.session.get(Problem, problem_id).enterprise_id
+
+
+@pytest.mark.parametrize("state", ["new", "in_progress", "resolved"])
+def test_an_enterprise_with_a_problem_in_hand_is_not_deleted(
+    app, client, people, make_problem, state
+):
+    """Deleted, its problem would drop out of sight while a unit still works on it."""
+    problem_id = make_problem(state)
+    enterprise_id = enterprise_of(app, problem_id)
+    log_in(client, people["chief"])
+    answer = client.post(f"/enterprises/{enterprise_id}/delete", follow_redirects=True)
+    assert answer.request.path == f"/enterprises/{enterprise_id}"
+    assert "还有 1 个问题未销号" in answer.text
+    with app.app_context():
+        enterprise = db.session.get(Problem, problem_id).enterprise
+        assert enterprise.deleted_at is None and enterprise.name in answer.text
+
+
+@pytest.mark.parametrize("state", ["closed", "unresolvable"])
+def test_a_deleted_enterprises_problems_are_history_with_no_new_task(
+    app, client, people, make_problem, state
+):
+    problem_id = make_problem(state)
+    enterprise_id = enterprise_of(app, problem_id)
+    log_in(client, people["chief"])
+    page = client.get(f"/problems/{problem_id}").text
+    assert f"/tasks/new?problem_id={problem_id}" in page  # offered while the enterprise is
+    assert client.post(f"/enterprises/{enterprise_id}/delete").location == "/enterprises/"
+    assert client.get(f"/enterprises/{enterprise_id}").status_code == 404
+    page = client.get(f"/problems/{problem_id}")
+    assert page.status_code == 200 and "/tasks/new" not in page.text
+    assert client.get(f"/tasks/new?problem_id={problem_id}").status_code == 404
+    task = {"problem_id": problem_id, "title": "回访", "due_on": bureau_today().isoformat()}
+    refused = client.post("/api/v1/followups", json=task)
+    assert refused.status_code == 409 and "该企业已删除" in refused.json["error"]["message"]

@@ -279,6 +279,24 @@ def move_case(
     return event
 
 
+def withdraw_cases_of(actor: User, enterprise: Enterprise, reason: str) -> int:
+    """Withdraw the open cases of an enterprise that is being deleted (each with its stage
+    history and audit entry), so that no board or funnel counts them."""
+    cases = db.session.scalars(
+        sa.select(CertificationCase).where(
+            CertificationCase.enterprise_id == enterprise.id, CertificationCase.stage.in_(OPEN)
+        )
+    ).all()
+    for case in cases:
+        before = case.stage
+        case.stage, case.stage_since = Stage.WITHDRAWN, utcnow()
+        db.session.flush()  # the version moves on; the event carries the new one
+        case.events.append(_event(actor, case, before, reason))
+        changes = {"stage": [before.value, Stage.WITHDRAWN.value]}
+        record_audit("certification.move", case, actor=actor, changes=changes)
+    return len(cases)
+
+
 def _stale() -> Conflict:
     message = _(
         "Someone else moved this case meanwhile. Nothing was saved; reload it and try again."

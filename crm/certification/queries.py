@@ -75,9 +75,9 @@ def board(user: User, programme: Programme, year: int) -> dict[Stage, BoardColum
 def funnel(user: User, programme: Programme, year: int) -> list[tuple[Stage, int]]:
     """How many of the year's cases reached each stage of the flow (a case that went on, or
     ended later, counts for every stage it passed)."""
-    cases = scoped(sa.select(CertificationCase.id), user).where(
-        CertificationCase.programme == programme, CertificationCase.year == year
-    )
+    cases = scoped(
+        sa.select(CertificationCase.id).join(Enterprise), user, joined=(Enterprise,)
+    ).where(CertificationCase.programme == programme, CertificationCase.year == year)
     stmt = (
         sa.select(StageEvent.to_stage, sa.func.count(sa.distinct(StageEvent.case_id)))
         .where(StageEvent.case_id.in_(cases.scalar_subquery()))

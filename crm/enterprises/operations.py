@@ -217,12 +217,27 @@ def _apply(actor: User | None, enterprise: Enterprise, cleaned: dict[str, Any]) 
 
 
 def delete_enterprise(actor: User, enterprise: Enterprise) -> None:
-    """Soft-delete: the enterprise disappears from lists and search; its history stays."""
+    """Soft-delete: the enterprise disappears from lists and search; its history stays. Its
+    open tasks are cancelled and its open certification cases withdrawn; a problem still
+    being handled would be lost from sight, so while one is, the deletion is refused."""
+    # Problems, tasks and cases build on enterprises: imported here, not at the top.
+    from crm.certification.operations import withdraw_cases_of
+    from crm.followups.operations import cancel_tasks_of
+    from crm.problems.queries import unfinished_problems_of
+
+    if unfinished := unfinished_problems_of(enterprise):
+        message = _(
+            "%(name)s still has %(n)d problem(s) not closed. Close them, or mark them cannot be "
+            "solved, before deleting it.",
+            name=enterprise.name,
+            n=unfinished,
+        )
+        raise Conflict(message, {"_form": [message]})
     enterprise.deleted_at = utcnow()
     record_audit("enterprise.delete", enterprise, actor=actor)
-    from crm.followups.operations import cancel_tasks_of  # follow-ups build on enterprises
-
-    cancel_tasks_of(actor, enterprise, _("The enterprise was deleted."))
+    reason = _("The enterprise was deleted.")
+    cancel_tasks_of(actor, enterprise, reason)
+    withdraw_cases_of(actor, enterprise, reason)
 
 
 def _make_only_primary(enterprise: Enterprise, contact: Contact) -> None:

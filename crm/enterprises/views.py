@@ -192,7 +192,12 @@ def delete(enterprise_id: int):
     enterprise = get_scoped_or_404(Enterprise, enterprise_id)
     if not can_delete_enterprise(current_user, enterprise):
         abort(403)
-    operations.delete_enterprise(current_user, enterprise)
+    try:
+        operations.delete_enterprise(current_user, enterprise)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return redirect(url_for("enterprises.show", enterprise_id=enterprise_id))
     db.session.commit()
     flash(_("%(name)s has been deleted.", name=enterprise.name), "success")
     return redirect(url_for("enterprises.index"))

@@ -96,6 +96,9 @@ def create_followup(
     a chief, for an officer of the enterprise's region."""
     if not rules.can_create_followup(actor):
         raise Forbidden(_("Viewers do not have follow-up tasks."))
+    if enterprise.deleted_at is not None:
+        message = _("This enterprise has been deleted; it takes no new tasks.")
+        raise Conflict(message, {"enterprise_id": [message]})
     errors = FieldErrors()
     cleaned = rules.clean_followup(actor, values, enterprise.county_code, errors)
     errors.raise_any()

@@ -113,19 +113,24 @@ def board():
 
 
 def _source() -> tuple[Enterprise, dict]:
-    """The enterprise a new task is on, and the visit or problem it comes from (in scope)."""
-    links: dict = {}
+    """The enterprise a new task is on, and the visit or problem it comes from (in scope); a
+    deleted enterprise's visits and problems are history, with no new task."""
     if visit_id := _record_id("visit_id"):
         visit = get_scoped_or_404(Visit, visit_id)
-        links = {"visit_id": visit.id}
-        return visit.enterprise, links
+        return _not_deleted(visit.enterprise), {"visit_id": visit.id}
     if problem_id := _record_id("problem_id"):
         problem = get_scoped_or_404(Problem, problem_id)
-        return problem.enterprise, {"problem_id": problem.id}
+        return _not_deleted(problem.enterprise), {"problem_id": problem.id}
     enterprise_id = _record_id("enterprise_id")
     if enterprise_id is None:
         abort(404)
-    return get_scoped_or_404(Enterprise, enterprise_id), links
+    return get_scoped_or_404(Enterprise, enterprise_id), {}
+
+
+def _not_deleted(enterprise: Enterprise) -> Enterprise:
+    if enterprise.deleted_at is not None:
+        abort(404)
+    return enterprise
 
 
 @bp.route("/new", methods=["GET", "POST"])

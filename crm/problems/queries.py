@@ -197,6 +197,17 @@ def with_ledger_details(stmt: sa.Select) -> sa.Select:
     )
 
 
+def unfinished_problems_of(enterprise: Enterprise) -> int:
+    """How many of the enterprise's problems are still to be closed (销号) or marked cannot be
+    solved: new, assigned, in hand, or resolved and awaiting the call-back."""
+    ended = (ProblemStatus.CLOSED, ProblemStatus.UNRESOLVABLE)
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Problem)
+        .where(Problem.enterprise_id == enterprise.id, Problem.status.not_in(ended))
+    )
+
+
 def problems_of(user: User) -> sa.Select:
     """我的问题: what is assigned to the user and not finished, the most urgent first."""
     open_states = (ProblemStatus.ASSIGNED, ProblemStatus.IN_PROGRESS, ProblemStatus.RESOLVED)
