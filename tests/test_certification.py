@@ -300,6 +300,53 @@ def test_certifying_needs_the_number_and_date_and_sets_the_enterprise_flags(
     assert "2029-11-19" in page and "badge-high-tech" in page
 
 
+def test_a_result_comes_after_the_submission(app, client, staff, make_case):
+    case_id = make_case(stage=Stage.PUBLICIZED, submitted_on=date(2026, 8, 29))
+    log_in(client, staff["chief"])
+    url = f"/api/v1/certifications/{case_id}/stage"
+    body = {"to": "certified", "version": 1, "certificate_no": "GR202641000123"}
+    for early in ("2001-01-01", "2026-08-28"):
+        refused = client.post(url, json={**body, "on": early})
+        assert refused.status_code == 422
+        assert refused.json["error"]["fields"]["on"] == ["结果日期不能早于 2026-08-29。"]
+    assert client.post(url, json={**body, "on": "2026-08-29"}).status_code == 200
+
+
+def test_a_certificate_recorded_late_does_not_make_an_enterprise_certified_again(
+    app, client, staff, make_case
+):
+    """A 2022 certificate, recorded now, ran out in 2025: the enterprise is no 高企 by it; a
+    2025 one recorded after the 2026 one does not replace it."""
+    cases = {year: make_case(stage=Stage.PUBLICIZED) for year in (2022, 2026, 2025)}
+    with app.app_context():
+        enterprise_id = db.session.get(CertificationCase, cases[2022]).enterprise_id
+        for year, case_id in cases.items():
+            case = db.session.get(CertificationCase, case_id)
+            case.year, case.enterprise_id = year, enterprise_id
+        db.session.commit()
+    log_in(client, staff["chief"])
+
+    def certify(year: int, on: str) -> dict:
+        with app.app_context():
+            version = db.session.get(CertificationCase, cases[year]).version
+        body = {"to": "certified", "version": version, "on": on}
+        body["certificate_no"] = f"GR{year}41000001"
+        answer = client.post(f"/api/v1/certifications/{cases[year]}/stage", json=body)
+        assert answer.status_code == 200, answer.json
+        with app.app_context():
+            enterprise = db.session.get(Enterprise, enterprise_id)
+            return {
+                "high_tech": enterprise.high_tech,
+                "certificate": enterprise.high_tech_certificate,
+                "valid_until": enterprise.high_tech_valid_until,
+            }
+
+    assert not certify(2022, "2022-11-20")["high_tech"]
+    held = {"high_tech": True, "certificate": "GR202641000001", "valid_until": date(2029, 11, 19)}
+    assert certify(2026, "2026-11-20") == held
+    assert certify(2025, "2025-01-10") == held
+
+
 def test_each_stage_a_case_reached_is_on_the_enterprise_timeline(app, client, staff, make_case):
     case_id = make_case(stage=Stage.PROSPECT)
     log_in(client, staff["owner"])

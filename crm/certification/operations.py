@@ -30,9 +30,9 @@ from crm.errors import Conflict, FieldErrors, Forbidden, ValidationFailed
 from crm.extensions import db
 from crm.followups.models import NotificationKind
 from crm.followups.notifications import link_to, notify
+from crm.i18n import date_filter, local_date, local_today
 from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
-from crm.i18n import local_date, local_today
 from crm.text import collapse, is_clean
 
 NUMBER_MAX = 32
@@ -207,6 +207,11 @@ def _day(values: dict[str, Any], field: str, errors: FieldErrors, required: bool
     return day
 
 
+def _earliest_result(case: CertificationCase) -> date:
+    """A result comes after the case's submission, and within or after the case's year."""
+    return max(case.submitted_on or date.min, date(case.year, 1, 1))
+
+
 def _needs(case: CertificationCase, to: Stage, values: dict[str, Any]) -> dict[str, Any]:
     """What the move needs, checked: dates, the certificate or registration number, a reason."""
     errors = FieldErrors()
@@ -220,6 +225,10 @@ def _needs(case: CertificationCase, to: Stage, values: dict[str, Any]) -> dict[s
             errors.add("certificate_no", _("Enter the certificate or registration number."))
         cleaned["certificate_no"] = number
         cleaned["on"] = _day(values, "on", errors, required=True)
+        if cleaned["on"] is not None and cleaned["on"] < (earliest := _earliest_result(case)):
+            errors.add(
+                "on", _("The result cannot come before %(date)s.", date=date_filter(earliest))
+            )
     elif to in (Stage.REJECTED, Stage.WITHDRAWN) and not note and "note" not in errors.fields:
         errors.add("note", _("Give the reason."))
     errors.raise_any()
@@ -308,16 +317,21 @@ def _record_certificate(case: CertificationCase, number: str, on: date) -> None:
     """The certificate and its validity, on the case and on the enterprise's flags."""
     enterprise = case.enterprise
     case.certificate_no, case.valid_from = number, on
+    today = local_today()
     if case.programme == Programme.HIGH_TECH:
         case.valid_until = certificate_valid_until(on)
-        enterprise.high_tech = True
-        enterprise.high_tech_certificate = number
-        enterprise.high_tech_valid_until = case.valid_until
+        held = enterprise.high_tech_valid_until if enterprise.high_tech else None
+        if case.valid_until >= max(today, held or today):  # not an old one recorded late
+            enterprise.high_tech = True
+            enterprise.high_tech_certificate = number
+            enterprise.high_tech_valid_until = case.valid_until
     else:
         case.valid_until = date(case.year, 12, 31)
-        enterprise.tech_sme = True
-        enterprise.tech_sme_number = number
-        enterprise.tech_sme_year = case.year
+        held_year = enterprise.tech_sme_year if enterprise.tech_sme else None
+        if case.valid_until >= today and case.year >= (held_year or case.year):
+            enterprise.tech_sme = True
+            enterprise.tech_sme_number = number
+            enterprise.tech_sme_year = case.year
 
 
 def _tell_owner(case: CertificationCase, message: Any, key: str) -> bool:
