@@ -615,3 +615,18 @@ def test_a_case_for_an_unknown_programme_is_refused_beside_the_field(
         f"/certification/new?enterprise_id={enterprise.id}", data={"programme": "nobel_prize"}
     )
     assert response.status_code == 422 and "is-invalid" in response.text
+
+
+def test_a_move_from_the_board_asks_first_and_a_submission_goes_to_its_date(
+    client, staff, make_case
+):
+    """A case only moves forward: a tap on the board's menu asks before it moves the case; a
+    submission (its date) and a result (its number and date) are given on the case's page."""
+    prospect, preparing = make_case(stage=Stage.PROSPECT), make_case(stage=Stage.PREPARING)
+    log_in(client, staff["chief"])
+    board = client.get("/certification/?programme=high_tech&year=2026").text
+    forms = re.findall(r'<form method="post" action="/certification/(\d+)/stage" ([^>]*)>', board)
+    assert {int(case) for case, _ in forms} == {prospect}
+    assert all('data-confirm="确定将 ' in attributes for _, attributes in forms)
+    links = re.findall(r'href="/certification/(\d+)\?to=(\w+)#move-\w+" data-move', board)
+    assert (str(preparing), "submitted") in links

@@ -805,3 +805,12 @@ def test_a_deleted_enterprises_problems_are_history_with_no_new_task(
     task = {"problem_id": problem_id, "title": "回访", "due_on": bureau_today().isoformat()}
     refused = client.post("/api/v1/followups", json=task)
     assert refused.status_code == 409 and "该企业已删除" in refused.json["error"]["message"]
+
+
+def test_marking_a_problem_cannot_be_solved_asks_first(client, people, make_problem):
+    """The step has no way back: its card asks before it is taken."""
+    problem_id = make_problem("assigned")
+    log_in(client, people["chief"])
+    page = client.get(f"/problems/{problem_id}").text
+    form = re.search(r'<form[^>]*action="[^"]*/steps/mark_unresolvable"[^>]*>', page).group(0)
+    assert 'data-confirm="确定将此问题标记为暂无法解决吗？' in form
