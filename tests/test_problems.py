@@ -12,6 +12,7 @@ import time_machine
 from crm.auth.models import User
 from crm.errors import Conflict
 from crm.extensions import db
+from crm.followups.models import Notification
 from crm.problems import deadlines, operations
 from crm.problems.models import Problem, ProblemEvent, ProblemStatus
 from crm.problems.workflow import Step
@@ -814,3 +815,31 @@ def test_marking_a_problem_cannot_be_solved_asks_first(client, people, make_prob
     page = client.get(f"/problems/{problem_id}").text
     form = re.search(r'<form[^>]*action="[^"]*/steps/mark_unresolvable"[^>]*>', page).group(0)
     assert 'data-confirm="确定将此问题标记为暂无法解决吗？' in form
+
+
+def test_the_officer_a_problem_is_taken_from_is_told(app, people, make_problem):
+    """Reassigned, the problem leaves its officer's list: they hear where it went, not
+    nothing; a new deadline for the same officer tells no one that."""
+    problem_id = make_problem("in_progress")
+    with app.app_context():
+        chief = db.session.get(User, people["chief"].id)
+        problem = db.session.get(Problem, problem_id)
+        later = bureau_today() + timedelta(days=20)
+        values = {"assignee_id": people["assignee"].id, "due_date": later}
+        operations.take_step(chief, problem, Step.ASSIGN, problem.version, values)
+        values = {"assignee_id": people["other_officer"].id}
+        operations.take_step(chief, problem, Step.ASSIGN, problem.version, values)
+        db.session.commit()
+        chief_name = chief.display_name
+        told = {
+            user_id: [
+                n.text
+                for n in db.session.scalars(
+                    sa.select(Notification).where(Notification.user_id == user_id)
+                )
+            ]
+            for user_id in (people["assignee"].id, people["other_officer"].id)
+        }
+    taken_off = [text for text in told[people["assignee"].id] if "改交" in text]
+    assert taken_off == [f"{chief_name} 已将您负责的问题改交他人办理：缺少研发人才"]
+    assert any("交办" in text for text in told[people["other_officer"].id])

@@ -204,7 +204,7 @@ def take_step(
         raise _stale(problem, _version(version))
     _check_allowed(actor, problem, step)
     cleaned = clean_step(step, values, problem)
-    before = problem.status
+    before, handler = problem.status, problem.assignee
     details = APPLY[step](actor, problem, cleaned)
     problem.status = TRANSITIONS[step].target
     problem.updated_at = utcnow()  # every step moves the version on: a second progress note too
@@ -218,6 +218,8 @@ def take_step(
         f"problem.{step.value}", problem, actor=actor, changes=_audited(before, problem, details)
     )
     _tell(actor, problem, step)
+    if step == Step.ASSIGN and handler is not None and handler is not problem.assignee:
+        _tell_taken_off(actor, problem, handler)
     return event
 
 
@@ -279,6 +281,20 @@ def _tell(actor: User, problem: Problem, step: Step) -> None:
         link_to("problems.show", problem_id=problem.id),
         key=f"problem:{problem.id}:v{problem.version}",
     )
+
+
+def _tell_taken_off(actor: User, problem: Problem, handler: User) -> None:
+    """The officer who held a problem hears that it went to someone else (it leaves their list)."""
+    if handler.id == actor.id:
+        return
+    message = _l(
+        "%(who)s gave a problem you held to someone else: %(title)s",
+        who=actor.display_name,
+        title=problem.title,
+    )
+    link = link_to("problems.show", problem_id=problem.id)
+    key = f"problem:{problem.id}:v{problem.version}:taken-off"
+    notify(handler, NotificationKind.PROBLEM, message, link, key=key)
 
 
 def _version(version: Any) -> int:
