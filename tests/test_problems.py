@@ -843,3 +843,24 @@ def test_the_officer_a_problem_is_taken_from_is_told(app, people, make_problem):
     taken_off = [text for text in told[people["assignee"].id] if "改交" in text]
     assert taken_off == [f"{chief_name} 已将您负责的问题改交他人办理：缺少研发人才"]
     assert any("交办" in text for text in told[people["other_officer"].id])
+
+
+def test_a_reopened_problem_gets_a_fresh_deadline_and_its_rejected_resolution_says_so(
+    app, client, people, make_problem
+):
+    """Past its deadline when the enterprise says 不满意, the problem is handled again in the
+    window of a new one (7 days for an ordinary problem), not overdue from the first moment."""
+    problem_id = make_problem("resolved")
+    with app.app_context():
+        problem = db.session.get(Problem, problem_id)
+        problem.due_on = bureau_today() - timedelta(days=2)
+        db.session.commit()
+        version = problem.version
+    log_in(client, people["chief"])
+    body = {"to": "closed", "version": version, "satisfaction": "dissatisfied", "comment": "没落实"}
+    reopened = client.post(f"/api/v1/problems/{problem_id}/transition", json=body).json
+    fresh = bureau_today() + timedelta(days=7)
+    assert reopened["due_on"] == fresh.isoformat() and not reopened["overdue"]
+    page = client.get(f"/problems/{problem_id}").text
+    assert "上次办理结果（企业不满意）" in page and "已协调解决人才公寓 3 套" in page
+    assert f"不满意 · 新办结期限 {fresh.isoformat()}" in page

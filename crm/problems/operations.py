@@ -356,7 +356,13 @@ def _reopen(actor: User, problem: Problem, cleaned: dict) -> dict:
     problem.callback_comment = cleaned["comment"]
     problem.reopen_count += 1
     problem.resolved_on = None
-    return {"satisfaction": cleaned["satisfaction"].value, "note": cleaned["comment"]}
+    # Handled again, in a window of its own: not overdue the moment the enterprise says no.
+    fresh = deadlines.default_due(problem.major, local_today())
+    details = {"satisfaction": cleaned["satisfaction"].value, "note": cleaned["comment"]}
+    if problem.due_on is None or problem.due_on < fresh:
+        problem.due_on = fresh
+        details["due_on"] = fresh.isoformat()
+    return details
 
 
 def _mark_unresolvable(actor: User, problem: Problem, cleaned: dict) -> dict:
