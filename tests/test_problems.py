@@ -17,6 +17,7 @@ from crm.problems import deadlines, operations
 from crm.problems.models import Problem, ProblemEvent, ProblemStatus
 from crm.problems.workflow import Step
 from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, queries_for
+from tests.forms import forms_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # What each step is given when it is taken.
@@ -864,3 +865,25 @@ def test_a_reopened_problem_gets_a_fresh_deadline_and_its_rejected_resolution_sa
     page = client.get(f"/problems/{problem_id}").text
     assert "上次办理结果（企业不满意）" in page and "已协调解决人才公寓 3 套" in page
     assert f"不满意 · 新办结期限 {fresh.isoformat()}" in page
+
+
+def test_a_step_refused_as_stale_goes_through_when_sent_again(
+    app, client, people, make_problem, create_user
+):
+    """Two chiefs assign at once: the later one sees what changed, beside the card still filled
+    in, and a second 交办 (now knowing it) goes through, not the same refusal forever."""
+    problem_id = make_problem("new")
+    other = app.test_client()
+    log_in(other, create_user("chief", YIYANG))
+    unit = {"version": 1, "unit": "市人社局"}
+    assert other.post(f"/problems/{problem_id}/steps/assign", data=unit).status_code == 302
+    log_in(client, people["chief"])
+    typed = {"version": 1, "unit": "县发改委", "note": "请牵头协调"}
+    refused = client.post(f"/problems/{problem_id}/steps/assign", data=typed)
+    assert refused.status_code == 409 and "市人社局" in refused.text
+    (card,) = [f for f in forms_of(refused.text) if f.action.endswith("/steps/assign")]
+    sent = card.values()
+    assert sent["unit"] == "县发改委" and sent["version"] == str(state_of(app, problem_id)[1])
+    assert client.post(f"/problems/{problem_id}/steps/assign", data=sent).status_code == 302
+    with app.app_context():
+        assert db.session.get(Problem, problem_id).unit == "县发改委"

@@ -266,7 +266,10 @@ def take_step(problem_id: int, step: str):
             if error.status == 403:
                 raise
             attach_errors(form, error)
-            return _page(db.session.get(Problem, problem_id), {card: form}, error.status)
+            current = db.session.get(Problem, problem_id)
+            if "version" in error.fields:  # the change is told now: a second send is informed
+                form.version.data = current.version
+            return _page(current, {card: form}, error.status)
         taken = Step(event.step)  # a call-back closes or reopens, as the answer says
         db.session.commit()
         flash(_("Saved: %(step)s.", step=taken.label), "success")
