@@ -3,6 +3,7 @@
 Under /api/ the answer is {"error": {"code", "message", "fields"}}; elsewhere a Chinese page.
 """
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -121,8 +122,60 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
             flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
         return flat
     if isinstance(messages, list) and all(isinstance(item, str) for item in messages):
-        return {prefix or "_schema": messages}
+        return {prefix or "_schema": [in_our_words(item) for item in messages]}
     return {prefix or "_schema": [str(messages)]}
+
+
+# marshmallow's messages (and the schemas' own), as the product words them, in the caller's
+# language: an API answers bad fields in Chinese as the pages do.
+API_WORDING = {
+    "Missing data for required field.": _l("Required."),
+    "Field may not be null.": _l("May not be null."),
+    "Invalid value.": _l("Invalid value."),
+    "Not a valid integer.": _l("Enter a whole number."),
+    "Not a valid number.": _l("Enter a number."),
+    "Number too large.": _l("The number is too large."),
+    "Special numeric values (nan or infinity) are not permitted.": _l("Enter a finite number."),
+    "Not a valid date.": _l("Enter a date."),
+    "Not a valid datetime.": _l("Enter a date and time."),
+    "Not a valid UUID.": _l("Enter a UUID."),
+    "Not a valid string.": _l("Enter text."),
+    "Not a valid utf-8 string.": _l("Enter text."),
+    "Not a valid boolean.": _l("Enter true or false."),
+    "Not a valid list.": _l("Enter a list."),
+    "Not a valid mapping type.": _l("Enter an object of keys and values."),
+    "Invalid type.": _l("Not of the expected type."),
+    "Invalid input type.": _l("Not of the expected type."),
+    "Unknown field.": _l("Not a field of this request."),
+    "String does not match expected pattern.": _l("Not in the expected form."),
+    "Must not be earlier than from.": _l("Must not be earlier than from."),
+    "Not a figure of the eligibility check.": _l("Not a figure of the eligibility check."),
+    "A yes/no, a number or a short text.": _l("A yes/no, a number or a short text."),
+}
+API_PATTERNS = (
+    (re.compile(r"Must be one of: (?P<choices>.*)\."), _l("Choose one of: %(choices)s.")),
+    (
+        re.compile(
+            r"Must be greater than or equal to (?P<min>\S+) "
+            r"and less than or equal to (?P<max>\S+)\."
+        ),
+        _l("Between %(min)s and %(max)s."),
+    ),
+    (re.compile(r"Must be greater than or equal to (?P<min>\S+)\."), _l("At least %(min)s.")),
+    (re.compile(r"Must be less than or equal to (?P<max>\S+)\."), _l("At most %(max)s.")),
+    (re.compile(r"Longer than maximum length (?P<n>\d+)\."), _l("At most %(n)s characters.")),
+    (re.compile(r"Shorter than minimum length (?P<n>\d+)\."), _l("At least %(n)s characters.")),
+)
+
+
+def in_our_words(message: str) -> str:
+    """A marshmallow message as the product words it (one it does not know stays as it is)."""
+    if (ours := API_WORDING.get(message)) is not None:
+        return str(ours)
+    for pattern, wording in API_PATTERNS:
+        if matched := pattern.fullmatch(message):
+            return str(wording) % matched.groupdict()
+    return message
 
 
 def _request_fields(error: HTTPException) -> dict[str, list[str]] | None:

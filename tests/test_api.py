@@ -152,6 +152,23 @@ def test_invalid_query_gets_422_with_the_field(client, create_user, create_token
     assert list(response.json["error"]["fields"]) == [field]
 
 
+def test_bad_fields_are_told_in_chinese_as_on_the_pages(client, login, create_enterprise):
+    """The API's type checks (marshmallow's) speak the caller's language, like the forms."""
+    login("chief", YIYANG)
+    enterprise = create_enterprise(county_code=YIYANG)
+    fields = client.get("/api/v1/regions?per_page=0&page=x&level=town").json["error"]["fields"]
+    assert fields == {
+        "per_page": ["取值应在 1 至 200 之间。"],
+        "page": ["请填写整数。"],
+        "level": ["请从以下取值中选择：city, county, township。"],
+    }
+    body = {"enterprise_id": enterprise.id, "title": "回访", "due_on": "x", "oops": 1}
+    fields = client.post("/api/v1/followups", json=body).json["error"]["fields"]
+    assert fields == {"due_on": ["请填写日期。"], "oops": ["不是本接口的字段。"]}
+    transition = client.post("/api/v1/problems/1/transition", json={"to": "assigned"})
+    assert transition.json["error"]["fields"] == {"version": ["此项必填。"]}
+
+
 def test_wrong_method_gets_405_json(client, create_user, create_token):
     token = create_token(create_user("viewer"))
     response = client.delete("/api/v1/me", headers=bearer(token))
