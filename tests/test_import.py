@@ -431,3 +431,31 @@ def test_an_interrupted_import_says_so(app, client, login):
     (folder / f"{token}.json").write_text(json.dumps(stalled))
     page = client.get(f"/enterprises/import/{token}/result")
     assert "导入中断，未导入此文件的任何数据" in page.text
+
+
+def test_an_update_row_brings_its_contact(app, client, login, tmp_path, create_enterprise):
+    """A registered enterprise's row: a new contact is added (not made primary over the one
+    there), a known contact's phone is brought up to date."""
+    known = create_enterprise(credit_code=code_for(YIYANG, 2))
+    unknown = create_enterprise(credit_code=code_for(YIYANG, 3))
+    with app.app_context():
+        db.session.add(Contact(enterprise_id=known.id, name="王经理", phone="13900000000"))
+        db.session.add(Contact(enterprise_id=unknown.id, name="赵会计", primary=True))
+        db.session.commit()
+    login("chief")
+    rows = [
+        {**good_row(2), "企业名称": known.name},
+        {**good_row(3), "企业名称": unknown.name, "联系人": "钱主任"},
+    ]
+    _page, token = upload_workbook(client, small_file(tmp_path, rows))
+    run_import(client, token, "all")
+    with app.app_context():
+        contacts = {
+            (c.enterprise_id, c.name): (c.phone, c.primary)
+            for c in db.session.scalars(sa.select(Contact))
+        }
+    assert contacts == {
+        (known.id, "王经理"): ("13800000000", False),
+        (unknown.id, "赵会计"): ("", True),
+        (unknown.id, "钱主任"): ("13800000000", False),
+    }

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from crm.audit.labels import register_labels
 from crm.audit.operations import Changes, apply_changes, plain_value, record_audit
@@ -246,7 +247,7 @@ def _make_only_primary(enterprise: Enterprise, contact: Contact) -> None:
             other.primary = False
 
 
-def add_contact(actor: User, enterprise: Enterprise, values: dict[str, Any]) -> Contact:
+def add_contact(actor: User | None, enterprise: Enterprise, values: dict[str, Any]) -> Contact:
     """Add a contact person; the first one, or one marked primary, becomes the primary contact."""
     cleaned = clean_contact(values)
     contact = Contact(**cleaned)
@@ -262,7 +263,7 @@ def add_contact(actor: User, enterprise: Enterprise, values: dict[str, Any]) -> 
     return contact
 
 
-def update_contact(actor: User, contact: Contact, values: dict[str, Any]) -> None:
+def update_contact(actor: User | None, contact: Contact, values: dict[str, Any]) -> None:
     cleaned = clean_contact(values)
     if changes := apply_changes(contact, cleaned):
         if contact.primary:
@@ -331,8 +332,9 @@ def _update_existing(actor: User | None, rows: list[RowResult]) -> None:
     for start in range(0, len(rows), 1000):
         batch = rows[start : start + 1000]
         ids = [row.existing_id for row in batch]
+        found = sa.select(Enterprise).where(Enterprise.id.in_(ids))
         stored = {
-            e.id: e for e in db.session.scalars(sa.select(Enterprise).where(Enterprise.id.in_(ids)))
+            e.id: e for e in db.session.scalars(found.options(selectinload(Enterprise.contacts)))
         }
         for row in batch:
             enterprise = stored[row.existing_id]
@@ -342,6 +344,19 @@ def _update_existing(actor: User | None, rows: list[RowResult]) -> None:
             cleaned = clean_values(actor, filled, enterprise, confirmed=True, confirmable=False)
             cleaned.pop("credit_code_unverified", None)
             _apply(actor, enterprise, cleaned)
+            if row.contact:
+                _import_contact(actor, enterprise, row.contact)
+
+
+def _import_contact(actor: User | None, enterprise: Enterprise, contact: dict[str, Any]) -> None:
+    """An update row's contact: a new phone for the contact of that name, or a new contact
+    (the primary one only when the enterprise had none)."""
+    same = next((c for c in enterprise.contacts if c.name == contact["name"]), None)
+    if same is None:
+        add_contact(actor, enterprise, {**contact, "primary": not enterprise.contacts})
+    elif contact.get("phone") and contact["phone"] != same.phone:
+        kept = {"name": same.name, "title": same.title, "primary": same.primary}
+        update_contact(actor, same, {**kept, "phone": contact["phone"]})
 
 
 def import_enterprises(
