@@ -83,7 +83,8 @@ def test_preview_then_all_or_nothing_then_good_rows_only(app, client, login, big
         assert reason in errors[row], (row, errors[row])
     updates = table_rows(preview, "update")
     assert [int(row) for row, _reason in updates] == list(EXISTING)
-    assert all(reason == "该企业已登记，将用表中已填写的内容更新。" for _row, reason in updates)
+    renaming = "已登记为“已登记企业{}”：将改用表中名称，并用表中已填写的内容更新。"
+    assert all(reason == renaming.format(row) for row, reason in updates)
     assert re.search(r'data-fate="new">9992<', preview)
     assert count(app) == 3  # nothing saved by the preview
 
@@ -459,3 +460,24 @@ def test_an_update_row_brings_its_contact(app, client, login, tmp_path, create_e
         (unknown.id, "赵会计"): ("", True),
         (unknown.id, "钱主任"): ("13800000000", False),
     }
+
+
+def test_a_rename_by_import_is_said_and_a_clash_of_names_refused(
+    app, client, login, tmp_path, create_enterprise
+):
+    """A row that renames a registered enterprise says so; one that would give it another
+    enterprise's name is refused as a duplicate; 全部导入 asks first when rows update."""
+    renamed = create_enterprise(name="旧名称科技有限公司", credit_code=code_for(YIYANG, 2))
+    create_enterprise(name="导入测试000004科技有限公司", credit_code=code_for(YIYANG, 9))
+    create_enterprise(name="撞名前科技有限公司", credit_code=code_for(YIYANG, 4))
+    login("chief")
+    rows = [good_row(2), {**good_row(3), "企业名称": renamed.name}, good_row(4)]
+    rows[1]["统一社会信用代码"] = code_for(YIYANG, 5)  # a new enterprise beside them
+    page, _token = upload_workbook(client, small_file(tmp_path, rows))
+    assert table_rows(page.text, "update") == [
+        ("2", "已登记为“旧名称科技有限公司”：将改用表中名称，并用表中已填写的内容更新。")
+    ]
+    duplicates = dict(table_rows(page.text, "duplicate"))
+    assert "已有同名企业" in duplicates["3"] and "已有同名企业" in duplicates["4"]
+    all_rows = next(f for f in re.findall(r"<form [^>]*>", page.text) if "data-busy" in f)
+    assert 'data-confirm="确定导入全部行吗？将用表中已填写的内容更新 1 家已登记企业。"' in all_rows

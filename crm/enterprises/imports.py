@@ -270,6 +270,7 @@ class Planner:
         ).all()
         self.codes = {code: (ident, county) for code, ident, county, _name, _flag in live}
         self.names = {name: (code, county) for code, _ident, county, name, _flag in live}
+        self.stored_names = {code: name for code, _ident, _county, name, _flag in live}
         # Codes already confirmed against a licence: updating such an enterprise needs no new
         # confirmation (the import has no box to tick).
         self.confirmed = {code for code, _ident, _county, _name, flag in live if flag}
@@ -324,14 +325,7 @@ class Planner:
             return Fate.ERROR
         self.seen_codes[code] = row.number
         if code in self.codes:
-            row.existing_id, county = self.codes[code]
-            if self.actor is not None and not in_scope(self.actor, county):
-                row.reasons.append(
-                    _("The credit code is registered by another county or district.")
-                )
-                return Fate.ERROR
-            row.reasons.append(_("Already registered; the filled-in cells will update it."))
-            return Fate.UPDATE
+            return self._update_fate(row)
         earlier = self.seen_names.setdefault(name, row.number)
         if name in self.names or earlier != row.number:
             row.reasons.append(
@@ -342,6 +336,32 @@ class Planner:
             )
             return Fate.DUPLICATE
         return Fate.NEW
+
+    def _update_fate(self, row: RowResult) -> Fate:
+        """A row of a registered enterprise: an update, said plainly when it renames it; an
+        error when the enterprise is another county's or the new name another enterprise's."""
+        row.existing_id, county = self.codes[row.code]
+        if self.actor is not None and not in_scope(self.actor, county):
+            row.reasons.append(_("The credit code is registered by another county or district."))
+            return Fate.ERROR
+        stored = self.stored_names[row.code]
+        if row.name == stored:
+            row.reasons.append(_("Already registered; the filled-in cells will update it."))
+            return Fate.UPDATE
+        earlier = self.seen_names.setdefault(row.name, row.number)
+        if row.name in self.names or earlier != row.number:
+            other = self._holder(row.name, earlier)
+            row.reasons.append(
+                _("An enterprise of this name exists already (%(other)s).", other=other)
+            )
+            return Fate.DUPLICATE
+        row.reasons.append(
+            _(
+                "Registered as “%(old)s”: it is renamed, and the filled-in cells update it.",
+                old=stored,
+            )
+        )
+        return Fate.UPDATE
 
     def _holder(self, name: str, earlier: int) -> str:
         """Which enterprise has the name already, as far as the actor may know."""
