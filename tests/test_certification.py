@@ -22,6 +22,7 @@ from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.followups.models import Notification
 from tests.conftest import MENGJIN, YIYANG, bureau_today, log_in
+from tests.forms import forms_of
 
 HIGH_TECH_OK = {
     "founded_on": date(2020, 3, 1),
@@ -158,6 +159,38 @@ def test_eligibility_api(client, login):
     assert sme["eligible"] is False
     bad = client.post("/api/v1/eligibility/high-tech", json={"staff": -1})
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        ({"staff": 5, "tech_staff": 50}, "tech_staff"),
+        ({"rnd_3y": 100, "rnd_domestic_3y": 600}, "rnd_domestic_3y"),
+        ({"high_tech_revenue": 5000}, "high_tech_revenue"),
+        ({"sales_last_year": 20000}, "sales_last_year"),
+        ({"founded_on": "2026-06-02"}, "founded_on"),
+    ],
+)
+def test_figures_that_cannot_all_be_true_are_refused_not_passed(
+    client, login, create_enterprise, change, refused
+):
+    """科技人员占比 1000 % passed nothing real: a part larger than its whole is refused beside
+    it, on the page and in the API, and no result is shown."""
+    login("chief", YIYANG)
+    body = {**HIGH_TECH_OK, "founded_on": "2020-03-01", "apply_on": "2026-06-01", **change}
+    answer = client.post("/api/v1/eligibility/high-tech", json=body)
+    assert answer.status_code == 422 and list(answer.json["error"]["fields"]) == [refused]
+    enterprise = create_enterprise(county_code=YIYANG)
+    query = {"enterprise_id": enterprise.id, "check": "1", **body, "major_incident": ""}
+    page = client.get("/certification/eligibility", query_string=query).text
+    assert "eligibility-result" not in page
+    assert [field.name for field in forms_of(page)[-1].fields.values() if field.invalid] == [
+        refused
+    ]
+    sme = client.post("/api/v1/eligibility/tech-sme", json={**SME_OK, "rnd": 9001})
+    assert (
+        sme.status_code == 422 and "不能多于成本费用总额" in sme.json["error"]["fields"]["rnd"][0]
+    )
 
 
 @pytest.mark.parametrize(

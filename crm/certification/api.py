@@ -13,10 +13,11 @@ from crm.api.pagination import PageArgsSchema, page_of, paginate
 from crm.auth.permissions import login_required, role_required
 from crm.auth.scope import get_scoped_or_404, scoped
 from crm.certification import operations
-from crm.certification.eligibility import check_high_tech, check_tech_sme
+from crm.certification.eligibility import check_high_tech, check_tech_sme, impossible_figures
 from crm.certification.models import CertificationCase, Programme, Stage
 from crm.certification.workflow import CASE_ROLES
 from crm.enterprises.models import Enterprise
+from crm.errors import ValidationFailed
 from crm.extensions import db
 from crm.i18n import local_today
 from crm.text import is_clean
@@ -223,7 +224,7 @@ def high_tech(figures: dict):
     """The 高新技术企业 check on the figures given (money in 万元); applying today when
     `apply_on` is not given."""
     figures["apply_on"] = figures.get("apply_on") or local_today()
-    return check_high_tech(figures)
+    return check_high_tech(_possible(figures))
 
 
 @blp.post("/eligibility/tech-sme")
@@ -232,4 +233,11 @@ def high_tech(figures: dict):
 @login_required
 def tech_sme(figures: dict):
     """The 科技型中小企业 check on the figures given (money in 万元)."""
-    return check_tech_sme(figures)
+    return check_tech_sme(_possible(figures))
+
+
+def _possible(figures: dict) -> dict:
+    """The figures, when they can all be true; a 422 naming each one that cannot."""
+    if wrong := impossible_figures(figures):
+        raise ValidationFailed(next(iter(wrong.values())), {k: [v] for k, v in wrong.items()})
+    return figures

@@ -230,6 +230,30 @@ def _compliance(figures: dict[str, Any]) -> Criterion:
     return Criterion("compliance", not incident, incident, False, text)
 
 
+# A figure that is part of another cannot be larger than it: (part, whole, what the whole is).
+PARTS = (
+    ("tech_staff", "staff", _l("Cannot be more than the staff.")),
+    ("rnd_domestic_3y", "rnd_3y", _l("Cannot be more than the R&D expenses.")),
+    ("high_tech_revenue", "total_revenue", _l("Cannot be more than the total revenue.")),
+    ("sales_last_year", "sales_3y", _l("Cannot be more than the three years' sales.")),
+    ("rnd", "total_cost", _l("Cannot be more than the total costs and expenses.")),
+)
+
+
+def impossible_figures(figures: dict[str, Any]) -> dict[str, str]:
+    """Figures that cannot all be true (a part larger than its whole, a founding after the
+    application), by field: the check would pass on them what no enterprise is."""
+    wrong = {}
+    for part, whole, message in PARTS:
+        part_n, whole_n = number(figures.get(part)), number(figures.get(whole))
+        if part_n is not None and whole_n is not None and part_n > whole_n:
+            wrong[part] = str(message)
+    founded, applying = figures.get("founded_on"), figures.get("apply_on")
+    if isinstance(founded, date) and isinstance(applying, date) and founded > applying:
+        wrong["founded_on"] = _("The founding cannot come after the application date.")
+    return wrong
+
+
 def check_high_tech(figures: dict[str, Any]) -> Result:
     """高新技术企业: every criterion must pass."""
     criteria = [

@@ -12,7 +12,7 @@ from crm.auth.permissions import login_required, role_required
 from crm.auth.scope import get_scoped_or_404
 from crm.certification import operations
 from crm.certification import timeline as _timeline  # noqa: F401  (registers the timeline source)
-from crm.certification.eligibility import check_high_tech, check_tech_sme
+from crm.certification.eligibility import check_high_tech, check_tech_sme, impossible_figures
 from crm.certification.forms import CaseForm, HighTechForm, MoveForm, TechSmeForm, plain_figures
 from crm.certification.models import CertificationCase, Programme, Stage
 from crm.certification.queries import board, cases_of_year, funnel, prospects
@@ -206,7 +206,7 @@ def eligibility():
     figures = form.figures()
     if programme == Programme.HIGH_TECH:
         figures["apply_on"] = figures["apply_on"] or local_today()
-    result = check(figures) if not asked or form.validate() else None
+    result = check(figures) if not asked or _possible(form, figures) else None
     return render_template(
         "certification/eligibility.html",
         enterprise=enterprise,
@@ -214,6 +214,15 @@ def eligibility():
         form=form,
         result=result,
     )
+
+
+def _possible(form: HighTechForm | TechSmeForm, figures: dict) -> bool:
+    """The form's figures are valid, each and together (each impossible one marked)."""
+    valid = form.validate()
+    for name, message in impossible_figures(figures).items():
+        form[name].errors = [*form[name].errors, message]
+        valid = False
+    return valid
 
 
 @bp.get("/prospects")
