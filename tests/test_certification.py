@@ -551,12 +551,14 @@ def test_year_end_and_annual_report_reminders_come_once(app, staff, make_case):
 
 def test_odd_figures_are_judged_not_crashed_on(client, login):
     login("officer")
-    tiny = {**HIGH_TECH_OK, "founded_on": "9999-12-31", "apply_on": None}
-    tiny.update(sales_3y="0.00000000000000001", rnd_3y=1_000_000_000)
+    tiny = {**HIGH_TECH_OK, "founded_on": "2026-06-01", "apply_on": None}
+    tiny.update(sales_3y="1E-17", sales_last_year="0.00000000000000001", rnd_3y=1_000_000_000)
     answer = client.post("/api/v1/eligibility/high-tech", json=tiny)
     assert answer.status_code == 200
     by_key = {c["key"]: c for c in answer.json["criteria"]}
     assert not by_key["age"]["passed"] and by_key["rnd_ratio"]["passed"]
+    future = client.post("/api/v1/eligibility/high-tech", json={**tiny, "founded_on": "9999-12-31"})
+    assert future.status_code == 422 and list(future.json["error"]["fields"]) == ["founded_on"]
 
 
 def test_an_alternative_that_did_not_decide_is_not_missing():
