@@ -24,11 +24,18 @@ def is_phone(text: str) -> bool:
 LINE_BREAKS = frozenset("\n\r\t")
 
 
+# Embeddings, overrides and isolates of the bidirectional algorithm: in a name or a unit they
+# make the text shown differ from the text stored (a "Trojan Source" spoof).
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def is_clean(text: str, *, multiline: bool = False) -> bool:
-    """No control characters (line breaks allowed when `multiline`), all writable as UTF-8."""
+    """No control characters (line breaks allowed when `multiline`) nor bidirectional
+    overrides, all writable as UTF-8."""
     allowed = LINE_BREAKS if multiline else frozenset()
     if any(
-        unicodedata.category(character) in ("Cc", "Cs") and character not in allowed
+        (unicodedata.category(character) in ("Cc", "Cs") and character not in allowed)
+        or character in BIDI_CONTROLS
         for character in text
     ):
         return False

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from crm.extensions import db
+from crm.text import is_clean
 from tests.conftest import CITY, PASSWORD, YIYANG, bureau_today, code_for
 from tests.forms import Field, forms_of
 from tests.test_access import _cases, _problem, _task, fill, targets  # noqa: F401 (a fixture)
@@ -693,3 +694,38 @@ def test_every_write_route_is_attacked(app):
     api = {endpoint for endpoint, rule in writes.items() if rule.startswith("/api/")}
     assert writes.keys() - attacked - NO_INPUT.keys() - api == set()
     assert attacked & NO_INPUT.keys() == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "clean"),
+    [
+        ("市人社局", True),
+        ("技术👩‍💻团队", True),  # a joiner inside an emoji is no control
+        ("市\u202e局社人", False),
+        ("\u2066市人社局\u2069", False),
+        ("市人社局\u0007", False),
+    ],
+)
+def test_bidirectional_overrides_are_not_ordinary_text(text, clean):
+    """An override makes a unit or name shown differ from the one stored."""
+    assert is_clean(text) is clean
+
+
+def test_a_unit_named_with_an_override_is_refused(app, client, login, create_enterprise):
+    login("chief", YIYANG)
+    visit = {
+        "client_uuid": "9a1c0b7e-3f2d-4c5e-8a6b-7c8d9e0f1a2b",
+        "enterprise_id": create_enterprise(county_code=YIYANG).id,
+        "visit_date": bureau_today().isoformat(),
+        "mode": "onsite",
+        "summary": "了解情况",
+        "problems": [{"category": "talent", "title": "缺少人才"}],
+    }
+    problem_id = client.post("/api/v1/visits", json=visit).json["problems"][0]["id"]
+    body = {"to": "assigned", "version": 1, "unit": "市\u202e局社人"}
+    answer = client.post(f"/api/v1/problems/{problem_id}/transition", json=body)
+    assert answer.status_code == 422 and list(answer.json["error"]["fields"]) == ["unit"]
+    officer = client.get("/api/v1/me").json["id"]  # a chief may take a problem in hand
+    body = {"to": "assigned", "version": 1, "assignee_id": officer, "unit_contact": "王科长"}
+    answer = client.post(f"/api/v1/problems/{problem_id}/transition", json=body)
+    assert answer.status_code == 422 and list(answer.json["error"]["fields"]) == ["unit_contact"]

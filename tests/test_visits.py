@@ -755,7 +755,7 @@ def test_a_visit_filter_ending_before_it_starts_says_so(client, login):
     )
     api = client.get("/api/v1/visits?from=2026-10-10&to=2026-10-03")
     assert api.status_code == 422
-    assert api.json["error"]["fields"] == {"to": ["Must not be earlier than from."]}
+    assert api.json["error"]["fields"] == {"to": ["不能早于开始日期（from）。"]}
     assert client.get("/api/v1/visits?from=2026-10-03&to=2026-10-03").status_code == 200
 
 

@@ -111,6 +111,8 @@ def _clean_assignment(values: dict[str, Any], problem: Problem, errors: FieldErr
         errors.add("assignee_id", _("Assign the problem to an officer or to a responsible unit."))
     if assignee is not None and unit:
         errors.add("unit", _("Assign to an officer or to a unit, not both."))
+    elif assignee is not None and contact:
+        errors.add("unit_contact", _("A contact goes with a unit; leave it empty for an officer."))
     return {
         "assignee": assignee,
         "unit": unit,
