@@ -265,8 +265,11 @@
         }
       };
       request.onerror = () => resolve({ kind: "later", network: true });
-      request.ontimeout = () => resolve({ kind: "later", network: true });
-      request.timeout = 120000;
+      request.ontimeout = () => resolve({ kind: "later", network: true, message: messages.slow });
+      // Two minutes, and more for the photos: at 4 KB/s (a weak uplink) a 2 MB photo needs
+      // eight; a fixed limit would cut every retry of it at the same point, for ever.
+      const bytes = entry.files.reduce((sum, item) => sum + item.file.size, 0);
+      request.timeout = 120000 + Math.ceil(bytes / 4);
       request.send(body);
     });
   }
@@ -769,13 +772,25 @@
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
+  let submitting = false; // a second tap while the first is stored and sent does nothing
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (submitting) {
+      return;
+    }
     const local = checkBeforeSending();
     if (Object.keys(local).length) {
       showErrors(local);
       return;
     }
+    submitting = true;
+    try {
+      await storeAndSend();
+    } finally {
+      submitting = false;
+    }
+  });
+  async function storeAndSend() {
     clearErrors();
     const entry = {
       id: form.elements.client_uuid.value,
@@ -813,9 +828,40 @@
     } else {
       $("send-status").textContent = result.kind === "login" ? messages.login : result.message || messages.queued;
       startNewVisit();
+      // A second tap of a double tap would find the new, empty form and mark it all missing:
+      // the button waits a moment before it takes the next visit.
+      button.disabled = true;
+      window.setTimeout(() => {
+        button.disabled = false;
+      }, 1500);
     }
     renderOutbox();
-  });
+  }
+
+  // The page may come from the offline cache of an earlier day: today is the device's, for
+  // the visit's date (and the latest it may be) and the earliest follow-up date.
+  function deviceToday() {
+    const now = new Date();
+    const two = (n) => String(n).padStart(2, "0");
+    return `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())}`;
+  }
+  function datesFromToday() {
+    const today = deviceToday();
+    const date = form.elements.visit_date;
+    if (date.max && date.max < today) {
+      if (date.defaultValue === date.max) {
+        date.defaultValue = today;
+      }
+      if (date.value === date.max) {
+        date.value = today;
+      }
+      date.max = today;
+    }
+    const due = form.elements.followup_due_on;
+    if (due && due.min && due.min < today) {
+      due.min = today;
+    }
+  }
 
   // ---- Start: restore the draft, show the outbox, keep the offline list fresh, sync. ----
   function showNetwork() {
@@ -831,6 +877,7 @@
   showNetwork();
   if (form.dataset.posted !== "true") {
     form.elements.client_uuid.value = newUuid(); // the page may come from the offline cache
+    datesFromToday();
   }
   restoreDraft();
   countProblems();

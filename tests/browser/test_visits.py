@@ -3,7 +3,7 @@ a reload."""
 
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from PIL import Image
@@ -469,3 +469,36 @@ def test_the_visit_list_on_a_tablet(open_page, viewport):
     read_whole_with_longest_choices(tab, ("officer", "policy", "mode", "problems"))
     page.screenshot(f"visit-list-{viewport['width']}x{viewport['height']}")
     assert page.errors == []
+
+
+def test_a_form_kept_from_an_earlier_day_dates_the_visit_today(open_page):
+    """Opened offline from the cache, the form was drawn days ago: its date (and the latest a
+    visit may have, the earliest a follow-up may) is the device's today, not that day's."""
+    page = open_page()
+    log_in(page, "yiyang")
+    later = bureau_today() + timedelta(days=2)
+    page.page.clock.set_fixed_time(datetime.combine(later, time(10, 0)))
+    tab = page.open("/visits/new")
+    date = tab.locator("#visit_date")
+    assert date.input_value() == date.get_attribute("max") == later.isoformat()
+    assert tab.locator("#followup_due_on").get_attribute("min") == later.isoformat()
+    assert not page.errors
+
+
+def test_a_second_tap_on_save_while_offline_keeps_one_visit_and_no_false_errors(open_page):
+    page = open_page()
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    fill_visit(tab, "离线记录：连点两次保存。")
+    tab.context.set_offline(True)
+    save = tab.get_by_role("button", name="保存走访记录")
+    save.tap()
+    tab.wait_for_timeout(120)
+    save.tap(force=True)  # as a finger does: on whatever the button is by then
+    tab.locator("#outbox-count", has_text="待同步 1 条").wait_for()
+    tab.wait_for_timeout(300)
+    assert tab.locator("#visit-form .is-invalid").count() == 0
+    assert tab.locator("#summary").input_value() == ""
+    tab.context.set_offline(False)
+    tab.locator("#outbox").wait_for(state="hidden")
