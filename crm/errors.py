@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import marshmallow as ma
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
 from flask_babel import force_locale
@@ -135,7 +136,7 @@ API_WORDING = {
     "Not a valid integer.": _l("Enter a whole number."),
     "Not a valid number.": _l("Enter a number."),
     "Number too large.": _l("The number is too large."),
-    "Special numeric values (nan or infinity) are not permitted.": _l("Enter a finite number."),
+    ma.fields.Float.default_error_messages["special"]: _l("Enter a finite number."),  # nan, inf
     "Not a valid date.": _l("Enter a date."),
     "Not a valid datetime.": _l("Enter a date and time."),
     "Not a valid UUID.": _l("Enter a UUID."),
