@@ -260,14 +260,15 @@ def scheduler_command() -> None:
 @crm_cli.command("run-job")
 @click.argument("name")
 def run_job_command(name: str) -> None:
-    """Run one job now, for the current period (nothing happens if that run is done)."""
+    """Run one job now, for its latest scheduled time's period (nothing happens if that run is
+    done)."""
     job = scheduler.JOBS_BY_NAME.get(name)
     if job is None:
         names = ", ".join(scheduler.JOBS_BY_NAME)
         raise click.ClickException(
             _("No job %(name)s; the jobs are: %(names)s", name=name, names=names)
         )
-    outcome = scheduler.run_job(job)
+    outcome = scheduler.run_latest(job)
     click.echo(_("%(name)s: %(outcome)s", name=name, outcome=scheduler.OUTCOME_LABELS[outcome]))
     if outcome == "failed":
         raise SystemExit(1)

@@ -364,11 +364,17 @@ def _in_context(app: Flask, work: Callable[[], Any]) -> Callable[[], None]:
     return run
 
 
-def _tick(job: Job) -> None:
-    """A scheduled time has come: run its period (the latest due one, as a late tick's)."""
+def run_latest(job: Job) -> str:
+    """Run the job for its latest scheduled time's period (the one its work is for: on the 1st
+    before the monthly report's hour, the month before's), as a tick or the command line."""
     now = utcnow()
     due = job.latest_due(now) or now
-    run_job(job, now, job.period_of(due))
+    return run_job(job, now, job.period_of(due))
+
+
+def _tick(job: Job) -> None:
+    """A scheduled time has come: run its period (the latest due one, as a late tick's)."""
+    run_latest(job)
 
 
 def serve(app: Flask, stop: threading.Event) -> None:

@@ -447,3 +447,19 @@ def test_notifications_are_mailed_once_when_smtp_is_configured(app, staff, smtp_
     assert message.rcpt_tos == ["officer@example.gov.cn"]
     body = message.content.decode()
     assert "https://crm.test/tasks/1" in body
+
+
+def test_run_job_before_the_hour_on_the_first_runs_the_month_its_work_is_for(app, monkeypatch):
+    """At 01:00 on 1 December the monthly report's latest run is November's (October's
+    workbooks): the command runs that one, and leaves December's for 02:00, not taken."""
+    seen = []
+    monkeypatch.setitem(scheduler.SWEEPS, "monthly_report", [])
+    scheduler.register_sweep("monthly_report", lambda now: seen.append(now) or 0)
+    runner = app.test_cli_runner()
+    with time_machine.travel(datetime(2026, 12, 1, 1, 0, tzinfo=SHANGHAI), tick=False):
+        early = runner.invoke(args=["crm", "run-job", "monthly_report"])
+    assert early.exit_code == 0 and runs(app, "monthly_report") == [("2026-11", "done")]
+    with time_machine.travel(datetime(2026, 12, 1, 2, 5, tzinfo=SHANGHAI), tick=False):
+        due = runner.invoke(args=["crm", "run-job", "monthly_report"])
+    assert due.exit_code == 0 and len(seen) == 2
+    assert runs(app, "monthly_report") == [("2026-11", "done"), ("2026-12", "done")]
