@@ -213,10 +213,16 @@ def test_the_api_stores_a_client_uuid_once(app, client, login, enterprise):
     )
     first = client.post("/api/v1/visits", json=body)
     assert first.status_code == 201, first.json
-    second = client.post("/api/v1/visits", json={**body, "summary": "改过的内容"})
+    second = client.post("/api/v1/visits", json=body)
     assert second.status_code == 200
     assert second.json["id"] == first.json["id"] and second.json["summary"] == body["summary"]
     assert counts(app) == {"visits": 1, "visit_policies": 2, "problems": 1, "attachments": 0}
+    # The number with other words is not a retry: a second tab's, say. Refused, never lost
+    # quietly behind a 200 (the form's script gives it a number of its own and sends it again).
+    for changed in ({"summary": "改过的内容"}, {"problems": []}):
+        other = client.post("/api/v1/visits", json={**body, **changed})
+        assert other.status_code == 409 and "client_uuid" in other.json["error"]["fields"]
+    assert counts(app)["visits"] == 1
 
 
 def test_the_idempotency_key_header_is_honoured(app, client, login, enterprise):

@@ -26,6 +26,7 @@ from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
 from crm.problems.operations import new_problem, record_raised
+from crm.text import collapse
 from crm.visits import attachments
 from crm.visits.attachments import Upload
 from crm.visits.models import Attachment, Visit, VisitMode, VisitPolicy
@@ -79,13 +80,25 @@ def _stored_already(
     actor: User, visit: Visit, enterprise: Enterprise | None, values: dict[str, Any]
 ) -> Visit:
     """The visit a repeated submission refers to: the sender may see it, and it is the same
-    visit (same enterprise and day), not a new one that happens to carry a used number."""
+    visit (same enterprise, day, summary and problems), not another that carries a used number
+    (a draft sent from a second tab, then changed and sent from the first: the page gives it a
+    number of its own, and neither text is lost)."""
     visible = db.session.scalars(scoped(sa.select(Visit.id).where(Visit.id == visit.id), actor))
     same = enterprise is not None and enterprise.id == visit.enterprise_id
-    if visible.first() is None or not same or values.get("visit_date") != visit.visit_date:
+    same = same and values.get("visit_date") == visit.visit_date and _same_text(visit, values)
+    if visible.first() is None or not same:
         message = _("This visit number belongs to another visit; reload the form.")
         raise Conflict(message, {"client_uuid": [message]})
     return visit
+
+
+def _same_text(visit: Visit, values: dict[str, Any]) -> bool:
+    """The submission says what the stored visit says: its summary and its problems' titles."""
+    summary = str(values.get("summary") or "").replace("\r\n", "\n").strip()
+    titles = [collapse((entry or {}).get("title")) for entry in values.get("problems") or []]
+    return summary == visit.summary and [t for t in titles if t] == [
+        problem.title for problem in visit.problems
+    ]
 
 
 def check_uploads(uploads: Sequence[Upload]) -> list[tuple[str, attachments.CheckedFile]]:

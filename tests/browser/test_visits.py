@@ -502,3 +502,35 @@ def test_a_second_tap_on_save_while_offline_keeps_one_visit_and_no_false_errors(
     assert tab.locator("#summary").input_value() == ""
     tab.context.set_offline(False)
     tab.locator("#outbox").wait_for(state="hidden")
+
+
+def test_a_number_another_tab_saved_with_other_words_stores_this_page_too(open_page):
+    """The draft came back in a second tab, which saved it first with its own changes: this
+    page's visit, sent under the same number, is stored under a new one, not dropped."""
+    page = open_page()
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    fill_visit(tab, "第一个页面：企业提出用地问题。")
+    client_uuid = tab.locator("[name=client_uuid]").input_value()
+    enterprise_id = tab.locator("[name=enterprise_id]").input_value()
+    base = tab.url.split("/visits")[0]
+    token = tab.request.get(base + "/visits/sync-token").json()["csrf_token"]
+    other = {
+        "client_uuid": client_uuid,
+        "enterprise_id": int(enterprise_id),
+        "visit_date": bureau_today().isoformat(),
+        "mode": "onsite",
+        "summary": "第二个页面：改过的内容。",
+    }
+    saved = tab.request.post(base + "/api/v1/visits", data=other, headers={"X-CSRFToken": token})
+    assert saved.status == 201
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.wait_for_url(re.compile(r"/visits/\d+$"))
+    assert "第一个页面：企业提出用地问题。" in tab.content()
+    summaries = {item["summary"] for item in _visits_of_today(tab)}
+    assert {"第一个页面：企业提出用地问题。", "第二个页面：改过的内容。"} <= summaries
+
+
+def _visits_of_today(tab) -> list[dict]:
+    base = tab.url.split("/visits")[0]
+    return tab.request.get(base + "/api/v1/visits?per_page=200").json()["items"]
