@@ -258,8 +258,15 @@
           resolve({ kind: "stored", url: answer.url });
         } else if (error.fields && error.fields.client_uuid && request.status === 409) {
           resolve({ kind: "renumber" });
-        } else if ([400, 404, 409, 413, 422].includes(request.status)) {
-          resolve({ kind: "rejected", message: error.message || String(request.status), fields: error.fields || {} });
+        } else if (error.code === "csrf_failed") {
+          // The session changed while it was sent (signed in again elsewhere): the next sync
+          // asks for a fresh token and sends it again; nothing in the visit is wrong.
+          resolve({ kind: "later", message: messages.server_error });
+        } else if (request.status === 413) {
+          const message = error.message || messages.body_too_large; // a proxy's page says nothing
+          resolve({ kind: "rejected", message, fields: { _form: [message] } });
+        } else if ([400, 404, 409, 422].includes(request.status)) {
+          resolve({ kind: "rejected", message: error.message || messages.not_saved, fields: error.fields || {} });
         } else {
           resolve({ kind: "later", message: messages.server_error });
         }

@@ -534,3 +534,40 @@ def test_a_number_another_tab_saved_with_other_words_stores_this_page_too(open_p
 def _visits_of_today(tab) -> list[dict]:
     base = tab.url.split("/visits")[0]
     return tab.request.get(base + "/api/v1/visits?per_page=200").json()["items"]
+
+
+def test_an_expired_token_is_sent_again_and_a_body_too_large_says_what_to_do(open_page):
+    """A CSRF refusal (the session changed while the visit was on its way) leaves the visit
+    waiting to be sent, not to be corrected; a proxy's bare 413 tells the officer what to do."""
+    page = open_page()
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    fill_visit(tab, "令牌过期后重发。")
+    client_uuid = tab.locator("[name=client_uuid]").input_value()
+    expired = {"error": {"code": "csrf_failed", "message": "页面已过期"}}
+    tab.route(
+        "**/visits/new",
+        lambda route: (
+            route.fulfill(status=400, json=expired)
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.locator("#outbox-count", has_text="待同步 1 条").wait_for()
+    tab.unroute("**/visits/new")
+    tab.locator("#outbox-sync").tap()
+    tab.locator("#outbox").wait_for(state="hidden")
+    assert stored_visits(tab, client_uuid) == 1
+    fill_visit(tab, "附件太大。")
+    tab.route(
+        "**/visits/new",
+        lambda route: (
+            route.fulfill(status=413, body="<html>413 Request Entity Too Large</html>")
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.locator("#form-alert", has_text="请删掉一两张照片后再保存").wait_for()
+    assert tab.locator("#outbox-count").inner_text() == "1 条待修改"
