@@ -18,6 +18,7 @@ from crm.extensions import db
 from crm.followups import operations, rules
 from crm.followups.models import FollowUp, FollowUpStatus, Notification, Repeat
 from crm.followups.queries import SECTION_LIMIT
+from crm.followups.reminders import due_reminders, overdue_escalation
 from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, queries_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -679,3 +680,24 @@ def test_concurrent_sends_of_one_task_store_it_once(app, people, create_token, e
     assert sorted(statuses) == [200, 200, 200, 201]
     assert count_tasks(app) == 1
     assert len(notifications_of(app, people["officer"].id)) == 1
+
+
+def test_a_reminder_never_goes_to_someone_who_could_not_open_the_task(app, people, make_task):
+    """The officer moved to another county since: the task's title and enterprise are not
+    sent to them, with a link they could not follow; the chief who gave it hears instead."""
+    make_task(due_on=bureau_today())
+    late = make_task()
+    with app.app_context():
+        officer = db.session.get(User, people["officer"].id)
+        officer.region_code = MENGJIN
+        db.session.get(FollowUp, late).due_on = bureau_today() - timedelta(days=2)
+        db.session.commit()
+        now = utcnow()
+        due_reminders(now)
+        overdue_escalation(now)
+        db.session.commit()
+    reminded = ("due_soon", "overdue", "escalated")
+    officer = [kind for kind, _text in notifications_of(app, people["officer"].id)]
+    assert [kind for kind in officer if kind in reminded] == []
+    told = [kind for kind, _text in notifications_of(app, people["chief"].id)]
+    assert sorted(told) == ["due_soon", "overdue"]

@@ -10,9 +10,11 @@ import sqlalchemy as sa
 import time_machine
 
 from crm.auth.models import User
+from crm.db import utcnow
 from crm.errors import Conflict
 from crm.extensions import db
 from crm.followups.models import Notification
+from crm.followups.reminders import problem_deadlines
 from crm.problems import deadlines, operations
 from crm.problems.models import Problem, ProblemEvent, ProblemStatus
 from crm.problems.workflow import Step
@@ -887,3 +889,26 @@ def test_a_step_refused_as_stale_goes_through_when_sent_again(
     assert client.post(f"/problems/{problem_id}/steps/assign", data=sent).status_code == 302
     with app.app_context():
         assert db.session.get(Problem, problem_id).unit == "县发改委"
+
+
+def test_a_problem_deadline_is_told_to_someone_who_can_open_it(app, people, make_problem):
+    """Its officer moved to another county: the overdue notice goes to the chief who assigned
+    it, not to someone who would meet a 404 (and read another county's problem title)."""
+    problem_id = make_problem("in_progress")
+    with app.app_context():
+        problem = db.session.get(Problem, problem_id)
+        problem.due_on = bureau_today() - timedelta(days=3)
+        db.session.get(User, people["assignee"].id).region_code = MENGJIN
+        db.session.commit()
+        problem_deadlines(utcnow())
+        db.session.commit()
+        kinds = {
+            user: [
+                n.kind.value
+                for n in db.session.scalars(
+                    sa.select(Notification).where(Notification.user_id == people[user].id)
+                )
+            ]
+            for user in ("assignee", "chief")
+        }
+    assert "overdue" not in kinds["assignee"] and "overdue" in kinds["chief"]

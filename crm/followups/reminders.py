@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from crm.auth.models import User
+from crm.auth.scope import in_scope
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus, Notification, NotificationKind
 from crm.followups.notifications import link_to, notify
@@ -21,6 +22,20 @@ from crm.problems.models import Problem
 
 def _link(task: FollowUp) -> str:
     return link_to("followups.show", followup_id=task.id)
+
+
+def _in_reach(user: User | None, county_code: str) -> User | None:
+    """The user, when they may open a record of that county: someone moved to another region
+    since (or whose enterprise moved) is told nothing of it, its title and enterprise included,
+    with a link they could not follow."""
+    return user if user is not None and user.active and in_scope(user, county_code) else None
+
+
+def _task_holder(task: FollowUp) -> User | None:
+    """Who hears about a task: its assignee, or, out of their reach, whoever assigned it."""
+    return _in_reach(task.assignee, task.county_code) or _in_reach(
+        task.assigned_by, task.county_code
+    )
 
 
 def due_reminders(now: datetime) -> int:
@@ -43,7 +58,7 @@ def due_reminders(now: datetime) -> int:
             date = task.due_on.isoformat()
             message = _l("Task due on %(date)s: %(title)s (%(enterprise)s)", date=date, **about)
         notify(
-            task.assignee,
+            _task_holder(task),
             NotificationKind.DUE_SOON,
             message,
             _link(task),
@@ -67,7 +82,7 @@ def overdue_escalation(now: datetime) -> int:
     for task in tasks:
         late = (today - task.due_on).days
         notify(
-            task.assignee,
+            _task_holder(task),
             NotificationKind.OVERDUE,
             _l(
                 "Task %(n)d days overdue: %(title)s (%(enterprise)s)",
@@ -78,9 +93,10 @@ def overdue_escalation(now: datetime) -> int:
             _link(task),
             key=f"followup:{task.id}:overdue:{task.due_on}",
         )
-        if task.assigned_by is not None and task.assigned_by_id != task.assignee_id:
+        chief = _in_reach(task.assigned_by, task.county_code)
+        if chief is not None and chief is not _task_holder(task):
             notify(
-                task.assigned_by,
+                chief,
                 NotificationKind.ESCALATED,
                 _l(
                     "%(who)s's task is %(n)d days overdue: %(title)s (%(enterprise)s)",
@@ -132,8 +148,9 @@ def _watch(problem: Problem, now: datetime) -> int:
     today = local_date(now)
     link = link_to("problems.show", problem_id=problem.id)
     since = problem.assigned_at.isoformat() if problem.assigned_at else ""
-    assignee = problem.assignee if problem.assignee and problem.assignee.active else None
-    handler = assignee or problem.assigned_by
+    assignee = _in_reach(problem.assignee, problem.county_code)
+    chief = _in_reach(problem.assigned_by, problem.county_code)
+    handler = assignee or chief
     told = 0
     if assignee is not None and deadlines.acknowledgement_late(problem, today):
         told += _tell(
@@ -172,7 +189,7 @@ def _watch(problem: Problem, now: datetime) -> int:
         days = current_app.config["PROBLEM_ESCALATE_DAYS"]
         if assignee is not None and _told_by(assignee.id, key, today - timedelta(days=days)):
             told += _tell(
-                problem.assigned_by,
+                chief,
                 NotificationKind.ESCALATED,
                 _l(
                     "%(who)s's problem is %(n)d days overdue: %(title)s",
