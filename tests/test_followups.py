@@ -20,6 +20,7 @@ from crm.followups.models import FollowUp, FollowUpStatus, Notification, Repeat
 from crm.followups.queries import SECTION_LIMIT
 from crm.followups.reminders import due_reminders, overdue_escalation
 from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, queries_for
+from tests.forms import forms_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -701,3 +702,25 @@ def test_a_reminder_never_goes_to_someone_who_could_not_open_the_task(app, peopl
     assert [kind for kind in officer if kind in reminded] == []
     told = [kind for kind, _text in notifications_of(app, people["chief"].id)]
     assert sorted(told) == ["due_soon", "overdue"]
+
+
+def test_moving_an_enterprise_to_another_county_warns_of_work_left_out_of_reach(
+    app, client, people, make_task, enterprise, login
+):
+    make_task()  # 宜阳县's officer holds a task on it
+    login("chief")  # the city's
+    page = client.get(f"/enterprises/{enterprise.id}/edit").text
+    (edit,) = [f for f in forms_of(page) if "county_code" in f.fields]
+    values = {**edit.values(), "county_code": MENGJIN, "township_code": ""}
+    moved = client.post(f"/enterprises/{enterprise.id}/edit", data=values, follow_redirects=True)
+    assert moved.status_code == 200
+    assert (
+        "已改属孟津区：其中 0 个问题、1 个任务仍由看不到该县区的人员负责，请重新交办。"
+        in moved.text
+    )
+    page = client.get(f"/enterprises/{enterprise.id}/edit").text
+    (edit,) = [f for f in forms_of(page) if "county_code" in f.fields]
+    values = {**edit.values(), "address": "新址"}
+    again = client.post(f"/enterprises/{enterprise.id}/edit", data=values, follow_redirects=True)
+    assert again.status_code == 200 and "新址" in again.text
+    assert "请重新交办" not in again.text  # said when it moves, not on every save

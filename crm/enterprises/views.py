@@ -112,6 +112,7 @@ def townships():
 def _save(form: EnterpriseForm, enterprise: Enterprise | None):
     """Create or update from the form; a response on success, None to show the form again."""
     confirmed = form.credit_code_confirmed.data
+    county = enterprise.county_code if enterprise is not None else None
     try:
         if enterprise is None:
             enterprise = operations.create_enterprise(
@@ -129,7 +130,23 @@ def _save(form: EnterpriseForm, enterprise: Enterprise | None):
         return None
     db.session.commit()
     flash(_("%(name)s has been saved.", name=enterprise.name), "success")
+    if county is not None and county != enterprise.county_code:
+        _warn_of_work_out_of_reach(enterprise)
     return redirect(url_for("enterprises.show", enterprise_id=enterprise.id))
+
+
+def _warn_of_work_out_of_reach(enterprise: Enterprise) -> None:
+    problems, tasks = operations.work_out_of_reach(enterprise)
+    if problems or tasks:
+        message = _(
+            "%(name)s now belongs to %(county)s: %(problems)d problem(s) and %(tasks)d task(s) "
+            "on it are held by people who cannot see it there. Assign them again.",
+            name=enterprise.name,
+            county=enterprise.county.name,
+            problems=problems,
+            tasks=tasks,
+        )
+        flash(message, "warning")
 
 
 @bp.route("/new", methods=["GET", "POST"])
