@@ -211,7 +211,7 @@ def test_county_users_may_only_import_their_county(app, client, login, tmp_path)
     rows = [good_row(2), good_row(3, "孟津区", MENGJIN)]
     _page, token = upload_workbook(client, small_file(tmp_path, rows))
     preview = client.get(f"/enterprises/import/{token}").text
-    assert table_rows(preview, "error") == [("3", "所属县区：只能选择您本人区域范围内的区域。")]
+    assert table_rows(preview, "error") == [("3", "所属县区：只能登记您所辖县区的企业。")]
 
 
 def test_an_upload_belongs_to_its_uploader(app, client, login, tmp_path, create_user):
@@ -481,3 +481,14 @@ def test_a_rename_by_import_is_said_and_a_clash_of_names_refused(
     assert "已有同名企业" in duplicates["3"] and "已有同名企业" in duplicates["4"]
     all_rows = next(f for f in re.findall(r"<form [^>]*>", page.text) if "data-busy" in f)
     assert 'data-confirm="确定导入全部行吗？将用表中已填写的内容更新 1 家已登记企业。"' in all_rows
+
+
+def test_an_empty_county_and_a_missing_file_are_told_plainly(app, client, login, tmp_path):
+    row = {**good_row(2), "所属县区": None}
+    with app.test_request_context():
+        plan = imports.plan_import(small_file(tmp_path, [row]), "t.xlsx", None)
+    (planned,) = plan.rows
+    assert planned.reason == "请填写所属县区。"
+    login("chief")
+    nothing = client.post("/enterprises/import/", data={}, content_type="multipart/form-data")
+    assert nothing.status_code in (200, 422) and "请选择要导入的 Excel 文件。" in nothing.text

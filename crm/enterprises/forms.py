@@ -183,4 +183,7 @@ class ContactForm(CrmForm):
 
 
 class ImportUploadForm(CrmForm):
-    file = FileField(_l("Excel file (.xlsx)"), validators=[FileRequired()])
+    file = FileField(
+        _l("Excel file (.xlsx)"),
+        validators=[FileRequired(_l("Choose the Excel file to import."))],
+    )

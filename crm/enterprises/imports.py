@@ -286,10 +286,13 @@ class Planner:
         self.seen_names: dict[str, int] = {}
 
     def _regions(self, raw: dict[str, Any], row: RowResult) -> None:
-        county = self.counties.get(raw.pop("county", ""))
+        county_text = raw.pop("county", "")
+        county = self.counties.get(county_text)
         township_text = raw.pop("township", "")
         row.values["county_code"] = county
-        if county is None:
+        if not county_text:
+            row.reasons.append(_row_reason("county", _("Enter the county or district.")))
+        elif county is None:
             row.reasons.append(_row_reason("county", _("Not a county or district of this city.")))
         elif township_text:
             township = self.townships.get((county, township_text))

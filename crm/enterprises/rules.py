@@ -149,7 +149,7 @@ def _check_regions(
         if county is None or county.level != RegionLevel.COUNTY:
             errors.add("county_code", _("Choose the county or district."))
         elif actor is not None and not in_scope(actor, county_code):
-            errors.add("county_code", _("You may only choose a region within your own scope."))
+            errors.add("county_code", _("Only enterprises of the counties you cover."))
     _drop_stale_township(values, current, county_code)
     if values.get("township_code") == "":
         values["township_code"] = None  # none chosen (an API's empty string as the form's)
