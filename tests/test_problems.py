@@ -912,3 +912,10 @@ def test_a_problem_deadline_is_told_to_someone_who_can_open_it(app, people, make
             for user in ("assignee", "chief")
         }
     assert "overdue" not in kinds["assignee"] and "overdue" in kinds["chief"]
+
+
+def test_a_ledger_asked_for_a_status_that_is_none_says_so(client, people):
+    log_in(client, people["chief"])
+    page = client.get("/problems/?status=foo").text
+    assert "没有这种状态的问题，请从上方的标签中选择。" in page
+    assert "没有这种状态的问题" not in client.get("/problems/?status=new").text

@@ -483,13 +483,25 @@
     window.clearTimeout(draftTimer);
     draftHere = true;
     draftTimer = window.setTimeout(() => {
+      const entries = fieldEntries();
+      if (nothingTyped(entries)) {
+        // A form just emptied for the next visit is no draft: reopened, it would say one was
+        // restored when there is nothing in it.
+        localStorage.removeItem(draftKey);
+        draftHere = false;
+        return;
+      }
       const draft = {
-        entries: fieldEntries(),
+        entries,
         enterprise: { name: $("chosen-name").textContent, county: $("chosen-county").textContent },
         saved: Date.now(),
       };
       localStorage.setItem(draftKey, JSON.stringify(draft));
     }, 300);
+  }
+  const TYPED = /^(enterprise_id|summary|people_met|next_step|followup_title|location|policy_ids|companion_ids|problems-.*|policy_note_.*)$/;
+  function nothingTyped(entries) {
+    return entries.every(([name, value]) => !TYPED.test(name) || !String(value).trim());
   }
   function fill(entries, enterprise) {
     const rows = new Set(entries.map(([name]) => name.match(/^problems-(\d+)-/)).filter(Boolean).map((m) => m[1]));
@@ -731,6 +743,9 @@
         } else if (result.kind === "login" || result.network) {
           break; // the next entries would fail the same way; they stay queued
         }
+      }
+      if (!(await allEntries()).some((entry) => !entry.rejected)) {
+        $("send-status").textContent = ""; // what went wrong before is past: all are sent
       }
     } finally {
       syncing = false;

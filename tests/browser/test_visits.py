@@ -571,3 +571,23 @@ def test_an_expired_token_is_sent_again_and_a_body_too_large_says_what_to_do(ope
     tab.get_by_role("button", name="保存走访记录").tap()
     tab.locator("#form-alert", has_text="请删掉一两张照片后再保存").wait_for()
     assert tab.locator("#outbox-count").inner_text() == "1 条待修改"
+
+
+def test_after_an_offline_save_and_its_sync_the_page_tells_nothing_stale(open_page):
+    """Once the queued visit is sent, the status line no longer says the network was down, and
+    the emptied form kept no draft to announce as restored."""
+    page = open_page()
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    fill_visit(tab, "离线保存后再同步。")
+    tab.context.set_offline(True)
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.locator("#outbox-count", has_text="待同步 1 条").wait_for()
+    assert "本机" in tab.locator("#send-status").inner_text()
+    tab.wait_for_timeout(600)  # past the draft's pause
+    tab.context.set_offline(False)
+    tab.locator("#outbox").wait_for(state="hidden")
+    assert tab.locator("#send-status").inner_text() == ""
+    tab.reload()
+    assert tab.locator("#draft-restored").is_hidden()
