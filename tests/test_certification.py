@@ -665,3 +665,24 @@ def test_a_move_from_the_board_asks_first_and_a_submission_goes_to_its_date(
     assert all('data-confirm="确定将 ' in attributes for _, attributes in forms)
     links = re.findall(r'href="/certification/(\d+)\?to=(\w+)#move-\w+" data-move', board)
     assert (str(preparing), "submitted") in links
+
+
+def test_a_case_opened_from_a_check_keeps_the_figures_checked(
+    app, client, staff, create_enterprise
+):
+    """The figures corrected in 资格自测 (three-year sums, the field, the score) go with the
+    case opened from it, not the enterprise's record estimated again."""
+    enterprise = create_enterprise(county_code=YIYANG, staff=50, tech_staff=8, revenue=3000)
+    log_in(client, staff["chief"])
+    figures = {**HIGH_TECH_OK, "founded_on": "2020-03-01", "apply_on": "2026-06-01"}
+    query = {"enterprise_id": enterprise.id, "check": "1", **figures, "major_incident": ""}
+    check = client.get("/certification/eligibility", query_string=query).text
+    link = re.search(r'href="(/certification/new\?[^"]+)"', check).group(1).replace("&amp;", "&")
+    page = client.get(link).text
+    assert "并保存刚才资格自测所用的数据" in page
+    (opening,) = [f for f in forms_of(page) if "programme" in f.fields]
+    assert client.post(link, data=opening.values()).status_code == 302
+    with app.app_context():
+        case = db.session.scalars(sa.select(CertificationCase)).one()
+        assert case.figures["rnd_3y"] == "600" and case.figures["innovation_score"] == 80
+        assert case.figures["field"] == "electronic_info" and case.figures["staff"] == 100

@@ -134,6 +134,8 @@ class CaseForm(CrmForm):
     batch = StringField(_l("Batch"), description=_l("e.g. 2026年第一批"))
     owner_id = SelectField(_l("Officer in charge"), default="", validate_choice=False)
     notes = TextAreaField(_l("Notes"), render_kw={"rows": 3})
+    # The figures of the eligibility check the case was opened from, as its query string.
+    checked = HiddenField()
 
 
 class MoveForm(CrmForm):

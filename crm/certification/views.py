@@ -2,8 +2,11 @@
 its funnel), a case with its history and moves, a new case, the eligibility checks on an
 enterprise, and 潜在培育对象."""
 
+from urllib.parse import parse_qsl
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from crm import MAX_RECORD_ID
@@ -165,18 +168,17 @@ def create():
     if request.method == "GET":
         form.programme.data = request.args.get("programme", Programme.HIGH_TECH.value)
         form.year.data = local_today().year
+        form.checked.data = request.args.get("checked", "")
     if form.validate_on_submit():
         programme = form.programme.data
-        check_form, _check = CHECKS.get(Programme(programme), CHECKS[Programme.HIGH_TECH])
-        figures = check_form(formdata=None)
-        figures.prefill(enterprise)
+        figures = _case_figures(Programme(programme), enterprise, form.checked.data)
         values = {
             "programme": programme,
             "year": form.year.data,
             "batch": form.batch.data,
             "owner_id": form.owner_id.data if current_user.role == Role.CHIEF else None,
             "notes": form.notes.data,
-            "figures": plain_figures(figures.figures()),
+            "figures": plain_figures(figures),
         }
         try:
             case = operations.open_case(current_user, enterprise, values)
@@ -191,6 +193,20 @@ def create():
             return redirect(url_for(".show", case_id=case.id))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("certification/form.html", form=form, enterprise=enterprise), status
+
+
+def _case_figures(programme: Programme, enterprise: Enterprise, checked: str) -> dict:
+    """The figures a new case keeps: those its eligibility check was run on, when it was (and
+    they hold), else the enterprise's own as the check would start from them."""
+    check_form, _check = CHECKS.get(programme, CHECKS[Programme.HIGH_TECH])
+    if checked:
+        form = check_form(formdata=MultiDict(parse_qsl(checked[:4000])))
+        figures = form.figures()
+        if form.validate() and not impossible_figures(figures):
+            return figures
+    form = check_form(formdata=None)
+    form.prefill(enterprise)
+    return form.figures()
 
 
 @bp.get("/eligibility")
