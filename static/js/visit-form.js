@@ -168,6 +168,7 @@
         scaling -= 1;
       }
       renderFiles();
+      saveDraft(); // the draft notes how many files it cannot keep
       if (refused.length) {
         showErrors({ [input.name]: refused });
       }
@@ -494,6 +495,7 @@
       const draft = {
         entries,
         enterprise: { name: $("chosen-name").textContent, county: $("chosen-county").textContent },
+        files: pendingFiles.length, // not the files themselves: too large for this storage
         saved: Date.now(),
       };
       localStorage.setItem(draftKey, JSON.stringify(draft));
@@ -565,6 +567,7 @@
     }
     draftHere = true;
     $("draft-restored").hidden = false;
+    $("draft-files").hidden = !draft.files;
   }
   function clearDraft() {
     window.clearTimeout(draftTimer);

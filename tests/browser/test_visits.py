@@ -259,15 +259,19 @@ def test_the_form_opens_without_network(open_page):
     tab.context.set_offline(False)
 
 
-def test_a_draft_survives_a_reload(open_page):
+def test_a_draft_survives_a_reload(open_page, photo):
     page = open_page(TABLET_LANDSCAPE)
     log_in(page, "yiyang")
     tab = page.open("/visits/new")
     fill_visit(tab, "正在填写的走访记录……", "研发场地不足")
     tab.locator("#people_met").fill("王总经理")
+    tab.set_input_files("#photos", str(photo))
+    tab.locator("#attachments-preview li").wait_for()
     tab.wait_for_timeout(600)  # the draft is saved a moment after typing stops
     tab.reload()
     tab.locator("#draft-restored").wait_for()
+    # The photo could not be kept with the draft: the banner says so, not silently dropped.
+    assert tab.locator("#draft-files").inner_text() == "草稿不保存照片和附件，请重新添加。"
     assert tab.locator("#summary").input_value() == "正在填写的走访记录……"
     assert tab.locator("#people_met").input_value() == "王总经理"
     assert tab.locator("#chosen-name").inner_text() == QIHANG_NAME
