@@ -24,9 +24,10 @@ def is_phone(text: str) -> bool:
 LINE_BREAKS = frozenset("\n\r\t")
 
 
-# Embeddings, overrides and isolates of the bidirectional algorithm: in a name or a unit they
-# make the text shown differ from the text stored (a "Trojan Source" spoof).
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# The overrides of the bidirectional algorithm: they make the text shown differ from the text
+# stored (a "Trojan Source" spoof). Embeddings and isolates, which text pasted from a phone may
+# carry, only order what is there, and pass.
+BIDI_CONTROLS = frozenset("\u202d\u202e")
 
 
 def is_clean(text: str, *, multiline: bool = False) -> bool:

@@ -702,7 +702,8 @@ def test_every_write_route_is_attacked(app):
         ("市人社局", True),
         ("技术👩‍💻团队", True),  # a joiner inside an emoji is no control
         ("市\u202e局社人", False),
-        ("\u2066市人社局\u2069", False),
+        ("\u2066市人社局\u2069", True),  # an isolate, pasted along: ordering only
+        ("市\u202d局社人", False),
         ("市人社局\u0007", False),
     ],
 )

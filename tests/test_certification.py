@@ -189,7 +189,7 @@ def test_figures_that_cannot_all_be_true_are_refused_not_passed(
     ]
     sme = client.post("/api/v1/eligibility/tech-sme", json={**SME_OK, "rnd": 9001})
     assert (
-        sme.status_code == 422 and "不能多于成本费用总额" in sme.json["error"]["fields"]["rnd"][0]
+        sme.status_code == 422 and "不能超过成本费用总额" in sme.json["error"]["fields"]["rnd"][0]
     )
 
 

@@ -211,7 +211,7 @@ def test_county_users_may_only_import_their_county(app, client, login, tmp_path)
     rows = [good_row(2), good_row(3, "孟津区", MENGJIN)]
     _page, token = upload_workbook(client, small_file(tmp_path, rows))
     preview = client.get(f"/enterprises/import/{token}").text
-    assert table_rows(preview, "error") == [("3", "所属县区：只能登记您所辖县区的企业。")]
+    assert table_rows(preview, "error") == [("3", "所属县区：只能选择您所辖的县区。")]
 
 
 def test_an_upload_belongs_to_its_uploader(app, client, login, tmp_path, create_user):

@@ -919,3 +919,23 @@ def test_a_ledger_asked_for_a_status_that_is_none_says_so(client, people):
     page = client.get("/problems/?status=foo").text
     assert "没有这种状态的问题，请从上方的标签中选择。" in page
     assert "没有这种状态的问题" not in client.get("/problems/?status=new").text
+
+
+def test_moving_an_enterprise_to_another_county_warns_of_problems_left_out_of_reach(
+    app, client, make_problem, login
+):
+    problem_id = make_problem("in_progress")  # 宜阳县's officer handles it
+    enterprise_id = enterprise_of(app, problem_id)
+    login("chief")  # the city's
+    page = client.get(f"/enterprises/{enterprise_id}/edit").text
+    (edit,) = [f for f in forms_of(page) if "county_code" in f.fields]
+    values = {**edit.values(), "county_code": MENGJIN, "township_code": ""}
+    moved = client.post(f"/enterprises/{enterprise_id}/edit", data=values, follow_redirects=True)
+    assert moved.status_code == 200
+    assert "已改属孟津区：其中 1 个办理中的问题由看不到该县区的干部负责，请重新交办。" in moved.text
+    page = client.get(f"/enterprises/{enterprise_id}/edit").text
+    (edit,) = [f for f in forms_of(page) if "county_code" in f.fields]
+    values = {**edit.values(), "address": "新址"}
+    again = client.post(f"/enterprises/{enterprise_id}/edit", data=values, follow_redirects=True)
+    assert again.status_code == 200 and "新址" in again.text
+    assert "请重新交办" not in again.text  # said when it moves, not on every save

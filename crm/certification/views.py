@@ -199,9 +199,12 @@ def _case_figures(programme: Programme, enterprise: Enterprise, checked: str) ->
     """The figures a new case keeps: those its eligibility check was run on, when it was (and
     they hold), else the enterprise's own as the check would start from them."""
     check_form, _check = CHECKS.get(programme, CHECKS[Programme.HIGH_TECH])
-    if checked:
-        form = check_form(formdata=MultiDict(parse_qsl(checked[:4000])))
+    asked = MultiDict(parse_qsl(checked[:4000]))
+    if checked and asked.get("programme", Programme.HIGH_TECH.value) == programme.value:
+        form = check_form(formdata=asked)
         figures = form.figures()
+        if "apply_on" in figures:
+            figures["apply_on"] = figures["apply_on"] or local_today()  # as the check ran
         if form.validate() and not impossible_figures(figures):
             return figures
     form = check_form(formdata=None)

@@ -217,27 +217,18 @@ def _apply(actor: User | None, enterprise: Enterprise, cleaned: dict[str, Any]) 
     return changes
 
 
-def work_out_of_reach(enterprise: Enterprise) -> tuple[int, int]:
-    """The enterprise's open problems and tasks held by someone who cannot see its county
-    (after it moved to another): they are to be assigned again."""
-    from crm.followups.models import FollowUp, FollowUpStatus
+def problems_out_of_reach(enterprise: Enterprise) -> int:
+    """How many of the enterprise's problems in hand are held by an officer who cannot see its
+    county (after it moved to another): they are to be assigned again. (A task stays with its
+    officer, who may open their own tasks wherever they are.)"""
     from crm.problems.deadlines import OPEN
     from crm.problems.models import Problem
 
-    county = enterprise.county_code
     problems = db.session.scalars(
         sa.select(Problem).where(Problem.enterprise_id == enterprise.id, Problem.status.in_(OPEN))
     )
-    tasks = db.session.scalars(
-        sa.select(FollowUp).where(
-            FollowUp.enterprise_id == enterprise.id, FollowUp.status == FollowUpStatus.TODO
-        )
-    )
-    stranded_problems = [
-        p for p in problems if p.assignee is not None and not in_scope(p.assignee, county)
-    ]
-    stranded_tasks = [t for t in tasks if not in_scope(t.assignee, county)]
-    return len(stranded_problems), len(stranded_tasks)
+    county = enterprise.county_code
+    return sum(1 for p in problems if p.assignee and not in_scope(p.assignee, county))
 
 
 def delete_enterprise(actor: User, enterprise: Enterprise) -> None:

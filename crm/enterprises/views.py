@@ -136,15 +136,13 @@ def _save(form: EnterpriseForm, enterprise: Enterprise | None):
 
 
 def _warn_of_work_out_of_reach(enterprise: Enterprise) -> None:
-    problems, tasks = operations.work_out_of_reach(enterprise)
-    if problems or tasks:
+    if held := operations.problems_out_of_reach(enterprise):
         message = _(
-            "%(name)s now belongs to %(county)s: %(problems)d problem(s) and %(tasks)d task(s) "
-            "on it are held by people who cannot see it there. Assign them again.",
+            "%(name)s now belongs to %(county)s: %(n)d of its problems in hand are held by "
+            "officers who cannot see it there. Assign them again.",
             name=enterprise.name,
             county=enterprise.county.name,
-            problems=problems,
-            tasks=tasks,
+            n=held,
         )
         flash(message, "warning")
 

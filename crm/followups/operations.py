@@ -34,6 +34,7 @@ from crm.followups.models import (
 from crm.followups.notifications import link_to, notify
 from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
+from crm.text import collapse
 
 register_labels(
     {
@@ -145,14 +146,14 @@ def create_followup_once(
     if number is None:
         return create_followup(actor, enterprise, values, **links), True
     if existing := _task_numbered(number):
-        return _stored_already(actor, existing, enterprise), False
+        return _stored_already(actor, existing, enterprise, values), False
     try:
         with db.session.begin_nested():
             task = create_followup(actor, enterprise, values, client_uuid=number, **links)
     except IntegrityError:
         # The same task arrived at the same moment by another request, which stored it first.
         if existing := _task_numbered(number):
-            return _stored_already(actor, existing, enterprise), False
+            return _stored_already(actor, existing, enterprise, values), False
         raise
     return task, True
 
@@ -161,10 +162,13 @@ def _task_numbered(number: uuid.UUID) -> FollowUp | None:
     return db.session.scalars(sa.select(FollowUp).where(FollowUp.client_uuid == number)).first()
 
 
-def _stored_already(actor: User, task: FollowUp, enterprise: Enterprise) -> FollowUp:
-    """The task a repeated submission refers to: the sender's own, on the same enterprise,
-    not another that happens to carry a used number."""
-    if task.assigned_by_id != actor.id or task.enterprise_id != enterprise.id:
+def _stored_already(
+    actor: User, task: FollowUp, enterprise: Enterprise, values: dict[str, Any]
+) -> FollowUp:
+    """The task a repeated submission refers to: the sender's own, on the same enterprise and
+    with the same title, not another that carries a used number (its words would be lost)."""
+    same = task.enterprise_id == enterprise.id and collapse(values.get("title")) == task.title
+    if task.assigned_by_id != actor.id or not same:
         message = _("This task number belongs to another task.")
         raise Conflict(message, {"client_uuid": [message]})
     return task

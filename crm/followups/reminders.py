@@ -25,17 +25,18 @@ def _link(task: FollowUp) -> str:
 
 
 def _in_reach(user: User | None, county_code: str) -> User | None:
-    """The user, when they may open a record of that county: someone moved to another region
-    since (or whose enterprise moved) is told nothing of it, its title and enterprise included,
-    with a link they could not follow."""
+    """The user, when they may open a problem (or another's task) of that county: someone moved
+    to another region since (or whose enterprise moved) is told nothing of it, its title and
+    enterprise included, with a link they could not follow."""
     return user if user is not None and user.active and in_scope(user, county_code) else None
 
 
 def _task_holder(task: FollowUp) -> User | None:
-    """Who hears about a task: its assignee, or, out of their reach, whoever assigned it."""
-    return _in_reach(task.assignee, task.county_code) or _in_reach(
-        task.assigned_by, task.county_code
-    )
+    """Who hears about a task: its assignee (who may open their own tasks wherever they are)
+    while active, else whoever assigned it, if they may open it."""
+    if task.assignee is not None and task.assignee.active:
+        return task.assignee
+    return _in_reach(task.assigned_by, task.county_code)
 
 
 def due_reminders(now: datetime) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.audit.labels import register_labels
 from crm.audit.operations import plain_value, record_audit
 from crm.auth.models import User
+from crm.auth.scope import in_scope
 from crm.db import utcnow
 from crm.enterprises.models import Enterprise
 from crm.errors import Conflict, DomainError, FieldErrors, Forbidden, ValidationFailed
@@ -271,7 +272,9 @@ def _tell(actor: User, problem: Problem, step: Step) -> None:
         return
     whom, text = TOLD[step]
     user = whom(problem)
-    if user is None or user.id == actor.id:
+    # Not someone who could not open it (moved to another county since, or the enterprise did):
+    # they would read another county's problem, with a link to a 404.
+    if user is None or user.id == actor.id or not in_scope(user, problem.county_code):
         return
     message = text(actor.display_name, problem)
     notify(
@@ -284,8 +287,9 @@ def _tell(actor: User, problem: Problem, step: Step) -> None:
 
 
 def _tell_taken_off(actor: User, problem: Problem, handler: User) -> None:
-    """The officer who held a problem hears that it went to someone else (it leaves their list)."""
-    if handler.id == actor.id:
+    """The officer who held a problem hears that it went to someone else (it leaves their list),
+    when they may still open it."""
+    if handler.id == actor.id or not in_scope(handler, problem.county_code):
         return
     message = _l(
         "%(who)s gave a problem you held to someone else: %(title)s",
@@ -357,9 +361,10 @@ def _reopen(actor: User, problem: Problem, cleaned: dict) -> dict:
     problem.reopen_count += 1
     problem.resolved_on = None
     # Handled again, in a window of its own: not overdue the moment the enterprise says no.
-    fresh = deadlines.default_due(problem.major, local_today())
+    today = local_today()
     details = {"satisfaction": cleaned["satisfaction"].value, "note": cleaned["comment"]}
-    if problem.due_on is None or problem.due_on < fresh:
+    if problem.due_on is None or problem.due_on < today:
+        fresh = deadlines.default_due(problem.major, today)
         problem.due_on = fresh
         details["due_on"] = fresh.isoformat()
     return details

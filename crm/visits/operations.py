@@ -94,7 +94,7 @@ def _stored_already(
 
 def _same_text(visit: Visit, values: dict[str, Any]) -> bool:
     """The submission says what the stored visit says: its summary and its problems' titles."""
-    summary = str(values.get("summary") or "").replace("\r\n", "\n").strip()
+    summary = str(values.get("summary") or "").strip()  # as clean_visit stores it
     titles = [collapse((entry or {}).get("title")) for entry in values.get("problems") or []]
     return summary == visit.summary and [t for t in titles if t] == [
         problem.title for problem in visit.problems

@@ -240,11 +240,21 @@
       const request = new XMLHttpRequest();
       request.open("POST", form.dataset.submitUrl);
       request.setRequestHeader("Accept", "application/json");
+      // Given up when nothing moves for a minute, not after a fixed time: on a weak uplink a
+      // photo of several MB takes minutes and still gets through, a stalled one does not.
+      let stalled = null;
+      const moving = () => {
+        window.clearTimeout(stalled);
+        stalled = window.setTimeout(() => request.abort(), 60000);
+      };
       request.upload.onprogress = (event) => {
+        moving();
         if (event.lengthComputable && onProgress) {
           onProgress(Math.round((100 * event.loaded) / event.total));
         }
       };
+      request.onloadend = () => window.clearTimeout(stalled);
+      request.onabort = () => resolve({ kind: "later", network: true, message: messages.slow });
       request.onload = () => {
         let answer = null;
         try {
@@ -261,8 +271,9 @@
           resolve({ kind: "renumber" });
         } else if (error.code === "csrf_failed") {
           // The session changed while it was sent (signed in again elsewhere): the next sync
-          // asks for a fresh token and sends it again; nothing in the visit is wrong.
-          resolve({ kind: "later", message: messages.server_error });
+          // asks for a fresh token and sends it again; nothing in the visit is wrong. The
+          // others wait for that fresh token too.
+          resolve({ kind: "later", network: true, message: messages.server_error });
         } else if (request.status === 413) {
           const message = error.message || messages.body_too_large; // a proxy's page says nothing
           resolve({ kind: "rejected", message, fields: { _form: [message] } });
@@ -273,11 +284,7 @@
         }
       };
       request.onerror = () => resolve({ kind: "later", network: true });
-      request.ontimeout = () => resolve({ kind: "later", network: true, message: messages.slow });
-      // Two minutes, and more for the photos: at 4 KB/s (a weak uplink) a 2 MB photo needs
-      // eight; a fixed limit would cut every retry of it at the same point, for ever.
-      const bytes = entry.files.reduce((sum, item) => sum + item.file.size, 0);
-      request.timeout = 120000 + Math.ceil(bytes / 4);
+      moving();
       request.send(body);
     });
   }
@@ -780,6 +787,7 @@
   function startNewVisit() {
     clearDraft();
     form.reset();
+    datesFromToday(); // a tablet left open overnight dates the next visit today
     form.elements.client_uuid.value = newUuid();
     form.elements.enterprise_id.value = "";
     fill([["visit_date", form.elements.visit_date.defaultValue], ["mode", "onsite"]], {});
@@ -809,10 +817,12 @@
       return;
     }
     submitting = true;
+    syncing = true; // the outbox's own round leaves this visit to this send
     try {
       await storeAndSend();
     } finally {
       submitting = false;
+      syncing = false;
     }
   });
   async function storeAndSend() {

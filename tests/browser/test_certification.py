@@ -40,11 +40,22 @@ def test_from_eligibility_to_certificate(open_page):
     tab.locator(".alert-success", has_text="已纳入培育").wait_for()
 
     board = officer.open("/certification/?programme=high_tech")
-    for stage in ("培育辅导", "材料准备", "已申报"):
+    asked = []  # a move from the board asks first: a case never moves back
+    board.on("dialog", lambda dialog: asked.append(dialog.message) or dialog.accept())
+    for stage in ("培育辅导", "材料准备"):
         card = board.locator(".kanban-card", has_text=QIHANG)
         card.get_by_role("button", name="转入阶段").tap()
         card.get_by_role("button", name=stage).tap()
         board.locator(".alert-success", has_text=stage).wait_for()
+    assert len(asked) == 2 and all("不能退回" in question for question in asked)
+    # 已申报 goes to the case's page, where its date is given.
+    card = board.locator(".kanban-card", has_text=QIHANG)
+    card.get_by_role("button", name="转入阶段").tap()
+    card.get_by_role("link", name="已申报…").tap()
+    board.locator("#submitted-on").fill("2026-11-20")
+    board.locator("#move-submitted").get_by_role("button", name="已申报").tap()
+    board.locator(".alert-success", has_text="已申报").wait_for()
+    board.goto(officer.base_url + "/certification/?programme=high_tech")
     column = board.locator('.kanban-column[data-stage="submitted"]')
     assert column.locator(".kanban-card", has_text=QIHANG).count() == 1
     # Reached by the keyboard in a column scrolled partly out of sight, the card comes wholly
