@@ -195,10 +195,11 @@ def create():
     return render_template("certification/form.html", form=form, enterprise=enterprise), status
 
 
-def _case_figures(programme: Programme, enterprise: Enterprise, checked: str) -> dict:
+def _case_figures(programme: Programme, enterprise: Enterprise, checked: str | None) -> dict:
     """The figures a new case keeps: those its eligibility check was run on, when it was (and
     they hold), else the enterprise's own as the check would start from them."""
     check_form, _check = CHECKS.get(programme, CHECKS[Programme.HIGH_TECH])
+    checked = checked or ""  # none sent: a form posted without the page, say
     asked = MultiDict(parse_qsl(checked[:4000]))
     if checked and asked.get("programme", Programme.HIGH_TECH.value) == programme.value:
         form = check_form(formdata=asked)
