@@ -8,6 +8,7 @@ each test (the reference tables stay).
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -173,6 +174,26 @@ def create_user(app: Flask):
             return UserInfo(user.id, user.username, role, region, values["password"])
 
     return create
+
+
+def posted_at_once(app: Flask, url: str, body: dict, token: str, times: int = 4) -> list[int]:
+    """The statuses (sorted) of `times` POSTs of one JSON body with a Bearer token, each from a
+    client and thread of its own, let go at the same moment."""
+    start = threading.Barrier(times)
+    statuses: list[int] = []
+
+    def post() -> None:
+        client = app.test_client()
+        start.wait()
+        answer = client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)
 
 
 def log_in(client: FlaskClient, user: UserInfo) -> None:

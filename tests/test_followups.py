@@ -2,7 +2,6 @@
 within scope, 我的任务 and the chief's board, notifications and the bell, the API."""
 
 import re
-import threading
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +18,7 @@ from crm.followups import operations, rules
 from crm.followups.models import FollowUp, FollowUpStatus, Notification, Repeat
 from crm.followups.queries import SECTION_LIMIT
 from crm.followups.reminders import due_reminders, overdue_escalation
-from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, queries_for
+from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, posted_at_once, queries_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -664,23 +663,7 @@ def test_concurrent_sends_of_one_task_store_it_once(app, people, create_token, e
         "due_on": (bureau_today() + timedelta(days=3)).isoformat(),
         "assignee_id": people["officer"].id,
     }
-    start = threading.Barrier(4)
-    statuses = []
-
-    def send():
-        client = app.test_client()
-        start.wait()
-        answer = client.post(
-            "/api/v1/followups", json=task, headers={"Authorization": f"Bearer {token}"}
-        )
-        statuses.append(answer.status_code)
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses) == [200, 200, 200, 201]
+    assert posted_at_once(app, "/api/v1/followups", task, token) == [200, 200, 200, 201]
     assert count_tasks(app) == 1
     assert len(notifications_of(app, people["officer"].id)) == 1
 

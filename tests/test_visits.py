@@ -2,7 +2,6 @@
 
 import io
 import re
-import threading
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from crm.i18n import local_today
 from crm.policies.models import Policy
 from crm.problems.models import Problem, ProblemStatus
 from crm.visits.models import Attachment, Visit, VisitPolicy
-from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, queries_for
+from tests.conftest import CITY, MENGJIN, YIYANG, bureau_today, log_in, posted_at_once, queries_for
 from tests.forms import forms_of
 
 
@@ -249,23 +248,7 @@ def test_concurrent_posts_of_one_visit_store_it_once(app, create_user, create_to
         policy_ids=[1, 2, 3],
         problems=[{"category": "land", "title": "厂房用地指标不足"}],
     )
-    start = threading.Barrier(4)
-    statuses = []
-
-    def post():
-        client = app.test_client()
-        start.wait()
-        response = client.post(
-            "/api/v1/visits", json=body, headers={"Authorization": f"Bearer {token}"}
-        )
-        statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=post) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(statuses) == [200, 200, 200, 201]
+    assert posted_at_once(app, "/api/v1/visits", body, token) == [200, 200, 200, 201]
     assert counts(app) == {"visits": 1, "visit_policies": 3, "problems": 1, "attachments": 0}
 
 
