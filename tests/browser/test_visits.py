@@ -68,6 +68,15 @@ SLOW_SCALING = """{
 }"""
 
 
+def offline_ready_form(open_page):
+    """A county officer's new-visit form, once its service worker can serve it offline."""
+    page = open_page()
+    log_in(page, "yiyang")
+    tab = page.open("/visits/new")
+    tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    return page, tab
+
+
 def stored_visits(tab, client_uuid: str) -> int:
     """How many stored visits carry this client_uuid (asked through the API, as the user)."""
     return len(_visits_numbered(tab, client_uuid))
@@ -172,10 +181,7 @@ def test_files_added_while_editing_a_visit_are_stored(open_page, tmp_path, photo
 
 
 def test_a_visit_recorded_offline_is_synced_once(open_page):
-    page = open_page()
-    log_in(page, "yiyang")
-    tab = page.open("/visits/new")
-    tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page, tab = offline_ready_form(open_page)
     fill_visit(tab, "离线记录：企业反映招工难。", "缺少熟练技工")
     client_uuid = tab.locator("[name=client_uuid]").input_value()
     tab.context.set_offline(True)
@@ -240,10 +246,7 @@ def test_a_visit_whose_upload_loses_the_network_is_synced_once(open_page, photo,
 
 
 def test_the_form_opens_without_network(open_page):
-    page = open_page()
-    log_in(page, "yiyang")
-    tab = page.open("/visits/new")
-    tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    _page, tab = offline_ready_form(open_page)
     tab.reload()  # now the service worker controls the page and has kept the form
     tab.wait_for_function("navigator.serviceWorker.controller !== null")
     first_number = tab.locator("[name=client_uuid]").input_value()
@@ -490,10 +493,7 @@ def test_a_form_kept_from_an_earlier_day_dates_the_visit_today(open_page):
 
 
 def test_a_second_tap_on_save_while_offline_keeps_one_visit_and_no_false_errors(open_page):
-    page = open_page()
-    log_in(page, "yiyang")
-    tab = page.open("/visits/new")
-    tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    _page, tab = offline_ready_form(open_page)
     fill_visit(tab, "离线记录：连点两次保存。")
     tab.context.set_offline(True)
     save = tab.get_by_role("button", name="保存走访记录")
@@ -580,10 +580,7 @@ def test_an_expired_token_is_sent_again_and_a_body_too_large_says_what_to_do(ope
 def test_after_an_offline_save_and_its_sync_the_page_tells_nothing_stale(open_page):
     """Once the queued visit is sent, the status line no longer says the network was down, and
     the emptied form kept no draft to announce as restored."""
-    page = open_page()
-    log_in(page, "yiyang")
-    tab = page.open("/visits/new")
-    tab.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    _page, tab = offline_ready_form(open_page)
     fill_visit(tab, "离线保存后再同步。")
     tab.context.set_offline(True)
     tab.get_by_role("button", name="保存走访记录").tap()
