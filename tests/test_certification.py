@@ -191,6 +191,13 @@ def test_figures_that_cannot_all_be_true_are_refused_not_passed(
     assert (
         sme.status_code == 422 and "不能超过成本费用总额" in sme.json["error"]["fields"]["rnd"][0]
     )
+    as_kept = {key: str(value) for key, value in body.items()}  # a case keeps figures as text
+    case = {"enterprise_id": enterprise.id, "programme": "high_tech", "figures": as_kept}
+    opened = client.post("/api/v1/certifications", json=case)
+    assert opened.status_code == 422
+    assert list(opened.json["error"]["fields"]) == [f"figures.{refused}"]
+    with client.application.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(CertificationCase.id))) == 0
 
 
 @pytest.mark.parametrize(

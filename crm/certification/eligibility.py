@@ -248,10 +248,20 @@ def impossible_figures(figures: dict[str, Any]) -> dict[str, str]:
         part_n, whole_n = number(figures.get(part)), number(figures.get(whole))
         if part_n is not None and whole_n is not None and part_n > whole_n:
             wrong[part] = str(message)
-    founded, applying = figures.get("founded_on"), figures.get("apply_on")
-    if isinstance(founded, date) and isinstance(applying, date) and founded > applying:
+    founded, applying = _day(figures.get("founded_on")), _day(figures.get("apply_on"))
+    if founded is not None and applying is not None and founded > applying:
         wrong["founded_on"] = _("The founding cannot come after the application date.")
     return wrong
+
+
+def _day(value: Any) -> date | None:
+    """A date figure, as the form gives it or as a case keeps it (ISO text)."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def check_high_tech(figures: dict[str, Any]) -> Result:
