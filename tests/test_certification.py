@@ -1,6 +1,7 @@
 """The certification pipeline: eligibility at its boundaries, every stage move by role and state,
 certificates and their validity, the re-certification watch, scope."""
 
+import html
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -693,3 +694,13 @@ def test_a_case_opened_from_a_check_keeps_the_figures_checked(
         case = db.session.scalars(sa.select(CertificationCase)).one()
         assert case.figures["rnd_3y"] == "600" and case.figures["innovation_score"] == 80
         assert case.figures["field"] == "electronic_info" and case.figures["staff"] == 100
+        case_id = case.id
+    shown = client.get(f"/certification/{case_id}").text
+    kept = html.unescape(re.search(r'id="case-figures">(.*?)</section>', shown, re.S).group(1))
+    rows = dict(re.findall(r"<dt[^>]*>(.*?)</dt><dd[^>]*>(.*?)</dd>", kept))
+    assert rows["近三年研发费用合计（万元）"] == "600" and rows["技术领域"] == "电子信息"
+    assert rows["成立日期"] == "2020-03-01" and rows["发生过重大安全、质量或环境事故"] == "否"
+    again = re.search(r'href="(/certification/eligibility\?[^"]+)"', shown).group(1)
+    rerun = client.get(html.unescape(again)).text
+    assert "eligibility-result" in rerun
+    assert 'name="rnd_3y" step="any" type="number" value="600"' in rerun

@@ -15,7 +15,12 @@ from crm.auth.permissions import login_required, role_required
 from crm.auth.scope import get_scoped_or_404
 from crm.certification import operations
 from crm.certification import timeline as _timeline  # noqa: F401  (registers the timeline source)
-from crm.certification.eligibility import check_high_tech, check_tech_sme, impossible_figures
+from crm.certification.eligibility import (
+    HIGH_TECH_FIELDS,
+    check_high_tech,
+    check_tech_sme,
+    impossible_figures,
+)
 from crm.certification.forms import CaseForm, HighTechForm, MoveForm, TechSmeForm, plain_figures
 from crm.certification.models import CertificationCase, Programme, Stage
 from crm.certification.queries import board, cases_of_year, funnel, prospects
@@ -111,8 +116,50 @@ def _case_page(case: CertificationCase, form: MoveForm | None = None, status: in
             forms[stage] = MoveForm(formdata=None, to=stage.value, version=case.version)
     # A refused move the case no longer offers (moved on by someone else): told above the rest.
     stranded = [form] if form is not None and form not in forms.values() else []
-    page = render_template("certification/show.html", case=case, forms=forms, stranded=stranded)
+    page = render_template(
+        "certification/show.html",
+        case=case,
+        forms=forms,
+        stranded=stranded,
+        figures=_kept_figures(case),
+        recheck=_recheck_query(case),
+    )
     return page, status
+
+
+def _kept_figures(case: CertificationCase) -> list[tuple[str, str]]:
+    """The figures the case was opened with, labelled as the eligibility check labels them, in
+    its order; those left empty are left out."""
+    check_form, _check = CHECKS[case.programme]
+    kept = case.figures or {}
+    rows = []
+    for name, field in check_form(formdata=None)._fields.items():
+        value = kept.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            shown = _("Yes") if value else _("No")
+        elif name == "field":
+            shown = str(HIGH_TECH_FIELDS.get(value, value))
+        else:
+            shown = str(value)
+        rows.append((str(field.label.text), shown))
+    return rows
+
+
+def _recheck_query(case: CertificationCase) -> dict[str, str]:
+    """The eligibility check's query that runs it again on the case's figures (a box unticked
+    is a box left out, as a browser sends it)."""
+    query = {"enterprise_id": str(case.enterprise_id), "programme": case.programme.value}
+    if not case.figures:
+        return query
+    query["check"] = "1"
+    for name, value in case.figures.items():
+        if value is True:
+            query[name] = "y"
+        elif value is not None and value is not False:
+            query[name] = str(value)
+    return query
 
 
 @bp.get("/<int:case_id>")
