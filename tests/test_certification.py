@@ -448,6 +448,18 @@ def test_opening_a_case_once_per_programme(app, client, staff, create_enterprise
     assert first.status_code == 201 and first.json["stage"] == "prospect"
     again = client.post("/api/v1/certifications", json=body)
     assert again.status_code == 422 and "programme" in again.json["error"]["fields"]
+    query = {"enterprise_id": enterprise.id, "programme": "high_tech"}
+    check = client.get("/certification/eligibility", query_string=query).text
+    case_link = f'id="open-case" href="/certification/{first.json["id"]}"'
+    assert case_link in check and "/certification/new" not in check
+    assert f"已在培育中：{first.json['year']} 年 · 储备" in check
+    sme_check = client.get(
+        "/certification/eligibility", query_string={**query, "programme": "tech_sme"}
+    )
+    assert "/certification/new" in sme_check.text and 'id="open-case"' not in sme_check.text
+    form = client.get("/certification/new", query_string=query).text
+    notice = re.search(r'id="open-cases">(.*?)</div>', form, re.S).group(1)
+    assert f'href="/certification/{first.json["id"]}"' in notice and "高新技术企业" in notice
     other = client.post("/api/v1/certifications", json={**body, "programme": "tech_sme"})
     assert other.status_code == 201
 

@@ -125,7 +125,7 @@ def open_case(actor: User, enterprise: Enterprise, values: dict[str, Any]) -> Ce
     batch = _text(values, "batch", BATCH_MAX, errors)
     notes = _text(values, "notes", NOTE_MAX, errors)
     owner = _owner(actor, values.get("owner_id"), enterprise.county_code, errors)
-    if programme is not None and _open_case_of(enterprise, programme) is not None:
+    if programme is not None and open_case_of(enterprise, programme) is not None:
         errors.add("programme", _("This enterprise already has an open case in this programme."))
     figures = dict(values.get("figures") or {})
     for name, message in impossible_figures(figures).items():
@@ -172,7 +172,8 @@ def open_case(actor: User, enterprise: Enterprise, values: dict[str, Any]) -> Ce
     return case
 
 
-def _open_case_of(enterprise: Enterprise, programme: Programme) -> CertificationCase | None:
+def open_case_of(enterprise: Enterprise, programme: Programme) -> CertificationCase | None:
+    """The enterprise's case of the programme still in the pipeline, if it has one."""
     return db.session.scalars(
         sa.select(CertificationCase).where(
             CertificationCase.enterprise_id == enterprise.id,
@@ -376,7 +377,7 @@ def watch_certificates(now: datetime) -> int:
         owner = case.owner if case.owner and case.owner.active else None
         if owner is not None and not in_scope(owner, case.county_code):
             owner = None  # moved elsewhere: the county's chiefs assign the renewal
-        if (already := _open_case_of(case.enterprise, Programme.HIGH_TECH)) is not None:
+        if (already := open_case_of(case.enterprise, Programme.HIGH_TECH)) is not None:
             already.renews_id = case.id  # the enterprise's open case is the renewal
             db.session.flush()
             continue

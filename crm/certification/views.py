@@ -239,7 +239,11 @@ def create():
             flash(_("The case has been opened."), "success")
             return redirect(url_for(".show", case_id=case.id))
     status = 422 if form.errors or form.form_errors else 200
-    return render_template("certification/form.html", form=form, enterprise=enterprise), status
+    open_cases = [c for p in Programme if (c := operations.open_case_of(enterprise, p))]
+    page = render_template(
+        "certification/form.html", form=form, enterprise=enterprise, open_cases=open_cases
+    )
+    return page, status
 
 
 def _case_figures(programme: Programme, enterprise: Enterprise, checked: str | None) -> dict:
@@ -280,6 +284,7 @@ def eligibility():
         programme=programme,
         form=form,
         result=result,
+        open_case=operations.open_case_of(enterprise, programme),
     )
 
 
