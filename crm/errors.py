@@ -39,7 +39,7 @@ MESSAGES = {
     403: _l("You do not have permission to do this."),
     404: _l("The page does not exist, or you may not see it."),
     405: _l("This action is not supported here."),
-    409: _l("Someone else changed this record; reload it and try again."),
+    409: _l("This record changed after you opened it; reload it and try again."),
     413: _l("The upload is too large."),
     422: _l("Some fields are not valid."),
     429: _l("Too many attempts; please wait and try again."),

@@ -219,7 +219,7 @@ def test_a_save_over_someone_elses_is_refused_once(app, client, login, create_en
         db.session.commit()
     mine = form(staff="1000", address="洛阳市洛龙区开元大道 1 号", seen=seen)
     refused = client.post(f"/enterprises/{enterprise.id}/edit", data=mine)
-    assert refused.status_code == 200 and "此企业信息已被他人保存" in refused.text
+    assert refused.status_code == 200 and "此企业信息已被保存过" in refused.text
     assert "开元大道 1 号" in refused.text  # what was typed is still there
     assert enterprises(app)[0].staff == 999
     again = re.search(r'name="seen" type="hidden" value="([0-9a-f]+)"', refused.text).group(1)

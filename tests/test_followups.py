@@ -177,7 +177,7 @@ def test_a_task_refused_from_the_list_opens_with_what_was_typed_and_why(
     )
     assert response.status_code == 409
     assert "材料已核实，企业补交了研发台账" in response.text  # the outcome, still in its box
-    assert "alert-warning" in response.text and "刚被他人修改" in response.text
+    assert "alert-warning" in response.text and "此任务已被修改" in response.text
     assert task_state(app, task_id)[0] == "todo"
 
 
@@ -193,7 +193,7 @@ def test_a_task_done_meanwhile_says_so_on_its_page(app, client, people, make_tas
     response = client.post(f"/tasks/{task_id}/complete", data=typed)
     assert response.status_code == 409
     refused = re.search(r'id="refused-elsewhere">(.*?)</div>\s*</div>', response.text, re.S)
-    assert refused and "刚被他人修改" in refused[1] and "已核实研发台账" in refused[1]
+    assert refused and "此任务已被修改" in refused[1] and "已核实研发台账" in refused[1]
     assert f'name="next" value="/tasks/{task_id}"' in response.text  # not the POST-only route
 
 

@@ -215,6 +215,21 @@ def test_a_step_refused_after_the_problem_moved_on_says_why_and_keeps_the_text(
     assert state_of(app, problem_id)[0] == "resolved"
 
 
+def test_a_step_taken_in_another_tab_is_named_as_the_users_own(app, client, people, make_problem):
+    """The chief who assigned the problem in one tab and presses again in another is told what
+    changed and by whom (himself), not that someone else did it."""
+    problem_id = make_problem("new")
+    log_in(client, people["chief"])
+    body = {"to": "assigned", "version": 1, "assignee_id": people["assignee"].id}
+    assert client.post(f"/api/v1/problems/{problem_id}/transition", json=body).status_code == 200
+    again = client.post(f"/api/v1/problems/{problem_id}/transition", json=body)
+    message = again.json["error"]["message"]
+    assert again.status_code == 409 and "他人" not in message
+    with app.app_context():
+        name = db.session.get(User, people["chief"].id).display_name
+    assert message.startswith(f"您打开后，此问题已有新的办理（{name}交办")
+
+
 def test_two_chiefs_assigning_from_the_same_version(app, client, people, make_problem, create_user):
     problem_id = make_problem("new")
     second_chief = create_user("chief", YIYANG)

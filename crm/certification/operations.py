@@ -313,7 +313,8 @@ def withdraw_cases_of(actor: User, enterprise: Enterprise, reason: str) -> int:
 
 def _stale() -> Conflict:
     message = _(
-        "Someone else moved this case meanwhile. Nothing was saved; reload it and try again."
+        "This case moved after you opened it (by someone else, or by you on another page). "
+        "Nothing was saved; reload it and try again."
     )
     return Conflict(message, {"version": [message]})
 

@@ -179,9 +179,9 @@ def update_enterprise(
     page had it: an enterprise someone saved meanwhile is not overwritten unasked."""
     if seen is not None and seen != edited_state(enterprise):
         message = _(
-            "Someone saved this enterprise after you opened it. What you entered is still below: "
-            "check the enterprise's page (in another tab) first; saving again replaces what "
-            "they saved."
+            "This enterprise was saved after you opened it (by someone else, or by you on another "
+            "page). What you entered is still below: check the enterprise's page (in another "
+            "tab) first; saving again replaces what was saved."
         )
         raise Conflict(message, {"_form": [message]})
     cleaned = clean_values(actor, values, enterprise, confirmed=confirmed)

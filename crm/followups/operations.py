@@ -181,7 +181,8 @@ def _check_version(task: FollowUp, version: Any) -> None:
 
 def _stale() -> Conflict:
     message = _(
-        "Someone else changed this task meanwhile. Nothing was saved; reload it and try again."
+        "This task changed after you opened it (by someone else, or by you on another page). "
+        "Nothing was saved; reload it and try again."
     )
     return Conflict(message, {"version": [message]})
 

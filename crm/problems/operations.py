@@ -173,7 +173,7 @@ def changes_since(problem: Problem, version: int) -> list[str]:
 def _stale(problem: Problem, version: int) -> Conflict:
     missed = changes_since(problem, version)
     message = _(
-        "Someone else changed this problem meanwhile: %(what)s. Nothing was saved; "
+        "This problem changed after you opened it: %(what)s. Nothing was saved; "
         "reload it and try again.",
         what="；".join(missed) or _("an unknown change"),
     )
