@@ -108,6 +108,17 @@ def test_high_tech_boundaries(key, change, passed):
     assert result.eligible is passed
 
 
+def test_a_share_of_a_total_of_zero_is_said_to_be_incalculable_not_missing(app):
+    """职工人数 0 was filled in: the share cannot be worked out, which is not "not given"."""
+    with app.test_request_context():
+        given_zero = criterion(
+            check_high_tech({**HIGH_TECH_OK, "staff": 0, "tech_staff": 0}), "tech_staff_ratio"
+        )
+        missing = criterion(check_high_tech({**HIGH_TECH_OK, "staff": None}), "tech_staff_ratio")
+    assert not given_zero.passed and given_zero.explanation.endswith("无法计算（分母为 0）。")
+    assert missing.explanation.endswith("：未填写。")
+
+
 SME_OK = {
     "staff": 500,
     "tech_staff": 50,  # 10 %: 4 points

@@ -158,6 +158,9 @@ def _share(key: str, label: str, part: Any, whole: Any, minimum: int, unit: str)
     """A share of at least `minimum` %; what is missing in `unit` when it falls short."""
     part_n, whole_n = number(part), number(whole)
     share = _ratio(part_n, whole_n)
+    if share is None and part_n is not None and whole_n is not None:  # a whole of 0
+        text = _("%(what)s cannot be worked out: the total it is a share of is 0.", what=label)
+        return Criterion(key, False, None, minimum, text)
     if share is None:
         return _missing(key, minimum, label)
     passed = share >= minimum
