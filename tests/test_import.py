@@ -12,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
+import xlsxwriter
 
 from crm.audit.models import AuditLog
 from crm.enterprises import imports
@@ -132,6 +133,7 @@ def small_file(tmp_path, rows, name="small.xlsx", headers=None):
             "第一行须为模板表头，缺少：企业名称、统一社会信用代码、所属县区。",
         ),
         (lambda d: _empty_workbook(d / "empty.xlsx"), "工作簿是空的。"),
+        (lambda d: _formulas_never_calculated(d / "generated.xlsx"), "请用 Excel 或 WPS 打开"),
     ],
 )
 def test_unusable_files_get_a_clear_message_and_change_nothing(
@@ -160,6 +162,29 @@ def _empty_workbook(path):
     workbook = openpyxl.Workbook()
     workbook.save(path)
     return path
+
+
+def _formulas_never_calculated(path):
+    """A workbook a program wrote with formulas: openpyxl saves no results with them."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(HEADERS)
+    workbook.active.append([{**good_row(2), "职工人数": "=40+10"}.get(h) for h in HEADERS])
+    workbook.save(path)
+    return path
+
+
+def test_formulas_a_spreadsheet_calculated_are_read_as_their_results(app, tmp_path):
+    path = tmp_path / "saved.xlsx"
+    workbook = xlsxwriter.Workbook(str(path), {"default_date_format": "yyyy-mm-dd"})
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, HEADERS)
+    sheet.write_row(1, 0, [good_row(2).get(h, "") for h in HEADERS])
+    sheet.write_formula(1, HEADERS.index("职工人数"), "=40+10", None, 50)
+    sheet.write_formula(1, HEADERS.index("所属乡镇"), '=""', None, "")  # a result that is empty
+    workbook.close()
+    with app.test_request_context():
+        (row,) = imports.plan_import(path, "saved.xlsx", None).rows
+    assert row.reasons == [] and row.fate == imports.Fate.NEW and row.values["staff"] == 50
 
 
 def test_oversized_file_is_refused(app, client, login, tmp_path):

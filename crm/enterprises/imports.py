@@ -224,6 +224,40 @@ def check_file(path: Path) -> None:
         raise ImportRefused(_("This is not an Excel workbook (.xlsx), whatever its name says."))
     if unpacked > MAX_UNPACKED_BYTES:
         raise ImportRefused(_("The workbook unpacks to an implausible size; it was not read."))
+    if _formulas_never_calculated(path):
+        raise ImportRefused(
+            _(
+                "The workbook's formulas have no results saved with them (it was written by a "
+                "program, not saved by a spreadsheet), so their cells would be read as empty. "
+                "Open it in Excel or WPS, save it, and upload it again."
+            )
+        )
+
+
+# In a sheet's XML a cell's formula <f> comes before its saved result <v> (ECMA-376 CT_Cell).
+FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+FORMULA_RESULT = re.compile(rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*<(?:\w+:)?v>[^<]")
+CHUNK = 1 << 20
+
+
+def _formulas_never_calculated(path: Path) -> bool:
+    """The sheets hold formulas and not one of them has a result saved (a program that writes
+    formulas leaves <v/> empty): openpyxl would read every formula cell as empty. One result
+    is enough to show a spreadsheet calculated them; any other empty one is empty text."""
+    found = False
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            with archive.open(name) as member:
+                tail = b""
+                while chunk := member.read(CHUNK):
+                    text = tail + chunk
+                    if FORMULA_RESULT.search(text):
+                        return False
+                    found = found or FORMULA.search(text) is not None
+                    tail = text[-256:]
+    return found
 
 
 def _rows(path: Path) -> Iterator[tuple[int, tuple[Any, ...]]]:
