@@ -130,7 +130,7 @@ def small_file(tmp_path, rows, name="small.xlsx", headers=None):
         (lambda d: _zip_without_workbook(d / "other.xlsx"), "该文件不是 Excel 工作簿"),
         (
             lambda d: small_file(d, [good_row(2)], headers=["名称", "代码"]),
-            "第一行须为模板表头，缺少：企业名称、统一社会信用代码、所属县区。",
+            "第一行（有标题时为标题下一行）须为模板表头，缺少：企业名称、统一社会信用代码、所属县区。",
         ),
         (lambda d: _empty_workbook(d / "empty.xlsx"), "工作簿是空的。"),
         (lambda d: _formulas_never_calculated(d / "generated.xlsx"), "请用 Excel 或 WPS 打开"),
@@ -185,6 +185,29 @@ def test_formulas_a_spreadsheet_calculated_are_read_as_their_results(app, tmp_pa
     with app.test_request_context():
         (row,) = imports.plan_import(path, "saved.xlsx", None).rows
     assert row.reasons == [] and row.fate == imports.Fate.NEW and row.values["staff"] == 50
+
+
+def test_a_title_above_the_headers_and_a_county_merged_down_its_rows_are_read_as_meant(
+    app, tmp_path
+):
+    """As bureaus keep their lists: a title merged across the top, a blank row, the headers,
+    and 所属县区 merged down each county's group of rows."""
+    path = tmp_path / "bureau.xlsx"
+    workbook = xlsxwriter.Workbook(str(path), {"default_date_format": "yyyy-mm-dd"})
+    sheet = workbook.add_worksheet()
+    sheet.merge_range(0, 0, 0, len(HEADERS) - 1, "2026年宜阳县重点企业名单", None)
+    sheet.write_row(2, 0, HEADERS)
+    county = HEADERS.index("所属县区")
+    rows = [good_row(n) for n in range(2, 6)] + [good_row(6, "孟津区", MENGJIN)]
+    for offset, row in enumerate(rows):
+        sheet.write_row(3 + offset, 0, [row.get(h, "") for h in HEADERS])
+    sheet.merge_range(3, county, 6, county, "宜阳县", None)
+    sheet.write_blank(8, 0, None)  # a blank row after the data, inside no range
+    workbook.close()
+    with app.test_request_context():
+        plan = imports.plan_import(path, "bureau.xlsx", None)
+    assert [(row.number, row.reasons) for row in plan.rows] == [(n, []) for n in range(4, 9)]
+    assert [row.values["county_code"] for row in plan.rows] == [YIYANG] * 4 + [MENGJIN]
 
 
 def test_oversized_file_is_refused(app, client, login, tmp_path):

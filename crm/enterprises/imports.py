@@ -21,6 +21,7 @@ import openpyxl
 import sqlalchemy as sa
 import xlsxwriter
 from flask import current_app
+from openpyxl.utils.cell import range_boundaries
 
 from crm.auth.models import User
 from crm.auth.scope import in_scope
@@ -158,6 +159,9 @@ def _header_key(text: Any) -> str:
     return "".join(unicodedata.normalize("NFKC", _text(text)).split())
 
 
+HEADER_KEYS = frozenset(_header_key(column.header) for column in COLUMNS)
+
+
 @dataclass
 class RowResult:
     number: int  # the row's number in the sheet, as Excel shows it
@@ -260,16 +264,71 @@ def _formulas_never_calculated(path: Path) -> bool:
     return found
 
 
-def _rows(path: Path) -> Iterator[tuple[int, tuple[Any, ...]]]:
+def _rows(path: Path) -> Iterator[tuple[int, tuple[Any, ...], tuple[Any, ...]]]:
+    """The first sheet's rows: their number, their cells as written, and their cells with each
+    merged range's value in all of its cells (a county merged down a group of rows is that
+    county on each of them)."""
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a damaged file
         raise ImportRefused(_("The workbook could not be read: it may be damaged.")) from error
     try:
         sheet = workbook.worksheets[0]
-        yield from enumerate(sheet.iter_rows(values_only=True), start=1)
+        # A read-only sheet does not read its merged ranges: they are taken from its XML.
+        with zipfile.ZipFile(path) as archive, archive.open(sheet._worksheet_path) as source:
+            merged = _merged_ranges(source)
+        yield from _filled(enumerate(sheet.iter_rows(values_only=True), start=1), merged)
     finally:
         workbook.close()
+
+
+# <mergeCell ref="C2:C5"/>, listed after the sheet's data.
+MERGED = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"')
+
+
+def _merged_ranges(source: BinaryIO) -> dict[int, list[tuple[int, int, int]]]:
+    """The sheet's merged ranges by their first row: (first column, last column, last row),
+    columns counted from 0."""
+    refs: set[tuple[bytes, bytes]] = set()
+    tail = b""
+    while chunk := source.read(CHUNK):
+        text = tail + chunk
+        refs.update(MERGED.findall(text))
+        tail = text[-128:]
+    by_row: dict[int, list[tuple[int, int, int]]] = {}
+    for first, last in refs:
+        min_col, min_row, max_col, max_row = range_boundaries(f"{first.decode()}:{last.decode()}")
+        by_row.setdefault(min_row, []).append((min_col - 1, max_col - 1, max_row))
+    return by_row
+
+
+def _filled(
+    rows: Iterator[tuple[int, tuple[Any, ...]]], merged: dict[int, list[tuple[int, int, int]]]
+) -> Iterator[tuple[int, tuple[Any, ...], tuple[Any, ...]]]:
+    open_ranges: list[tuple[int, int, int, Any]] = []  # first and last column, last row, value
+    for number, cells in rows:
+        for first, last, last_row in merged.get(number, ()):
+            value = cells[first] if first < len(cells) else None
+            open_ranges.append((first, last, last_row, value))
+        open_ranges = [r for r in open_ranges if r[2] >= number]
+        if not open_ranges:
+            yield number, cells, cells
+            continue
+        filled = list(cells)
+        for first, last, _last_row, value in open_ranges:
+            filled.extend([None] * (last + 1 - len(filled)))
+            filled[first : last + 1] = [value] * (last + 1 - first)
+        yield number, cells, tuple(filled)
+
+
+# Rows a sheet may carry above its headers: a title (one cell, merged across), a note, a gap.
+TITLE_ROWS = 3
+
+
+def _is_title(number: int, written: tuple[Any, ...]) -> bool:
+    """A row above the headers: near the top, one or two cells, none of them a header."""
+    given = [_header_key(cell) for cell in written if _text(cell) != ""]
+    return number <= TITLE_ROWS and len(given) <= 2 and not set(given) & HEADER_KEYS
 
 
 def _header_positions(header: tuple[Any, ...]) -> dict[str, int]:
@@ -278,7 +337,8 @@ def _header_positions(header: tuple[Any, ...]) -> dict[str, int]:
     if missing:
         raise ImportRefused(
             _(
-                "The first row must hold the template's headers; missing: %(names)s.",
+                "The first row (below the title, if the sheet has one) must hold the "
+                "template's headers; missing: %(names)s.",
                 names="、".join(missing),
             )
         )
@@ -474,14 +534,17 @@ def plan_import(
     number of rows read, every thousand rows."""
     check_file(path)
     plan = ImportPlan(filename)
-    rows = _rows(path)
     positions = None
+    above: tuple[Any, ...] = ()  # the first row given, when all there is looks like a title
     planner = Planner(actor)
-    for number, cells in rows:
+    for number, written, cells in _rows(path):
         if positions is None:
-            positions = _header_positions(cells)
+            if not _is_title(number, written):
+                positions = _header_positions(cells)
+            elif not above and any(_text(cell) != "" for cell in written):
+                above = cells
             continue
-        if all(_text(cell) == "" for cell in cells):
+        if all(_text(cell) == "" for cell in written):  # a blank row, merged ranges or not
             continue
         if len(plan.rows) >= MAX_ROWS:
             raise ImportRefused(_("More than %(n)d rows; split the file.", n=MAX_ROWS))
@@ -489,6 +552,8 @@ def plan_import(
         plan.rows.append(row)
         if progress is not None and len(plan.rows) % PROGRESS_EVERY == 0:
             progress(len(plan.rows))
+    if positions is None and above:
+        _header_positions(above)  # raises, naming the headers missing
     if positions is None:
         raise ImportRefused(_("The workbook is empty."))
     return plan
