@@ -132,6 +132,31 @@ document.addEventListener("focusout", (event) => {
   }
 });
 
+// The visits kept on this device until the server has them (IndexedDB; the visit form fills
+// and sends them). Every page opens it the same way: the first to open it makes its store.
+window.crmOutbox = () => new Promise((resolve, reject) => {
+  const request = window.indexedDB.open("crm-visits", 1);
+  request.onupgradeneeded = () => request.result.createObjectStore("outbox", { keyPath: "id" });
+  request.onsuccess = () => resolve(request.result);
+  request.onerror = () => reject(request.error);
+});
+
+// <div id="outbox-waiting" data-template="…{n}…" hidden>: the officer's visits still on this
+// device are told on every page, with the way to the form that sends them (which shows them
+// itself, one by one).
+const waitingNote = document.getElementById("outbox-waiting");
+if (waitingNote && window.indexedDB && !document.getElementById("outbox")) {
+  window.crmOutbox().then((db) => {
+    const request = db.transaction("outbox").objectStore("outbox").getAll();
+    request.onsuccess = () => {
+      const mine = request.result.filter((entry) => entry.user === document.body.dataset.user);
+      waitingNote.querySelector("[data-count]").textContent = waitingNote.dataset.template.replace("{n}", mine.length);
+      waitingNote.hidden = mine.length === 0;
+      db.close();
+    };
+  }).catch(() => {});
+}
+
 // The tablet app: a service worker keeps the visit form usable without network (static/sw.js).
 // Browsers allow it only on HTTPS or localhost.
 if ("serviceWorker" in navigator && document.body.dataset.user) {

@@ -616,16 +616,8 @@
   }
 
   // ---- The outbox (IndexedDB): every visit goes there first, and leaves once stored. ----
-  function openStore() {
-    return new Promise((resolve, reject) => {
-      const request = indexedDB.open("crm-visits", 1);
-      request.onupgradeneeded = () => request.result.createObjectStore("outbox", { keyPath: "id" });
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
   async function outbox(mode, action) {
-    const db = await openStore();
+    const db = await window.crmOutbox(); // static/js/app.js
     return new Promise((resolve, reject) => {
       const transaction = db.transaction("outbox", mode);
       const request = action(transaction.objectStore("outbox"));
@@ -660,8 +652,14 @@
       const date = (entry.entries.find(([name]) => name === "visit_date") || [])[1] || "";
       text.textContent = `${date} ${entry.enterprise.name || ""} · `;
       const status = document.createElement("span");
-      status.className = entry.rejected ? "text-danger" : "text-body-secondary";
-      status.textContent = entry.rejected ? format(messages.rejected, { reason: entry.rejected }) : messages.waiting;
+      status.className = `outbox-status ${entry.rejected ? "text-danger" : "text-body-secondary"}`;
+      status.textContent = entry.rejected
+        ? format(messages.rejected, { reason: entry.rejected })
+        : entry.id === sendingId
+          ? messages.sending
+          : entry.tried
+            ? format(messages.tried, { time: clock(entry.tried) })
+            : messages.waiting;
       text.append(status);
       item.append(text);
       if (entry.rejected) {
@@ -684,6 +682,25 @@
       });
       item.append(remove);
       list.append(item);
+    }
+  }
+  function clock(time) {
+    const at = new Date(time);
+    return `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`;
+  }
+  // The one being sent now, said as such in the list; one that could not be sent says when.
+  let sendingId = null;
+  async function sendShown(entry, token, onProgress) {
+    sendingId = entry.id;
+    renderOutbox();
+    try {
+      const result = await sendEntry(entry, token, onProgress);
+      if (result.kind !== "stored" && result.kind !== "rejected") {
+        await putEntry({ ...result.entry, tried: Date.now() });
+      }
+      return result;
+    } finally {
+      sendingId = null;
     }
   }
   function loadEntry(entry) {
@@ -747,7 +764,7 @@
         return;
       }
       for (const entry of entries) {
-        const result = await sendEntry(entry, answer.token);
+        const result = await sendShown(entry, answer.token);
         if (result.kind === "rejected") {
           await putEntry({ ...entry, rejected: result.message, fields: result.fields });
         } else if (result.kind === "login" || result.network) {
@@ -844,7 +861,7 @@
     let result = { kind: "later" };
     try {
       const answer = navigator.onLine ? await freshToken() : {};
-      result = answer.login ? { kind: "login" } : answer.token ? await sendEntry(entry, answer.token, progress) : result;
+      result = answer.login ? { kind: "login" } : answer.token ? await sendShown(entry, answer.token, progress) : result;
     } catch (_error) {
       result = { kind: "later" };
     }

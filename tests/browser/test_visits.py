@@ -229,7 +229,8 @@ def test_a_visit_whose_upload_loses_the_network_is_synced_once(open_page, photo,
 
     tab.route(re.compile(r".*/visits/new$"), lose_the_network)
     tab.get_by_role("button", name="保存走访记录").tap()
-    tab.locator("#outbox-count", has_text="待同步 1 条").wait_for()
+    tab.locator("#outbox-list .outbox-status", has_text="发送未成功").wait_for()
+    assert tab.locator("#outbox-count").inner_text() == "待同步 1 条"
     assert len(posts[0]) > 100_000  # the photo was on its way
     assert stored_visits(tab, client_uuid) == (cut == "after the server stored it")
     tab.context.set_offline(True)
@@ -558,7 +559,8 @@ def test_an_expired_token_is_sent_again_and_a_body_too_large_says_what_to_do(ope
         ),
     )
     tab.get_by_role("button", name="保存走访记录").tap()
-    tab.locator("#outbox-count", has_text="待同步 1 条").wait_for()
+    tab.locator("#outbox-list .outbox-status", has_text="发送未成功").wait_for()
+    assert tab.locator("#outbox-count").inner_text() == "待同步 1 条"
     tab.unroute("**/visits/new")
     tab.locator("#outbox-sync").tap()
     tab.locator("#outbox").wait_for(state="hidden")
@@ -592,3 +594,39 @@ def test_after_an_offline_save_and_its_sync_the_page_tells_nothing_stale(open_pa
     assert tab.locator("#send-status").inner_text() == ""
     tab.reload()
     assert tab.locator("#draft-restored").is_hidden()
+
+
+def test_a_visit_not_yet_sent_is_told_on_every_page_and_in_the_outbox_says_how_it_went(
+    open_page,
+):
+    """A visit whose send failed says when it failed; the other pages say that visits are still
+    on the device and lead to the form, which sends them, saying which one is on its way."""
+    page, tab = offline_ready_form(open_page)
+    fill_visit(tab, "发送失败后在首页提示。")
+    client_uuid = tab.locator("[name=client_uuid]").input_value()
+    tab.route(re.compile(r".*/visits/new$"), lambda route: route.abort("internetdisconnected"))
+    tab.get_by_role("button", name="保存走访记录").tap()
+    status = tab.locator("#outbox-list .outbox-status")
+    status.filter(has_text=re.compile(r"^\d\d:\d\d 发送未成功，将自动重试$")).wait_for()
+    tab.unroute(re.compile(r".*/visits/new$"))
+    tab.route(re.compile(r".*/visits/new$"), lambda route: route.abort("internetdisconnected"))
+    tab.goto(page.base_url + "/")
+    waiting = tab.locator("#outbox-waiting")
+    waiting.wait_for()
+    assert waiting.inner_text().strip().startswith("本设备上有 1 条走访记录尚未保存到系统。")
+    page.screenshot("outbox-waiting-home-810x1080")
+    tab.unroute(re.compile(r".*/visits/new$"))
+    tab.add_init_script(
+        """new MutationObserver(() => {
+             const shown = document.querySelector("#outbox-list .outbox-status");
+             (window.statuses = window.statuses || []).push(shown ? shown.textContent : "-");
+           }).observe(document, { subtree: true, childList: true, characterData: true });"""
+    )
+    waiting.get_by_role("link", name="去发送").click()
+    tab.wait_for_function("() => (window.statuses || []).includes('正在发送…')")
+    tab.wait_for_function("() => window.statuses.at(-1) === '-'")  # sent: the list is empty
+    assert tab.locator("#outbox").is_hidden() and stored_visits(tab, client_uuid) == 1
+    tab.goto(page.base_url + "/")
+    tab.wait_for_timeout(300)
+    assert tab.locator("#outbox-waiting").is_hidden()
+    assert [e for e in page.errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
