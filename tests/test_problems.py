@@ -13,7 +13,7 @@ from crm.auth.models import User
 from crm.db import utcnow
 from crm.errors import Conflict
 from crm.extensions import db
-from crm.followups.models import Notification
+from crm.followups.models import Notification, NotificationKind
 from crm.followups.reminders import problem_deadlines
 from crm.problems import deadlines, operations
 from crm.problems.models import Problem, ProblemEvent, ProblemStatus
@@ -927,6 +927,32 @@ def test_a_problem_deadline_is_told_to_someone_who_can_open_it(app, people, make
             for user in ("assignee", "chief")
         }
     assert "overdue" not in kinds["assignee"] and "overdue" in kinds["chief"]
+
+
+def test_a_problem_whose_enterprise_moved_is_told_to_the_new_countys_chief(
+    app, client, people, make_problem, create_user, login
+):
+    """Its officer and the chief who assigned it cannot see the county the enterprise moved to:
+    the overdue notice goes to that county's chief, not to no one."""
+    problem_id = make_problem("in_progress")
+    mengjin_chief = create_user("chief", MENGJIN)
+    login("chief")  # the city's
+    enterprise_id = enterprise_of(app, problem_id)
+    page = client.get(f"/enterprises/{enterprise_id}/edit").text
+    (edit,) = [f for f in forms_of(page) if "county_code" in f.fields]
+    values = {**edit.values(), "county_code": MENGJIN, "township_code": ""}
+    assert client.post(f"/enterprises/{enterprise_id}/edit", data=values).status_code == 302
+    with app.app_context():
+        db.session.get(Problem, problem_id).due_on = bureau_today() - timedelta(days=3)
+        db.session.commit()
+        problem_deadlines(utcnow())
+        db.session.commit()
+        told = db.session.execute(
+            sa.select(Notification.user_id, Notification.kind).where(
+                Notification.kind == NotificationKind.OVERDUE
+            )
+        ).all()
+    assert told == [(mengjin_chief.id, NotificationKind.OVERDUE)]
 
 
 def test_a_ledger_asked_for_a_status_that_is_none_says_so(client, people):

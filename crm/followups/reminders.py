@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from crm.auth.models import User
+from crm.auth.models import Role, User
 from crm.auth.scope import in_scope
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus, Notification, NotificationKind
@@ -150,8 +150,8 @@ def _watch(problem: Problem, now: datetime) -> int:
     link = link_to("problems.show", problem_id=problem.id)
     since = problem.assigned_at.isoformat() if problem.assigned_at else ""
     assignee = _in_reach(problem.assignee, problem.county_code)
-    chief = _in_reach(problem.assigned_by, problem.county_code)
-    handler = assignee or chief
+    chiefs = _chiefs_for(problem)
+    handlers = [assignee] if assignee is not None else chiefs
     told = 0
     if assignee is not None and deadlines.acknowledgement_late(problem, today):
         told += _tell(
@@ -180,28 +180,44 @@ def _watch(problem: Problem, now: datetime) -> int:
     if deadlines.is_overdue(problem, today):
         late = (today - problem.due_on).days
         key = f"problem:{problem.id}:overdue:{problem.due_on}"
-        told += _tell(
-            handler,
-            NotificationKind.OVERDUE,
-            _l("Problem %(n)d days overdue: %(title)s", n=late, title=problem.title),
-            link,
-            key,
-        )
+        for handler in handlers:
+            told += _tell(
+                handler,
+                NotificationKind.OVERDUE,
+                _l("Problem %(n)d days overdue: %(title)s", n=late, title=problem.title),
+                link,
+                key,
+            )
         days = current_app.config["PROBLEM_ESCALATE_DAYS"]
         if assignee is not None and _told_by(assignee.id, key, today - timedelta(days=days)):
-            told += _tell(
-                chief,
-                NotificationKind.ESCALATED,
-                _l(
-                    "%(who)s's problem is %(n)d days overdue: %(title)s",
-                    who=assignee.display_name,
-                    n=late,
-                    title=problem.title,
-                ),
-                link,
-                f"problem:{problem.id}:escalated:{problem.due_on}",
-            )
+            for chief in chiefs:
+                told += _tell(
+                    chief,
+                    NotificationKind.ESCALATED,
+                    _l(
+                        "%(who)s's problem is %(n)d days overdue: %(title)s",
+                        who=assignee.display_name,
+                        n=late,
+                        title=problem.title,
+                    ),
+                    link,
+                    f"problem:{problem.id}:escalated:{problem.due_on}",
+                )
     return told
+
+
+def _chiefs_for(problem: Problem) -> list[User]:
+    """Who answers for a problem above its officer: the chief who assigned it, while they may
+    open it; else (they moved, or the enterprise did) the active chiefs of its county, or
+    failing those the city's. A problem is never left with no one to remind."""
+    if (chief := _in_reach(problem.assigned_by, problem.county_code)) is not None:
+        return [chief]
+    chiefs = db.session.scalars(
+        sa.select(User).where(User.role == Role.CHIEF, User.active).order_by(User.id)
+    ).all()
+    reaching = [c for c in chiefs if in_scope(c, problem.county_code)]
+    own = [c for c in reaching if c.region_code == problem.county_code]
+    return own or reaching
 
 
 def _tell(user: User | None, kind: NotificationKind, message: Any, link: str, key: str) -> int:
