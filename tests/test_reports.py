@@ -62,7 +62,7 @@ KEYS = [
 YIYANG_OCTOBER = dict(
     zip(
         KEYS,
-        [2, 3, 3, 5, 2, 9, 3, Decimal("0.3333"), Decimal("0.6667"), 3, 4, 1, 2, 1, 2, 1, 1],
+        [2, 3, 3, 5, 2, 9, 3, Decimal("0.3333"), Decimal("0.6667"), 4, 4, 1, 3, 1, 2, 1, 1],
         strict=True,
     )
 )
@@ -76,7 +76,7 @@ MENGJIN_OCTOBER = dict(
 CITY_OCTOBER = dict(
     zip(
         KEYS,
-        [4, 6, 7, 7, 3, 13, 4, Decimal("0.3077"), Decimal("0.75"), 5, 5, 2, 2, 2, 2, 1, 1],
+        [4, 6, 7, 7, 3, 13, 4, Decimal("0.3077"), Decimal("0.75"), 6, 5, 2, 3, 2, 2, 1, 1],
         strict=True,
     )
 )
@@ -174,7 +174,8 @@ def october(app, create_user, create_enterprise):
             resolved_on=date(2026, 10, 20),
         )
         problem(e2, date(2026, 10, 3), in_progress, due_on=date(2026, 10, 10))  # overdue
-        problem(e2, date(2026, 10, 5), assigned, due_on=date(2026, 10, 31))  # due on the last day
+        # Due on the last day and not resolved by its end: overdue once October is over.
+        problem(e2, date(2026, 10, 5), assigned, due_on=date(2026, 10, 31))
         p5 = problem(  # resolved only in November: unresolved and overdue at the end of October
             e3,
             date(2026, 9, 28),
@@ -232,7 +233,7 @@ def october(app, create_user, create_enterprise):
         task(e1, date(2026, 10, 5), done, local(2026, 10, 6, 7, 0))
         task(e1, date(2026, 10, 20), done, local(2026, 10, 19))  # on time
         task(e2, date(2026, 10, 25), todo)  # overdue
-        task(e2, date(2026, 10, 31), todo)  # due on the last day: not yet overdue
+        task(e2, date(2026, 10, 31), todo)  # due on the last day, not done: overdue
         task(e3, date(2026, 10, 10), FollowUpStatus.CANCELLED)
         task(e3, date(2026, 11, 3), todo)
         task(f1, date(2026, 10, 15), done, local(2026, 10, 15, 8, 0))  # 00:00 UTC: on time
@@ -305,6 +306,17 @@ def test_hand_counted_figures(app, october):
         yiyang = db.session.get(Region, YIYANG)
         assert metrics.summary(yiyang, period()) == YIYANG_OCTOBER
         assert metrics.by_county(yiyang, period()) == {YIYANG: YIYANG_OCTOBER}
+
+
+def test_what_is_due_on_the_last_day_is_late_only_once_that_day_is_over(app, october):
+    """On 31 October itself the task and the problem due that day are not yet overdue; when
+    October's figures go out on 1 November they are (November does not count them)."""
+    with app.test_request_context():
+        yiyang = db.session.get(Region, YIYANG)
+        on_the_day = metrics.summary(yiyang, metrics.Period.of(OCTOBER, date(2026, 10, 31)))
+        after = metrics.summary(yiyang, metrics.Period.of(OCTOBER, date(2026, 11, 1)))
+    assert (after["followups_overdue"], after["overdue_open"]) == (3, 4)
+    assert (on_the_day["followups_overdue"], on_the_day["overdue_open"]) == (2, 3)
 
 
 def test_many_months_at_once_agree_with_each_month(app, october):

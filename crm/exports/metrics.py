@@ -53,21 +53,25 @@ class Period:
     first: date
     last: date
     as_of: date
+    closed: bool = False  # M is over: its last day has ended too
 
     @classmethod
     def of(cls, month: date, today: date) -> "Period":
         first = month.replace(day=1)
         last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        return cls(first, last, min(last, today))
+        return cls(first, last, min(last, today), closed=today > last)
+
+    @property
+    def overdue_before(self) -> date:
+        """A due date before this one has passed: in a month that is over, its last day
+        included (a task due on the 31st and not done is late when the figures go out on the
+        1st; the next month does not count it); while it is under way, today is not yet."""
+        return self.last + timedelta(days=1) if self.closed else self.as_of
 
     @property
     def key(self) -> str:
         """YYYY-MM, as the API and the file names write the month."""
         return f"{self.first:%Y-%m}"
-
-    @property
-    def ended(self) -> bool:
-        return self.as_of == self.last
 
     def previous(self, today: date) -> "Period":
         return Period.of(self.first - timedelta(days=1), today)
@@ -320,18 +324,18 @@ rate(
 
 def overdue_at_end(p: Period) -> sa.ColumnElement[bool]:
     """A problem raised by the end of M, assigned or in progress then (those resolved since
-    included), whose due date lies before the last day of M (the ledger sheet marks them)."""
+    included), whose due date had passed by then (the ledger sheet marks them)."""
     unresolved_then = sa.or_(
         Problem.status.in_(OPEN),
         sa.and_(Problem.status.in_(RESOLVED), Problem.resolved_on > p.as_of),
     )
-    return sa.and_(Problem.raised_on <= p.as_of, unresolved_then, Problem.due_on < p.as_of)
+    return sa.and_(Problem.raised_on <= p.as_of, unresolved_then, Problem.due_on < p.overdue_before)
 
 
 @metric(_l("Overdue, unresolved"), PROBLEMS)
 def overdue_open(p: Period) -> sa.ColumnElement:
     """逾期未办结数: problems assigned or in progress at the end of M (those resolved since
-    included) whose due date lies before the last day of M."""
+    included) whose due date had passed by then (the last day included, once M is over)."""
     return _count(overdue_at_end(p))
 
 
@@ -360,11 +364,11 @@ def followups_done_on_time(p: Period) -> sa.ColumnElement:
 @metric(_l("Follow-ups overdue"), FOLLOWUPS, FOLLOWUP_GROUP, _l("Past due"))
 def followups_overdue(p: Period) -> sa.ColumnElement:
     """跟进任务 逾期: of those, the ones not completed by their due date, once that date has
-    passed (by the last day of M)."""
+    passed (the last day of M included, once M is over)."""
     return _count(
         sa.and_(
             _within(FollowUp.due_on, p.first, p.last),
-            FollowUp.due_on < p.as_of,
+            FollowUp.due_on < p.overdue_before,
             sa.not_(done_on_time()),
         )
     )
