@@ -550,6 +550,7 @@ def test_the_lead_officer_may_edit_for_seven_days_and_every_edit_is_audited(
         visit = db.session.get(Visit, visit_id)
         assert visit.mode == "meeting" and [p.policy_id for p in visit.policies] == [2]
         assert len(visit.problems) == 1  # problems live on in the ledger
+        assert visit.problems[0].raised_on == visit.visit_date  # and move with its date
         entry = db.session.scalars(
             sa.select(AuditLog).where(AuditLog.action == "visit.update")
         ).one()

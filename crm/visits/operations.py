@@ -247,6 +247,8 @@ def update_visit(
     _attach(actor, visit, files)
     if "visit_date" in changes:
         _recount_last_visit(visit.enterprise)
+        for problem in visit.problems:  # a problem raised in a visit is raised on its date
+            problem.raised_on = visit.visit_date
     if changes or files:
         visit.updated_at = utcnow()  # files alone are a change too: the next `seen` differs
     if changes:
