@@ -275,3 +275,47 @@ def test_import_entries_written_before_their_keys_were_renamed_still_read_in_chi
     with app.test_request_context():
         old = [field_label("", key) for key in ("file", "created", "updated", "skipped")]
     assert old == ["文件", "新增企业", "更新企业", "跳过的行"]
+
+
+def test_a_county_officers_edit_keeps_a_city_officer_as_liaison(
+    app, client, create_user, create_enterprise
+):
+    """A city officer may look after a county enterprise: the county officer's form offers
+    them, so saving it unchanged keeps them; the list filters by them too."""
+    from tests.conftest import log_in
+    from tests.forms import forms_of
+
+    city_officer = create_user("officer", CITY, display_name="市局包联员")
+    enterprise = create_enterprise(county_code=YIYANG, liaison_id=city_officer.id)
+    log_in(client, create_user("officer", YIYANG))
+    (edit,) = [
+        f
+        for f in forms_of(client.get(f"/enterprises/{enterprise.id}/edit").text)
+        if "liaison_id" in f.fields
+    ]
+    assert edit.values()["liaison_id"] == str(city_officer.id)
+    assert client.post(f"/enterprises/{enterprise.id}/edit", data=edit.values()).status_code == 302
+    with app.app_context():
+        assert db.session.get(Enterprise, enterprise.id).liaison_id == city_officer.id
+    listed = client.get("/enterprises/", query_string={"liaison": city_officer.id}).text
+    assert enterprise.name in listed and "请从列表中选择" not in listed
+
+
+def test_a_patch_is_held_to_the_figures_and_liaison_it_leaves_unchanged(
+    client, login, create_user, create_enterprise
+):
+    """PATCH sends only what changes: fewer staff than the 科技人员 already recorded, or a move
+    away from the county its liaison covers, is refused as the full form would refuse it."""
+    liaison = create_user("officer", YIYANG)
+    enterprise = create_enterprise(
+        county_code=YIYANG, staff=300, tech_staff=269, liaison_id=liaison.id
+    )
+    login("chief")  # the city's
+    url = f"/api/v1/enterprises/{enterprise.id}"
+    fewer = client.patch(url, json={"staff": 1})
+    assert fewer.status_code == 422 and list(fewer.json["error"]["fields"]) == ["staff"]
+    moved = client.patch(url, json={"county_code": MENGJIN})
+    assert moved.status_code == 422 and list(moved.json["error"]["fields"]) == ["liaison_id"]
+    both = client.patch(url, json={"county_code": MENGJIN, "liaison_id": None, "staff": 269})
+    assert both.status_code == 200 and both.json["county_code"] == MENGJIN
+    assert client.patch(url, json={"address": "新址"}).status_code == 200

@@ -14,14 +14,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.auth.models import Role, User
-from crm.auth.scope import in_scope, scoped
+from crm.auth.scope import in_scope, region_filter
 from crm.enterprises import industries
 from crm.enterprises.models import SCALE_LABELS, SPECIALIZED_LABELS, Scale, SpecializedLevel
 from crm.extensions import db
 from crm.forms import CrmForm, FiniteDecimalField, InRange, SelectField
 from crm.i18n import lazy_gettext as _l
 from crm.regions.models import RegionLevel
-from crm.regions.tree import children_of, regions
+from crm.regions.tree import children_of, codes_above, regions
 
 NONE = SelectChoice("", "—")
 TAG_SEPARATORS = re.compile(r"[,，、;；\s]+")
@@ -75,13 +75,16 @@ def keep_township_of_county(form: wtforms.Form) -> None:
 
 
 def liaison_choices(user: User) -> list[SelectChoice]:
-    """Active officers and chiefs within the user's scope."""
+    """Active officers and chiefs who may be the liaison of an enterprise in the user's scope:
+    those within it, and those of the regions above it (a city officer looks after county
+    enterprises too, and a county officer's edit must not drop them)."""
     stmt = (
         sa.select(User)
         .where(User.active.is_(True), User.role.in_([Role.OFFICER, Role.CHIEF]))
         .order_by(User.region_code, User.display_name)
     )
-    people = db.session.scalars(scoped(stmt, user))
+    above = User.region_code.in_(codes_above(user.region_code))
+    people = db.session.scalars(stmt.where(sa.or_(region_filter(User.region_code, user), above)))
     return [
         NONE,
         *(SelectChoice(str(u.id), f"{u.display_name}（{u.region.name}）") for u in people),

@@ -69,7 +69,7 @@ def _check_texts(values: dict[str, Any], errors: FieldErrors) -> None:
         errors.add("name", _("Enter the enterprise's name."))
 
 
-def _check_numbers(values: dict[str, Any], errors: FieldErrors) -> None:
+def _check_numbers(values: dict[str, Any], current: Enterprise | None, errors: FieldErrors) -> None:
     for field, limit in COUNTS.items():
         number = values.get(field)
         if number is not None and not 0 <= number <= limit:
@@ -83,9 +83,14 @@ def _check_numbers(values: dict[str, Any], errors: FieldErrors) -> None:
             errors.add(field, _("Enter an amount from 0 to 100,000,000 (10k yuan)."))
         else:
             values[field] = amount.quantize(Decimal("0.01"))
-    staff, tech = values.get("staff"), values.get("tech_staff")
+    if "staff" not in values and "tech_staff" not in values:
+        return
+    # A change of one of the two (an API PATCH sends only what changes) is held to the other.
+    staff = values["staff"] if "staff" in values else getattr(current, "staff", None)
+    tech = values["tech_staff"] if "tech_staff" in values else getattr(current, "tech_staff", None)
     if staff is not None and tech is not None and tech > staff:
-        errors.add("tech_staff", _("Technical staff cannot outnumber the staff."))
+        field = "tech_staff" if "tech_staff" in values else "staff"
+        errors.add(field, _("Technical staff cannot outnumber the staff."))
 
 
 def _check_dates(values: dict[str, Any], errors: FieldErrors) -> None:
@@ -161,9 +166,12 @@ def _check_regions(
 
 
 def _check_liaison(values: dict[str, Any], current: Enterprise | None, errors: FieldErrors) -> None:
-    if "liaison_id" not in values:
+    if "liaison_id" in values:
+        liaison_id = values["liaison_id"] = values["liaison_id"] or None
+    elif current is not None and "county_code" in values:  # moved: its liaison must follow
+        liaison_id = current.liaison_id
+    else:
         return
-    liaison_id = values["liaison_id"] = values["liaison_id"] or None
     if liaison_id is None:
         return
     county_code = values.get("county_code", current.county_code if current else None)
@@ -224,7 +232,7 @@ def clean_values(
             cleaned.setdefault(field, None)
     _check_texts(cleaned, errors)
     _check_credit_code(cleaned, current, confirmed, confirmable, errors)
-    _check_numbers(cleaned, errors)
+    _check_numbers(cleaned, current, errors)
     _check_dates(cleaned, errors)
     _check_choices(cleaned, errors)
     _check_regions(actor, cleaned, current, errors)
