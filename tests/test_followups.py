@@ -668,9 +668,10 @@ def test_concurrent_sends_of_one_task_store_it_once(app, people, create_token, e
     assert len(notifications_of(app, people["officer"].id)) == 1
 
 
-def test_a_task_follows_its_officer_to_another_county(app, client, people, make_task):
-    """Moved to another county, the officer still opens their own tasks: the reminders still
-    reach them (not the chief instead), and their links open."""
+def test_a_task_stays_with_its_county_when_its_officer_moves(app, client, people, make_task):
+    """Moved to another county, the officer no longer sees the old county's tasks, theirs
+    included (a user sees only records inside their scope): the reminders go to the chief who
+    assigned them, who can open them and hand them on."""
     soon = make_task(due_on=bureau_today())
     late = make_task()
     with app.app_context():
@@ -683,8 +684,10 @@ def test_a_task_follows_its_officer_to_another_county(app, client, people, make_
         overdue_escalation(now)
         db.session.commit()
     told = [kind for kind, _text in notifications_of(app, people["officer"].id)]
-    assert "due_soon" in told and "overdue" in told
+    assert "due_soon" not in told and "overdue" not in told
     chief = [kind for kind, _text in notifications_of(app, people["chief"].id)]
-    assert "escalated" in chief and "due_soon" not in chief
+    assert "due_soon" in chief and "overdue" in chief
     log_in(client, people["officer"])
-    assert client.get(f"/tasks/{soon}").status_code == 200
+    assert client.get(f"/tasks/{soon}").status_code == 404
+    assert client.get(f"/api/v1/followups/{late}").status_code == 404
+    assert soon not in [t["id"] for t in client.get("/api/v1/followups").json["items"]]

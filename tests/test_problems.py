@@ -963,17 +963,32 @@ def test_a_ledger_asked_for_a_status_that_is_none_says_so(client, people):
 
 
 def test_moving_an_enterprise_to_another_county_warns_of_problems_left_out_of_reach(
-    app, client, make_problem, login
+    app, client, make_problem, login, people
 ):
     problem_id = make_problem("in_progress")  # 宜阳县's officer handles it
     enterprise_id = enterprise_of(app, problem_id)
+    with app.app_context():  # and a task of it
+        from crm.enterprises.models import Enterprise
+        from crm.followups.operations import create_followup
+
+        task = {
+            "title": "送申报指南",
+            "due_on": bureau_today(),
+            "assignee_id": people["assignee"].id,
+        }
+        chief = db.session.get(User, people["chief"].id)
+        create_followup(chief, db.session.get(Enterprise, enterprise_id), task)
+        db.session.commit()
     login("chief")  # the city's
     page = client.get(f"/enterprises/{enterprise_id}/edit").text
     (edit,) = [f for f in forms_of(page) if "county_code" in f.fields]
     values = {**edit.values(), "county_code": MENGJIN, "township_code": ""}
     moved = client.post(f"/enterprises/{enterprise_id}/edit", data=values, follow_redirects=True)
     assert moved.status_code == 200
-    assert "已改属孟津区：其中 1 个办理中的问题由看不到该县区的干部负责，请重新交办。" in moved.text
+    assert (
+        "已改属孟津区：其中 1 个办理中的问题、1 个未完成的跟进任务由看不到该县区的干部负责，"
+        "请重新交办。"
+    ) in moved.text
     page = client.get(f"/enterprises/{enterprise_id}/edit").text
     (edit,) = [f for f in forms_of(page) if "county_code" in f.fields]
     values = {**edit.values(), "address": "新址"}

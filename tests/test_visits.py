@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from crm.audit.models import AuditLog
+from crm.auth.models import User
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
 from crm.i18n import local_today
@@ -315,26 +316,37 @@ def test_an_officer_cannot_record_or_see_visits_outside_the_region(
     assert counts(app)["visits"] == 1
 
 
-def test_a_companion_from_another_county_sees_the_visit(
+def test_a_visit_is_seen_only_within_its_county_companions_and_lead_included(
     app, client, login, create_user, create_enterprise
 ):
+    """A user sees only the visits of their scope: a colleague who cannot see the enterprise's
+    county cannot go along, one of the city's can; and a lead moved to another county no longer
+    sees the visits they made in the old one."""
     mengjin_enterprise = create_enterprise(county_code=MENGJIN)
-    companion = create_user("officer", YIYANG)
-    outsider = create_user("officer", YIYANG)
-    login("officer")
-    body = api_visit(mengjin_enterprise.id, companion_ids=[companion.id])
+    elsewhere = create_user("officer", YIYANG)
+    city_companion = create_user("officer", CITY)
+    login("officer")  # the city's
+    refused = client.post(
+        "/api/v1/visits", json=api_visit(mengjin_enterprise.id, companion_ids=[elsewhere.id])
+    )
+    assert refused.status_code == 422 and "companion_ids" in refused.json["error"]["fields"]
+    body = api_visit(mengjin_enterprise.id, companion_ids=[city_companion.id])
     visit_id = client.post("/api/v1/visits", json=body).json["id"]
     client.post("/logout")
-    log_in(client, companion)
+    log_in(client, city_companion)
     assert client.get(f"/visits/{visit_id}").status_code == 200
-    assert client.get(f"/api/v1/visits/{visit_id}").status_code == 200
-    assert [v["id"] for v in client.get("/api/v1/visits").json["items"]] == [visit_id]
     assert f"/visits/{visit_id}" in client.get("/visits/mine").text
-    # The enterprise itself stays out of reach.
-    assert client.get(f"/enterprises/{mengjin_enterprise.id}").status_code == 404
     client.post("/logout")
-    log_in(client, outsider)
-    assert client.get(f"/visits/{visit_id}").status_code == 404
+    lead = create_user("officer", MENGJIN)
+    log_in(client, lead)
+    own = client.post("/api/v1/visits", json=api_visit(mengjin_enterprise.id)).json["id"]
+    with app.app_context():
+        db.session.get(User, lead.id).region_code = YIYANG
+        db.session.commit()
+    assert client.get(f"/visits/{own}").status_code == 404
+    assert client.get(f"/visits/{own}/edit").status_code == 404
+    assert client.get(f"/api/v1/visits/{own}").status_code == 404
+    assert client.get("/api/v1/visits").json["items"] == []
 
 
 # Bad input: a clear message beside the field, and nothing stored.

@@ -1,10 +1,10 @@
 """Region scope: the one way to read scoped records.
 
 A scoped model names its region column in `__scope_column__`; models with a `deleted_at` column
-are soft-deleted; a model may widen its scope with a classmethod `__scope_also__(user)` (a visit
-is seen by whoever took part in it). `scoped(select(Model), user)` keeps the live rows inside the
-user's region; `get_scoped_or_404` loads one record the same way and answers 404 for anything
-outside it.
+are soft-deleted. `scoped(select(Model), user)` keeps the live rows inside the user's region, and
+nothing else: not a visit one led, nor a task one holds, once it lies outside (the user moved, or
+its enterprise did). `get_scoped_or_404` loads one record the same way and answers 404 for
+anything outside it.
 """
 
 from typing import Any, TypeVar
@@ -63,10 +63,7 @@ def scoped(
     if not models:
         raise TypeError("scoped() needs a select of a scoped model")
     for model in models:
-        condition = region_filter(getattr(model, model.__scope_column__), user)
-        if hasattr(model, "__scope_also__"):
-            condition = sa.or_(condition, model.__scope_also__(user))
-        stmt = stmt.where(condition)
+        stmt = stmt.where(region_filter(getattr(model, model.__scope_column__), user))
         if hasattr(model, "deleted_at"):
             stmt = stmt.where(model.deleted_at.is_(None))
     return stmt

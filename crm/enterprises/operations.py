@@ -217,18 +217,27 @@ def _apply(actor: User | None, enterprise: Enterprise, cleaned: dict[str, Any]) 
     return changes
 
 
-def problems_out_of_reach(enterprise: Enterprise) -> int:
-    """How many of the enterprise's problems in hand are held by an officer who cannot see its
-    county (after it moved to another): they are to be assigned again. (A task stays with its
-    officer, who may open their own tasks wherever they are.)"""
+def work_out_of_reach(enterprise: Enterprise) -> tuple[int, int]:
+    """How many of the enterprise's problems in hand, and of its open tasks, are held by an
+    officer who cannot see its county (after it moved to another): they no longer see them, and
+    they are to be assigned again."""
+    from crm.followups.models import FollowUp, FollowUpStatus
     from crm.problems.deadlines import OPEN
     from crm.problems.models import Problem
 
     problems = db.session.scalars(
         sa.select(Problem).where(Problem.enterprise_id == enterprise.id, Problem.status.in_(OPEN))
     )
+    tasks = db.session.scalars(
+        sa.select(FollowUp).where(
+            FollowUp.enterprise_id == enterprise.id, FollowUp.status == FollowUpStatus.TODO
+        )
+    )
     county = enterprise.county_code
-    return sum(1 for p in problems if p.assignee and not in_scope(p.assignee, county))
+    return (
+        sum(1 for p in problems if p.assignee and not in_scope(p.assignee, county)),
+        sum(1 for t in tasks if t.assignee and not in_scope(t.assignee, county)),
+    )
 
 
 def delete_enterprise(actor: User, enterprise: Enterprise) -> None:

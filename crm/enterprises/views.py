@@ -136,13 +136,16 @@ def _save(form: EnterpriseForm, enterprise: Enterprise | None):
 
 
 def _warn_of_work_out_of_reach(enterprise: Enterprise) -> None:
-    if held := operations.problems_out_of_reach(enterprise):
+    problems, tasks = operations.work_out_of_reach(enterprise)
+    if problems or tasks:
         message = _(
-            "%(name)s now belongs to %(county)s: %(n)d of its problems in hand are held by "
-            "officers who cannot see it there. Assign them again.",
+            "%(name)s now belongs to %(county)s: %(problems)d of its problems in hand and "
+            "%(tasks)d of its open tasks are held by officers who cannot see it there. Assign "
+            "them again.",
             name=enterprise.name,
             county=enterprise.county.name,
-            n=held,
+            problems=problems,
+            tasks=tasks,
         )
         flash(message, "warning")
 

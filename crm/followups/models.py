@@ -139,11 +139,6 @@ class FollowUp(TimestampMixin, db.Model):
     )
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
-    @classmethod
-    def __scope_also__(cls, user: User) -> sa.ColumnElement[bool]:
-        """An officer's own tasks, wherever their enterprise lies."""
-        return cls.assignee_id == user.id
-
     def __repr__(self) -> str:
         return f"<FollowUp {self.id} {self.status}>"
 

@@ -32,11 +32,11 @@ def _in_reach(user: User | None, county_code: str) -> User | None:
 
 
 def _task_holder(task: FollowUp) -> User | None:
-    """Who hears about a task: its assignee (who may open their own tasks wherever they are)
-    while active, else whoever assigned it, if they may open it."""
-    if task.assignee is not None and task.assignee.active:
-        return task.assignee
-    return _in_reach(task.assigned_by, task.county_code)
+    """Who hears about a task: its assignee while they may open it, else whoever assigned it,
+    if they may."""
+    return _in_reach(task.assignee, task.county_code) or _in_reach(
+        task.assigned_by, task.county_code
+    )
 
 
 def due_reminders(now: datetime) -> int:

@@ -93,14 +93,6 @@ class Visit(TimestampMixin, db.Model):
         sa.Index("ix_visits_lead_date", "lead_id", "visit_date"),
     )
 
-    @classmethod
-    def __scope_also__(cls, user: User) -> sa.ColumnElement[bool]:
-        """Whoever led or accompanied a visit sees it, whatever county it lies in."""
-        accompanied = sa.select(visit_companions.c.visit_id).where(
-            visit_companions.c.user_id == user.id
-        )
-        return sa.or_(cls.lead_id == user.id, cls.id.in_(accompanied.scalar_subquery()))
-
     def __repr__(self) -> str:
         return f"<Visit {self.id} {self.visit_date}>"
 

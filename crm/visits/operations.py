@@ -125,7 +125,12 @@ def record_visit(
     client_uuid = parse_client_uuid(values.get("client_uuid"))
     if existing := visit_by_uuid(client_uuid):
         return _stored_already(actor, existing, enterprise, values), False
-    cleaned = clean_visit(actor, values, enterprise_missing=enterprise is None)
+    cleaned = clean_visit(
+        actor,
+        values,
+        county_code=enterprise.county_code if enterprise else None,
+        enterprise_missing=enterprise is None,
+    )
     files = check_uploads(uploads)
     if enterprise is None:  # clean_visit has refused the visit already; this is for the types
         raise AssertionError("a visit without an enterprise passed its rules")

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from crm.auth.models import Role, User
+from crm.auth.scope import in_scope
 from crm.errors import FieldErrors, invalid
 from crm.extensions import db
 from crm.i18n import DUE_YEARS_AHEAD, latest_due, local_today
@@ -55,9 +56,11 @@ def clean_visit(
     values: dict[str, Any],
     current: Visit | None = None,
     *,
+    county_code: str | None = None,
     enterprise_missing: bool = False,
 ) -> dict[str, Any]:
-    """Every field of a visit checked and normalised; problems only when it is new."""
+    """Every field of a visit checked and normalised; problems only when it is new.
+    `county_code`, a new visit's: the county of the enterprise visited."""
     errors = FieldErrors()
     if enterprise_missing:
         errors.add("enterprise_id", _("Choose the enterprise visited from the list."))
@@ -66,7 +69,8 @@ def clean_visit(
     _check_texts(values, errors, cleaned)
     _check_location(values, errors, cleaned)
     cleaned["policies"] = _check_policies(values, errors, current)
-    cleaned["companions"] = _check_companions(actor, values, errors, current)
+    county = current.county_code if current else county_code
+    cleaned["companions"] = _check_companions(actor, values, errors, current, county)
     _check_followup(values, errors, cleaned, current)
     if current is None:
         cleaned["problems"] = _check_problems(values, errors)
@@ -164,11 +168,16 @@ def _check_policies(
 
 
 def _check_companions(
-    actor: User, values: dict[str, Any], errors: FieldErrors, current: Visit | None
+    actor: User,
+    values: dict[str, Any],
+    errors: FieldErrors,
+    current: Visit | None,
+    county_code: str | None,
 ) -> list[User]:
-    """Colleagues who went along: active officers and chiefs (the lead is not a companion), and
-    for a county's officer only the county's own and those above it, as the form offers them;
-    those already on the visit stay whatever became of their account."""
+    """Colleagues who went along: active officers and chiefs (the lead is not a companion) who
+    may see the enterprise's county, since they will see the visit: its own and the city's (for
+    a county's officer, those the form offers). Those already on the visit stay whatever became
+    of their account."""
     lead = current.lead if current else actor
     ids = [i for i in _ids(values, "companion_ids", errors) if i != lead.id]
     kept = {user.id for user in current.companions} if current else set()
@@ -180,7 +189,9 @@ def _check_companions(
         user = found.get(i)
         if user is None or not (i in kept or (user.active and user.role in COMPANION_ROLES)):
             continue
-        if i not in kept and regions is not None and user.region_code not in regions:
+        offered = regions is None or user.region_code in regions
+        sees = county_code is None or in_scope(user, county_code)
+        if i not in kept and not (offered and sees):
             elsewhere = True
             continue
         usable.append(user)
