@@ -2,10 +2,13 @@
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from crm.audit.models import AuditLog
+from crm.auth import operations
 from crm.auth.models import ApiToken, Role, User
+from crm.errors import ValidationFailed
 from crm.extensions import db
 from tests.conftest import CITY, MENGJIN, YIYANG, log_in
 from tests.forms import fields_of
@@ -152,6 +155,30 @@ def test_admin_cannot_change_own_role_or_deactivate_self(app, client, login):
     response = client.post(f"/admin/users/{admin.id}/deactivate", follow_redirects=True)
     assert "不能停用自己的账号。" in response.text
     assert get_user(app, admin.username).active
+
+
+def test_the_last_city_administrator_stays_one(app, client, login, create_user):
+    """No change leaves the city without an active administrator of its own: the last one
+    cannot narrow their own region, nor be deactivated or demoted by anyone; with a second one
+    there, either may be."""
+    admin = login("admin")
+    form = {"display_name": "x", "role": "admin", "region_code": YIYANG, "unit": "", "phone": ""}
+    response = client.post(f"/admin/users/{admin.id}", data=form)
+    assert response.status_code == 200 and "全市至少要保留一名在用的市级管理员" in response.text
+    assert get_user(app, admin.username).region_code == CITY
+    with app.test_request_context():
+        last = db.session.get(User, admin.id)
+        someone = db.session.get(User, create_user("admin", YIYANG).id)
+        with pytest.raises(ValidationFailed):
+            operations.deactivate_user(someone, last)
+        with pytest.raises(ValidationFailed):
+            operations.update_user(someone, last, {"role": "viewer"})
+        db.session.rollback()
+    second = create_user("admin", CITY)
+    form = {**form, "region_code": CITY, "role": "viewer"}
+    assert client.post(f"/admin/users/{second.id}", data=form).status_code == 302
+    assert get_user(app, second.username).role == Role.VIEWER
+    assert get_user(app, admin.username).active and get_user(app, admin.username).role == "admin"
 
 
 def test_deactivate_and_reactivate(app, client, login, create_user):

@@ -26,7 +26,7 @@ from crm.errors import FieldErrors, Forbidden, ValidationFailed, invalid
 from crm.extensions import db
 from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
-from crm.regions.models import RegionLevel
+from crm.regions.models import Region, RegionLevel
 from crm.regions.queries import region_name
 from crm.regions.tree import regions
 from crm.text import collapse, is_clean, is_phone
@@ -198,6 +198,10 @@ def update_user(actor: User, user: User, values: dict[str, Any]) -> None:
             raise invalid("role", _("You cannot change your own role."))
     if "region_code" in values and values["region_code"] != user.region_code:
         _check_region(actor, values["region_code"])
+    role, region_code = values.get("role", user.role), values.get("region_code", user.region_code)
+    city_wide = (found := regions().get(region_code)) is not None and found.parent_code is None
+    if role != Role.ADMIN or not city_wide:
+        _keep_a_city_admin(user, "role" if role != Role.ADMIN else "region_code")
     if changes := apply_changes(user, values):
         db.session.flush()
         record_audit("user.update", user, changes=changes, actor=actor)
@@ -225,10 +229,34 @@ def _locked_out(user: User) -> Changes:
     return {"api_tokens_revoked": [None, tokens]} if tokens else {}
 
 
+def _keep_a_city_admin(user: User, field: str) -> None:
+    """Refuse to make the user anything but an active city-wide admin when no other is left:
+    no one could then manage the city's users (only the command line could). The other admins'
+    rows are locked (PostgreSQL), so two admins demoting each other at once cannot both pass."""
+    if not (user.active and user.role == Role.ADMIN and user.region.is_root):
+        return
+    others = db.session.scalars(
+        sa.select(User.id)
+        .join(Region, Region.code == User.region_code)
+        .where(
+            User.id != user.id,
+            User.active.is_(True),
+            User.role == Role.ADMIN,
+            Region.parent_code.is_(None),
+        )
+        .with_for_update(of=User)
+    ).all()
+    if not others:
+        raise invalid(
+            field, _("The city needs at least one active administrator; this is the last one.")
+        )
+
+
 def deactivate_user(actor: User, user: User) -> None:
     """Stop a user from logging in, end their sessions, revoke their tokens; records stay."""
     if user.id == actor.id:
         raise Forbidden(_("You cannot deactivate your own account."))
+    _keep_a_city_admin(user, "active")
     if user.active:
         user.active = False
         changes = {"active": [True, False], **_locked_out(user)}
