@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from crm.audit.models import AuditLog
 from crm.auth.models import User, UserSession
 from crm.extensions import db
 from tests.conftest import log_in, make_app
@@ -104,6 +105,27 @@ def test_sixth_rapid_failure_is_throttled(client, create_user):
     assert response.status_code == 429
     assert "登录失败次数过多" in response.text
     assert client.get("/").status_code == 302
+
+
+def test_guessing_the_current_password_on_the_change_form_is_throttled_and_audited(
+    app, client, login
+):
+    """A session left open on a shared tablet: its password is guessed on 修改密码 no faster
+    than on the login page, and each wrong guess is in the audit log."""
+    user = login("officer")
+    new = {"new_password": "Newpass2026", "confirm_password": "Newpass2026"}
+    guess = {"current_password": "wrong123", **new}
+    for _ in range(5):
+        response = client.post("/account/password", data=guess)
+        assert response.status_code == 200 and "当前密码不正确" in response.text
+    right = {**guess, "current_password": user.password}
+    refused = client.post("/account/password", data=right)
+    assert refused.status_code == 429 and "登录失败次数过多" in refused.text
+    with app.app_context():
+        wrong = db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.action == "user.wrong_password")
+        ).all()
+        assert [entry.actor_id for entry in wrong] == [user.id] * 5
 
 
 def test_parallel_guesses_cannot_slip_past_the_limit(app, create_user):

@@ -47,6 +47,7 @@ register_labels(
         "user.reactivate": _l("Reactivated user"),
         "user.reset_password": _l("Reset password"),
         "user.change_password": _l("Changed own password"),
+        "user.wrong_password": _l("Wrong current password when changing it"),
         "user.logout_everywhere": _l("Logged out on every device"),
         "user.language": _l("Changed language"),
         "api_token.create": _l("Created API token"),
@@ -280,6 +281,7 @@ def reset_password(actor: User, user: User, password: str) -> None:
 def change_password(user: User, current: str, new: str) -> None:
     """The user's own password change; every other session of theirs ends."""
     if not verify_password(user.password_hash, current):
+        record_audit("user.wrong_password", user, actor=user)  # a guess, as at the login
         raise invalid("current_password", _("The current password is not correct."))
     if new == current:
         raise invalid("new_password", _("Choose a password different from the current one."))

@@ -139,11 +139,21 @@ def change_password():
     form = ChangePasswordForm()
     user = current_user._get_current_object()  # the User itself: it is logged in again below
     if form.validate_on_submit():
+        # The current password is guessed here as at the login, with the same allowance.
+        if not throttle.admit_attempt(user.username):
+            form.form_errors.append(
+                _("Too many failed attempts. Wait a few minutes and try again.")
+            )
+            return render_template("auth/change_password.html", form=form), 429
         try:
             operations.change_password(user, form.current_password.data, form.new_password.data)
         except DomainError as error:
             attach_errors(form, error)
+            if form.current_password.errors:
+                throttle.record_failure()
+                db.session.commit()  # the audit entry of the wrong guess
         else:
+            throttle.record_success(user.username)
             start_session(user)
             db.session.commit()
             flash(
