@@ -425,6 +425,18 @@ def test_throttle_counts_are_shared_through_redis(app, redis_url, create_user, s
     assert response.status_code == status
 
 
+def test_a_throttle_store_out_of_reach_does_not_lock_everyone_out(app, create_user, caplog):
+    """Redis down: the login goes on (unthrottled, the error logged), not a 500 for all."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    user = create_user("officer")
+    nowhere = make_app(url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0")  # nothing listens
+    response = nowhere.test_client().post(
+        "/login", data={"username": user.username, "password": user.password}
+    )
+    assert response.status_code == 302
+    assert "the limiter storage cannot be reached" in caplog.text
+
+
 def test_csrf_token_lasts_a_working_day(app, monkeypatch):
     """A tablet form opened in the morning can still be sent in the evening."""
     import time
