@@ -1,13 +1,15 @@
 """`flask --app crm crm …`: the commands an IT administrator runs."""
 
+import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import click
 import sqlalchemy as sa
 from click.core import ParameterSource
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, ScriptInfo
 
 from crm import demo, scheduler
 from crm.auth import operations as auth_operations
@@ -24,7 +26,43 @@ from crm.i18n import datetime_filter, local_today
 from crm.i18n import gettext as _
 from crm.regions.models import Region, RegionLevel
 
-crm_cli = AppGroup("crm", help="企业服务走访 CRM administration.")
+
+class CrmGroup(AppGroup):
+    """The commands, answering a database not yet set up with what to do, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
+            if not _missing_table(error):
+                raise
+            with ctx.ensure_object(ScriptInfo).load_app().app_context():  # its language
+                message = _(
+                    "The database has no tables yet; run `flask --app crm db upgrade` first."
+                )
+            raise click.ClickException(message) from error
+
+
+def _missing_table(error: sa.exc.DBAPIError) -> bool:
+    text = str(error.orig)
+    return "no such table" in text or "UndefinedTable" in type(error.orig).__name__
+
+
+crm_cli = CrmGroup("crm", help="企业服务走访 CRM administration.")
+
+
+def _writable_folder(folder: Path) -> None:
+    """Make the output folder, or say why it cannot be (before anything is changed)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise click.ClickException(
+            _("Cannot write to %(path)s: %(reason)s", path=folder, reason=error.strerror)
+        ) from error
+    if not os.access(folder, os.W_OK):
+        raise click.ClickException(
+            _("Cannot write to %(path)s: %(reason)s", path=folder, reason=os.strerror(13))
+        )
 
 
 def _refusal(error: DomainError) -> click.ClickException:
@@ -212,6 +250,7 @@ def export_command(month: str, region_code: str | None, out: Path) -> None:
     region = db.session.get(Region, region_code or _root_region_code())
     if region is None or region.level == RegionLevel.TOWNSHIP:
         raise click.ClickException(_("No county or city with the code %(code)s.", code=region_code))
+    _writable_folder(out)  # before a version is archived that could not be copied out
     try:
         reports = exports.request_reports(
             None,
@@ -230,7 +269,6 @@ def export_command(month: str, region_code: str | None, out: Path) -> None:
             _("Writing %(n)d workbooks failed; see the log.", n=len(ids) - written)
         )
     reports = [db.session.get(MonthlyReport, report_id) for report_id in ids]
-    out.mkdir(parents=True, exist_ok=True)
     for report in reports:
         target = out / report.download_name
         shutil.copyfile(exports.file_of(report), target)
@@ -304,10 +342,15 @@ def jobs_command() -> None:
 def backup_command(out: Path) -> None:
     """Back up the SQLite database and the attachments into one archive, while the application
     runs. (PostgreSQL: pg_dump, see the README.)"""
+    _writable_folder(out.parent)
     try:
         manifest = backups.backup(out)
     except DomainError as error:
         raise _refusal(error) from error
+    except OSError as error:
+        raise click.ClickException(
+            _("Cannot write to %(path)s: %(reason)s", path=out, reason=error.strerror)
+        ) from error
     click.echo(
         _(
             "%(out)s: %(tables)d tables, %(rows)d rows, %(files)d files.",

@@ -71,6 +71,26 @@ def invoke(app: Flask, *args: str):  # type: ignore[no-untyped-def]
     return app.test_cli_runner().invoke(args=["crm", *args])
 
 
+def test_an_archive_that_cannot_be_written_is_said_so(app, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    result = invoke(app, "backup", "--out", str(blocked / "crm.tar.gz"))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"无法写入 {blocked}：" in result.output
+
+
+def test_commands_on_a_database_not_yet_set_up_say_what_to_do(tmp_path):
+    bare = make_app(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    for args in (
+        ("create-user", "--username", "a1", "--role", "admin", "--password", "Abcd1234"),
+        ("create-token", "--username", "a1"),
+        ("run-job", "session_cleanup"),
+    ):
+        result = invoke(bare, *args)
+        assert result.exit_code == 1 and result.exception is not None, args
+        assert "数据库尚未建表，请先运行 `flask --app crm db upgrade`。" in result.output, args
+
+
 def fresh_instance(tmp_path: Path) -> Flask:
     """A new instance: its own (not yet created) database file and attachment folder."""
     folder = tmp_path / "restored"

@@ -841,6 +841,15 @@ def test_export_command(app, october, tmp_path):
     assert refused.exit_code != 0 and "YYYY-MM" in refused.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(MonthlyReport)) == 1
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    nowhere = runner.invoke(
+        args=["crm", "export", "--month", "2026-10", "--out", str(blocked / "sub")]
+    )
+    assert nowhere.exit_code == 1 and "Traceback" not in nowhere.output
+    assert f"无法写入 {blocked / 'sub'}：" in nowhere.output
+    with app.app_context():  # no new version archived that could not be copied out
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(MonthlyReport)) == 1
 
 
 def test_the_scheduler_makes_last_months_workbooks_once(app, october):
