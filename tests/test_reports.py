@@ -404,8 +404,9 @@ def _summary_rows(sheet) -> dict[str, list]:
 
 
 def _cells(figures: dict) -> list:
+    """A row of 汇总 as the workbook holds it: a rate with nothing to divide reads "—"."""
     return [
-        (None if value is None else float(value)) if key.endswith("_rate") else value
+        ("—" if value is None else float(value)) if key.endswith("_rate") else value
         for key, value in figures.items()
     ]
 
@@ -448,6 +449,7 @@ def test_workbook_holds_the_hand_counted_figures(app, october):
     assert rows["宜阳县"] == _cells(YIYANG_OCTOBER)
     assert rows["孟津区"] == _cells(MENGJIN_OCTOBER)
     assert rows["合计"] == _cells(CITY_OCTOBER)
+    assert rows["老城区"] == _cells(EMPTY_COUNTY)  # 办结率 and 满意率 read "—", not blank
     assert summary.cell(row=summary.max_row, column=9).number_format == "0.0%"
     assert isinstance(rows["合计"][7], float)  # rates are numbers, not text
     assert list(rows)[-1] == "合计" and len(rows) == 15

@@ -70,6 +70,8 @@ class Formats:
         self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
         self.number = workbook.add_format({"num_format": "#,##0"})
         self.percent = workbook.add_format({"num_format": "0.0%"})
+        self.none = workbook.add_format({"align": "right"})
+        self.total_none = workbook.add_format({"bold": True, "top": 1, "align": "right"})
         self.total_text = workbook.add_format({"bold": True, "top": 1})
         self.total_number = workbook.add_format({"bold": True, "top": 1, "num_format": "#,##0"})
         self.total_percent = workbook.add_format({"bold": True, "top": 1, "num_format": "0.0%"})
@@ -108,7 +110,11 @@ class Sheet:
     def write(self, values: Sequence[Any], total: bool = False) -> None:
         row = self.row
         for position, (write, value) in enumerate(zip(self._writers(total), values, strict=True)):
-            if value is None or value == "":
+            if value is None and self.columns[position].kind == "percent":
+                # Nothing to divide: "—", as the dashboard shows it (a blank reads as missing).
+                style = self.formats.total_none if total else self.formats.none
+                self.sheet.write_string(row, position, "—", style)
+            elif value is None or value == "":
                 if total:
                     self.sheet.write_blank(row, position, None, self.formats.total_text)
             else:
