@@ -7,10 +7,22 @@ takes free text checks it with `is_clean` and reports the field, instead of fail
 import re
 import unicodedata
 
+# Characters that show nothing and mean nothing in the product's text, yet make two equal names
+# differ and an empty summary look written: zero-width space, word joiner, byte-order mark.
+# (The zero-width joiner and non-joiner stay: they shape emoji and scripts.)
+INVISIBLE = str.maketrans(dict.fromkeys("\u200b\u2060\ufeff"))
+
 
 def collapse(value: object) -> str:
-    """The text with surrounding spaces gone and inner runs of spaces made one."""
-    return " ".join(str(value or "").split())
+    """The text with surrounding spaces gone, inner runs of spaces made one, and the invisible
+    characters dropped."""
+    return " ".join(str(value or "").translate(INVISIBLE).split())
+
+
+def tidy(value: object) -> str:
+    """Text of several lines: surrounding spaces and the invisible characters dropped, its
+    lines kept as typed."""
+    return str(value or "").translate(INVISIBLE).strip()
 
 
 PHONE = re.compile(r"[0-9+\-() ]{5,32}")
@@ -49,4 +61,6 @@ def is_clean(text: str, *, multiline: bool = False) -> bool:
 
 def strip_unusable(text: str) -> str:
     """For search boxes: drop what could never match instead of refusing the query."""
-    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cs"))
+    return "".join(
+        c for c in text.translate(INVISIBLE) if unicodedata.category(c) not in ("Cc", "Cs")
+    )

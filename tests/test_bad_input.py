@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from crm.extensions import db
-from crm.text import is_clean
+from crm.text import collapse, is_clean
 from tests.conftest import CITY, PASSWORD, YIYANG, bureau_today, code_for
 from tests.forms import Field, forms_of
 from tests.test_access import _cases, _problem, _task, fill, targets  # noqa: F401 (a fixture)
@@ -730,3 +730,31 @@ def test_a_unit_named_with_an_override_is_refused(app, client, login, create_ent
     body = {"to": "assigned", "version": 1, "assignee_id": officer, "unit_contact": "王科长"}
     answer = client.post(f"/api/v1/problems/{problem_id}/transition", json=body)
     assert answer.status_code == 422 and list(answer.json["error"]["fields"]) == ["unit_contact"]
+
+
+def test_invisible_characters_neither_fill_a_field_nor_tell_two_names_apart(
+    app, client, login, create_enterprise
+):
+    """A zero-width space (pasted from a chat) is dropped: a name with one is the name without
+    it, for search and for the same-name check, and a summary of nothing but one is empty."""
+    login("chief", YIYANG)
+    body = {
+        "name": "测试\u200b企业有限公司",
+        "credit_code": code_for(YIYANG, 990),
+        "county_code": YIYANG,
+    }
+    created = client.post("/api/v1/enterprises", json=body)
+    assert created.status_code == 201 and created.json["name"] == "测试企业有限公司"
+    found = client.get("/api/v1/enterprises", query_string={"q": "测试企业"}).json["items"]
+    assert [item["id"] for item in found] == [created.json["id"]]
+    visit = {
+        "client_uuid": "5b7c1d2e-3f40-4a5b-9c6d-7e8f9a0b1c2d",
+        "enterprise_id": created.json["id"],
+        "visit_date": bureau_today().isoformat(),
+        "mode": "onsite",
+        "summary": "\u200b\ufeff",
+    }
+    empty = client.post("/api/v1/visits", json=visit)
+    assert empty.status_code == 422 and list(empty.json["error"]["fields"]) == ["summary"]
+    assert collapse("\u2060王\u200b经理\ufeff") == "王经理"
+    assert collapse("技术👩\u200d💻团队") == "技术👩\u200d💻团队"  # the joiner shapes the emoji

@@ -34,6 +34,7 @@ from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
 from crm.regions.models import RegionLevel
 from crm.regions.tree import regions
+from crm.text import collapse
 
 MAX_ROWS = 200_000
 # A real workbook of 200 000 rows unpacks to well under this; more is a zip bomb.
@@ -68,7 +69,7 @@ FATE_LABELS = {
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return " ".join(str(value).split()) if value is not None else ""
+    return collapse(value) if value is not None else ""
 
 
 def _typed(value: Any) -> str:

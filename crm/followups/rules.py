@@ -12,7 +12,7 @@ from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus, Priority, Repeat
 from crm.i18n import DUE_YEARS_AHEAD, latest_due, local_today
 from crm.i18n import gettext as _
-from crm.text import collapse, is_clean
+from crm.text import collapse, is_clean, tidy
 
 TITLE_MAX = 100
 DETAILS_MAX = 2000
@@ -54,7 +54,7 @@ def can_reassign_followup(user: User, task: FollowUp) -> bool:
 
 
 def _text(values: dict[str, Any], field: str, limit: int, errors: FieldErrors) -> str:
-    text = str(values.get(field) or "").strip()
+    text = tidy(values.get(field))
     if len(text) > limit or not is_clean(text, multiline=True):
         errors.add(field, _("At most %(n)d ordinary characters.", n=limit))
     return text

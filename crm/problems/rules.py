@@ -15,7 +15,7 @@ from crm.i18n import lazy_gettext as _l
 from crm.problems.models import Problem, ProblemCategory, Satisfaction
 from crm.problems.workflow import Step
 from crm.regions.tree import codes_above
-from crm.text import collapse, is_clean
+from crm.text import collapse, is_clean, tidy
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 2000
@@ -30,7 +30,7 @@ ASSIGNEE_ROLES = (Role.OFFICER, Role.CHIEF)
 def clean_problem(values: dict[str, Any], errors: FieldErrors, prefix: str = "") -> dict[str, Any]:
     """Category, title and description checked; errors are reported as `prefix` + field."""
     title = collapse(values.get("title"))
-    description = str(values.get("description") or "").strip()
+    description = tidy(values.get("description"))
     category = values.get("category")
     if not title:
         errors.add(f"{prefix}title", _("Give the problem a title."))
@@ -60,7 +60,7 @@ def clean_raised_on(value: Any, errors: FieldErrors) -> date | None:
 
 
 def _text(values: dict[str, Any], field: str, limit: int, errors: FieldErrors) -> str:
-    text = str(values.get(field) or "").strip()
+    text = tidy(values.get(field))
     if len(text) > limit or not is_clean(text, multiline=True):
         errors.add(field, _("At most %(n)d ordinary characters.", n=limit))
     return text

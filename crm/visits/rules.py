@@ -20,7 +20,7 @@ from crm.i18n import gettext as _
 from crm.policies.models import Policy
 from crm.problems.rules import clean_problem
 from crm.regions.tree import codes_above
-from crm.text import collapse, is_clean
+from crm.text import collapse, is_clean, tidy
 from crm.visits.models import Visit, VisitMode
 
 TEXTS = {"people_met": 200, "next_step": 500, "location": 200}
@@ -99,7 +99,7 @@ def _check_texts(values: dict[str, Any], errors: FieldErrors, cleaned: dict[str,
         if len(text) > limit or not is_clean(text):
             errors.add(field, _("At most %(n)d ordinary characters.", n=limit))
         cleaned[field] = text
-    summary = str(values.get("summary") or "").strip()
+    summary = tidy(values.get("summary"))
     if not summary:
         errors.add("summary", _("Write what was discussed."))
     elif len(summary) > SUMMARY_MAX or not is_clean(summary, multiline=True):
