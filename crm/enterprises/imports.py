@@ -69,7 +69,7 @@ FATE_LABELS = {
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return collapse(value) if value is not None else ""
+    return collapse(str(value)) if value is not None else ""  # 0 is a figure, not nothing
 
 
 def _typed(value: Any) -> str:
