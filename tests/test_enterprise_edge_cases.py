@@ -319,3 +319,16 @@ def test_a_patch_is_held_to_the_figures_and_liaison_it_leaves_unchanged(
     both = client.patch(url, json={"county_code": MENGJIN, "liaison_id": None, "staff": 269})
     assert both.status_code == 200 and both.json["county_code"] == MENGJIN
     assert client.patch(url, json={"address": "新址"}).status_code == 200
+
+
+def test_a_tag_holding_a_separator_is_refused_not_split_by_the_next_save(
+    client, login, create_enterprise
+):
+    enterprise = create_enterprise(county_code=YIYANG)
+    login("chief")
+    url = f"/api/v1/enterprises/{enterprise.id}"
+    for tag in ("重点,培育", "链主 企业", "专精、特新"):
+        refused = client.patch(url, json={"tags": [tag]})
+        assert refused.status_code == 422
+        assert refused.json["error"]["fields"]["tags"] == ["标签中不能含逗号、顿号、分号或空格。"]
+    assert client.patch(url, json={"tags": ["重点培育", "链主企业"]}).status_code == 200

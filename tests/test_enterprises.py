@@ -87,8 +87,7 @@ def test_malformed_code_is_refused_beside_the_field(app, client, login):
 def test_check_mismatch_needs_the_confirmation_then_is_flagged_and_audited(app, client, login):
     login("chief")
     refused = client.post("/enterprises/new", data=form(credit_code=MISMATCH))
-    assert "统一社会信用代码校验位错误。" in refused.text
-    assert "与营业执照核对无误" in refused.text  # the box to tick appears
+    assert "统一社会信用代码校验位错误。如已与营业执照核对无误，请勾选下方确认。" in refused.text
     assert enterprises(app) == []
     confirmed = client.post(
         "/enterprises/new", data=form(credit_code=MISMATCH, credit_code_confirmed="y")

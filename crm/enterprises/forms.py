@@ -1,5 +1,3 @@
-import re
-
 import sqlalchemy as sa
 import wtforms
 from flask_wtf.file import FileField, FileRequired
@@ -17,6 +15,7 @@ from crm.auth.models import Role, User
 from crm.auth.scope import in_scope, region_filter
 from crm.enterprises import industries
 from crm.enterprises.models import SCALE_LABELS, SPECIALIZED_LABELS, Scale, SpecializedLevel
+from crm.enterprises.rules import TAG_SEPARATORS
 from crm.extensions import db
 from crm.forms import CrmForm, FiniteDecimalField, InRange, SelectField
 from crm.i18n import lazy_gettext as _l
@@ -24,7 +23,6 @@ from crm.regions.models import RegionLevel
 from crm.regions.tree import children_of, codes_above, regions
 
 NONE = SelectChoice("", "—")
-TAG_SEPARATORS = re.compile(r"[,，、;；\s]+")
 
 
 def industry_choices() -> list[SelectChoice]:

@@ -4,6 +4,7 @@ The web form, the API and the Excel import all pass their values through `clean_
 contacts through `clean_contact`) before crm.enterprises.operations writes anything.
 """
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -123,10 +124,17 @@ def _check_choices(values: dict[str, Any], errors: FieldErrors) -> None:
         _check_tags(values, errors)
 
 
+# What separates tags where they are typed in one box (the form): no tag may hold one, or the
+# next save of the form would split it in two.
+TAG_SEPARATORS = re.compile(r"[,，、;；\s]+")
+
+
 def _check_tags(values: dict[str, Any], errors: FieldErrors) -> None:
     """At most TAG_COUNT tags of TAG_LENGTH characters, repeats dropped; nothing cut short."""
     tags = list(dict.fromkeys(tag for tag in map(collapse, values["tags"] or []) if tag))
-    if any(len(tag) > TAG_LENGTH for tag in tags):
+    if any(TAG_SEPARATORS.search(tag) for tag in tags):
+        errors.add("tags", _("A tag holds no comma, 、, semicolon or space."))
+    elif any(len(tag) > TAG_LENGTH for tag in tags):
         errors.add("tags", _("A tag has at most %(n)d characters.", n=TAG_LENGTH))
     elif len(tags) > TAG_COUNT:
         errors.add("tags", _("At most %(n)d tags.", n=TAG_COUNT))
@@ -210,9 +218,14 @@ def _check_credit_code(
             _("A credit code has 18 digits or capital letters (never I, O, S, V or Z)."),
         )
     elif found is credit_code.CodeStatus.CHECK_MISMATCH and not confirmed:
-        message = _("The check character of the credit code is wrong.")
-        if confirmable:
-            message += " " + _("If it matches the business licence, tick the confirmation.")
+        message = (
+            _(
+                "The check character of the credit code is wrong. If it matches the business "
+                "licence, tick the confirmation."
+            )
+            if confirmable
+            else _("The check character of the credit code is wrong.")
+        )
         errors.add("credit_code", message)
 
 
