@@ -107,9 +107,13 @@ def invalid(field: str, message: str) -> ValidationFailed:
 def json_error(
     status: int, message: str, fields: dict[str, list[str]] | None = None, code: str | None = None
 ) -> Response:
-    body: dict[str, Any] = {"code": code or ERROR_CODES.get(status, "error"), "message": message}
-    if fields:
-        body["fields"] = fields
+    # "fields" always there (empty when no field is at fault): a client reads error.fields.x
+    # whatever the status.
+    body = {
+        "code": code or ERROR_CODES.get(status, "error"),
+        "message": message,
+        "fields": fields or {},
+    }
     response = jsonify(error=body)
     response.status_code = status
     return response

@@ -59,6 +59,7 @@ def test_missing_or_bad_credentials_get_401_json(client, authorization):
     assert response.status_code == 401
     assert response.json["error"]["code"] == "unauthorized"
     assert response.json["error"]["message"] == "请先登录，或提供有效的 API 令牌。"
+    assert response.json["error"]["fields"] == {}  # always there, as DESIGN's envelope has it
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -174,6 +175,7 @@ def test_wrong_method_gets_405_json(client, create_user, create_token):
     response = client.delete("/api/v1/me", headers=bearer(token))
     assert response.status_code == 405
     assert response.json["error"]["code"] == "method_not_allowed"
+    assert response.json["error"]["fields"] == {}
 
 
 def test_openapi_documents_the_error_envelope_and_security(client, create_user, create_token):

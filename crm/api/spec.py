@@ -8,7 +8,10 @@ class ErrorBodySchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"example": "validation_error"})
     message = ma.fields.String(required=True)
     fields = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()), required=False
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        required=True,
+        metadata={"description": "the fields at fault, by name; empty when none is"},
     )
 
 
