@@ -33,6 +33,12 @@ def is_phone(text: str) -> bool:
     return PHONE.fullmatch(text) is not None
 
 
+def phone_text(value: object) -> str:
+    """A phone number as typed on a Chinese keyboard, read as plain: full-width digits and
+    brackets (１３８…, （０３７９）) made ASCII."""
+    return unicodedata.normalize("NFKC", collapse(value))
+
+
 LINE_BREAKS = frozenset("\n\r\t")
 
 

@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from markupsafe import escape
 
+from crm.auth.models import User
 from crm.extensions import db
 from crm.text import collapse, is_clean
 from tests.conftest import CITY, PASSWORD, YIYANG, bureau_today, code_for
@@ -758,3 +759,30 @@ def test_invisible_characters_neither_fill_a_field_nor_tell_two_names_apart(
     assert empty.status_code == 422 and list(empty.json["error"]["fields"]) == ["summary"]
     assert collapse("\u2060王\u200b经理\ufeff") == "王经理"
     assert collapse("技术👩\u200d💻团队") == "技术👩\u200d💻团队"  # the joiner shapes the emoji
+
+
+def test_a_phone_typed_in_full_width_is_read_as_its_digits(app, client, login, create_user):
+    from crm.enterprises.rules import clean_contact
+
+    with app.test_request_context():
+        assert clean_contact({"name": "王经理", "phone": "１３８００００００００"})["phone"] == (
+            "13800000000"
+        )
+        assert clean_contact({"name": "王经理", "phone": "（０３７９）６５１２３４５６"})[
+            "phone"
+        ] == ("(0379)65123456")
+    login("admin")
+    edit = {
+        "display_name": "赵伟",
+        "role": "officer",
+        "region_code": YIYANG,
+        "unit": "",
+        "email": "",
+    }
+    officer = create_user("officer", YIYANG)
+    saved = client.post(
+        f"/admin/users/{officer.id}", data={**edit, "phone": "１３９１２３４５６７８"}
+    )
+    assert saved.status_code == 302
+    with app.app_context():
+        assert db.session.get(User, officer.id).phone == "13912345678"

@@ -29,7 +29,7 @@ from crm.i18n import lazy_gettext as _l
 from crm.regions.models import Region, RegionLevel
 from crm.regions.queries import region_name
 from crm.regions.tree import regions
-from crm.text import collapse, is_clean, is_phone
+from crm.text import collapse, is_clean, is_phone, phone_text
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
 EDITABLE_FIELDS = ("display_name", "phone", "email", "role", "unit", "region_code")
@@ -114,6 +114,8 @@ def _clean_profile(values: dict[str, Any]) -> dict[str, Any]:
                 errors.add(field, _("Contains characters that cannot be stored."))
     if "display_name" in values and not values["display_name"]:
         errors.add("display_name", _("Enter the user's name."))
+    if values.get("phone"):
+        values["phone"] = phone_text(values["phone"])
     if values.get("phone") and not is_phone(values["phone"]):
         errors.add("phone", _("Enter a phone number, e.g. 13800000000 or 0379-12345678."))
     if values.get("email") and not EMAIL_PATTERN.fullmatch(values["email"]):

@@ -19,7 +19,7 @@ from crm.i18n import gettext as _
 from crm.i18n import local_today
 from crm.regions.models import RegionLevel
 from crm.regions.tree import regions
-from crm.text import collapse, is_clean, is_phone
+from crm.text import collapse, is_clean, is_phone, phone_text
 
 TEXTS = {
     "name": 200,
@@ -256,7 +256,8 @@ def clean_values(
 
 def clean_contact(values: dict[str, Any]) -> dict[str, Any]:
     errors = FieldErrors()
-    cleaned = {field: collapse(values.get(field)) for field in ("name", "title", "phone")}
+    cleaned = {field: collapse(values.get(field)) for field in ("name", "title")}
+    cleaned["phone"] = phone_text(values.get("phone"))
     cleaned["primary"] = bool(values.get("primary"))
     if not cleaned["name"]:
         errors.add("name", _("Enter the contact's name."))
