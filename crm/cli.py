@@ -95,8 +95,10 @@ def create_user_command(
     password: str | None,
 ) -> None:
     """Create a user (for example the first administrator)."""
-    if password is None:
-        password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
+    if password is None:  # asked twice in the product's words (click's own are English)
+        password = click.prompt(_("Password"), hide_input=True)
+        if click.prompt(_("Repeat the password"), hide_input=True) != password:
+            raise click.ClickException(_("The two passwords do not match."))
     try:
         user = auth_operations.create_user(
             None,

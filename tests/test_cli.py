@@ -47,6 +47,13 @@ def test_create_user_prompts_for_the_password(app):
     )
     assert result.exit_code == 0, result.output
     assert users(app)["zhao"].region_code == YIYANG
+    assert "Repeat" not in result.output and "再次输入密码" in result.output
+    mistyped = app.test_cli_runner().invoke(
+        args=["crm", "create-user", "--username", "qian", "--role", "officer"],
+        input="prompted99\nprompted98\n",
+    )
+    assert mistyped.exit_code == 1 and "两次输入的密码不一致" in mistyped.output
+    assert "qian" not in users(app)
 
 
 def test_create_user_refuses_bad_input_and_creates_nothing(app):
