@@ -23,7 +23,9 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from crm.auth.models import User
 from crm.certification.models import CertificationCase, Programme, Stage, StageEvent
+from crm.enterprises.models import Enterprise
 from crm.exports import metrics, operations
 from crm.exports.models import MonthlyReport, ReportStatus
 from crm.extensions import db
@@ -1043,3 +1045,32 @@ def test_the_scheduler_catching_up_makes_the_month_it_owes(app, october):
     assert {r.month for r in reports} == {OCTOBER}
     assert len(reports) == 15  # 宜阳县's was not written again
     assert sorted(r.version for r in reports if r.region_code == YIYANG) == [1]
+
+
+def test_a_case_in_reserve_at_a_months_end_counts_for_it_after_it_moves_on(
+    app, create_user, create_enterprise
+):
+    """高企 储备 of September, once the case was submitted in October: still 1, as the
+    September 高企培育 sheet shows it at 储备 (not the stage it has now)."""
+    import time_machine
+
+    from crm.certification import operations as cases
+
+    enterprise = create_enterprise(county_code=YIYANG)
+    chief = create_user("chief", YIYANG)
+    with app.test_request_context():
+        actor = db.session.get(User, chief.id)
+        with time_machine.travel(local(2026, 9, 10), tick=False):
+            case = cases.open_case(
+                actor, db.session.get(Enterprise, enterprise.id), {"programme": "high_tech"}
+            )
+            db.session.commit()
+        for day, stage in ((3, "coaching"), (4, "preparing"), (6, "submitted")):
+            with time_machine.travel(local(2026, 10, day), tick=False):
+                cases.move_case(actor, case, stage, case.version, {"on": date(2026, 10, day)})
+                db.session.commit()
+        yiyang, today = db.session.get(Region, YIYANG), date(2026, 11, 23)
+        september = metrics.summary(yiyang, metrics.Period.of(date(2026, 9, 1), today))
+        october = metrics.summary(yiyang, metrics.Period.of(OCTOBER, today))
+    assert september["high_tech_prospects"] == 1
+    assert (october["high_tech_prospects"], october["high_tech_submitted"]) == (0, 1)

@@ -28,7 +28,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from crm.auth.scope import codes_within
-from crm.certification.models import CertificationCase, Programme, Stage
+from crm.certification.models import CertificationCase, Programme, Stage, StageEvent
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.i18n import lazy_gettext as _l
@@ -378,15 +378,57 @@ HIGH_TECH_GROUP = _l("High-tech")
 TECH_SME_GROUP = _l("Tech SME")
 
 
+def as_it_stood(
+    event: type[ProblemEvent] | type[StageEvent],
+    of_record: sa.ColumnElement[bool],
+    end: datetime,
+    what: str,
+    now: sa.ColumnElement,
+) -> sa.ColumnElement:
+    """A record's status (or stage) at the moment `end`, from its history: where the last step
+    before it led (to_*), else where the first step after it started from (from_*, or its to_*
+    for a first step, a problem raised on an earlier day than it was entered), else, with no
+    history at all, what it is now."""
+    before = (
+        sa.select(getattr(event, f"to_{what}"))
+        .where(of_record, event.at < end)
+        .order_by(event.at.desc(), event.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    after = (  # a first step with no from_* (raised, entered late): where it led
+        sa.select(sa.func.coalesce(getattr(event, f"from_{what}"), getattr(event, f"to_{what}")))
+        .where(of_record, event.at >= end)
+        .order_by(event.at, event.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(before, after, now)
+
+
+def stage_at_end(p: Period) -> sa.ColumnElement:
+    """A case's stage at the end of M: the one it has now, when it reached it by then (most
+    cases: no history is read); else where its moves had left it."""
+    end = p.end_moment()
+    then = as_it_stood(
+        StageEvent,
+        StageEvent.case_id == CertificationCase.id,
+        end,
+        "stage",
+        CertificationCase.stage,
+    )
+    return sa.case((CertificationCase.stage_since < end, CertificationCase.stage), else_=then)
+
+
 @metric(_l("High-tech in reserve"), CASES, HIGH_TECH_GROUP, _l("In reserve"))
 def high_tech_prospects(p: Period) -> sa.ColumnElement:
-    """高企 储备: high-tech cases opened by the end of M whose stage (as it stands now) is 储备,
-    培育辅导 or 材料准备."""
+    """高企 储备: high-tech cases opened by the end of M that stood then at 储备, 培育辅导 or
+    材料准备 (a case submitted since still counts for M, as the 高企培育 sheet shows it)."""
     return _count(
         sa.and_(
             CertificationCase.programme == Programme.HIGH_TECH,
-            CertificationCase.stage.in_(RESERVE),
             CertificationCase.created_at < p.end_moment(),
+            stage_at_end(p).in_(RESERVE),
         )
     )
 

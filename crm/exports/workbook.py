@@ -389,34 +389,6 @@ def _moment(value: datetime | str) -> datetime:
     return _moment(datetime.fromisoformat(value))
 
 
-def _as_it_stood(
-    event: type[ProblemEvent] | type[StageEvent],
-    of_record: sa.ColumnElement[bool],
-    end: datetime,
-    what: str,
-    now: sa.ColumnElement,
-) -> sa.ColumnElement:
-    """A record's status (or stage) at the moment `end`, from its history: where the last step
-    before it led (to_*), else where the first step after it started from (from_*, or its to_*
-    for a first step, a problem raised on an earlier day than it was entered), else, with no
-    history at all, what it is now."""
-    before = (
-        sa.select(getattr(event, f"to_{what}"))
-        .where(of_record, event.at < end)
-        .order_by(event.at.desc(), event.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    after = (  # a first step with no from_* (raised, entered late): where it led
-        sa.select(sa.func.coalesce(getattr(event, f"from_{what}"), getattr(event, f"to_{what}")))
-        .where(of_record, event.at >= end)
-        .order_by(event.at, event.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    return sa.func.coalesce(before, after, now)
-
-
 def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
     """The ledger at the end of the month: problems open then, and those closed in the month,
     each as it stood then: its status from its history, and what came after (a resolution, a
@@ -424,7 +396,7 @@ def _problem_query(context: Context) -> tuple[sa.Select, RowMaker]:
     period = context.period
     assignee = aliased(User)
     end = period.end_moment()
-    status_then = _as_it_stood(
+    status_then = metrics.as_it_stood(
         ProblemEvent, ProblemEvent.problem_id == Problem.id, end, "status", Problem.status
     )
     # Counted among the problem's own steps (its few rows by ix_problem_events_problem_id),
@@ -618,7 +590,7 @@ def _case_query(context: Context) -> tuple[sa.Select, RowMaker]:
     stage it stood at the end of the month (from its moves), without what came after."""
     period = context.period
     owner = aliased(User)
-    stage_then = _as_it_stood(
+    stage_then = metrics.as_it_stood(
         StageEvent,
         StageEvent.case_id == CertificationCase.id,
         period.end_moment(),
