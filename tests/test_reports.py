@@ -1074,3 +1074,22 @@ def test_a_case_in_reserve_at_a_months_end_counts_for_it_after_it_moves_on(
         october = metrics.summary(yiyang, metrics.Period.of(OCTOBER, today))
     assert september["high_tech_prospects"] == 1
     assert (october["high_tech_prospects"], october["high_tech_submitted"]) == (0, 1)
+
+
+def test_a_task_cancelled_after_its_month_still_counts_for_it(app, october):
+    """Due on 10 October and cancelled on 5 November (its enterprise deleted, say): October's
+    figures, once sent, stay as they were: the task was due, and late."""
+    with app.test_request_context():
+        task = db.session.scalars(
+            sa.select(FollowUp).where(FollowUp.status == FollowUpStatus.CANCELLED)
+        ).one()
+        yiyang = db.session.get(Region, YIYANG)
+        task.completed_at = local(2026, 10, 9)  # cancelled before it was due: not counted
+        db.session.commit()
+        assert metrics.summary(yiyang, period()) == YIYANG_OCTOBER
+        task.completed_at = local(2026, 11, 5)
+        db.session.commit()
+        figures = metrics.summary(yiyang, period())
+    assert figures["followups_due"] == YIYANG_OCTOBER["followups_due"] + 1
+    assert figures["followups_overdue"] == YIYANG_OCTOBER["followups_overdue"] + 1
+    assert figures["followups_done_on_time"] == YIYANG_OCTOBER["followups_done_on_time"]

@@ -182,9 +182,8 @@ FOLLOWUPS = Source(
     "followups",
     lambda: FollowUp,
     lambda: FollowUp.county_code,
-    lambda periods: sa.and_(
-        _within(FollowUp.due_on, min(p.first for p in periods), max(p.last for p in periods)),
-        FollowUp.status != FollowUpStatus.CANCELLED,
+    lambda periods: _within(
+        FollowUp.due_on, min(p.first for p in periods), max(p.last for p in periods)
     ),
 )
 CASES = Source(
@@ -349,16 +348,26 @@ def done_on_time() -> sa.ColumnElement[bool]:
     )
 
 
+def counted_task(p: Period) -> sa.ColumnElement[bool]:
+    """A task due in M that counts for it: not cancelled by the end of M (one cancelled since,
+    say with its enterprise deleted, was due then and stays so)."""
+    cancelled_then = sa.and_(
+        FollowUp.status == FollowUpStatus.CANCELLED,
+        sa.or_(FollowUp.completed_at.is_(None), FollowUp.completed_at < p.end_moment()),
+    )
+    return sa.and_(_within(FollowUp.due_on, p.first, p.last), sa.not_(cancelled_then))
+
+
 @metric(_l("Follow-ups due"), FOLLOWUPS, FOLLOWUP_GROUP, _l("Due in the month"))
 def followups_due(p: Period) -> sa.ColumnElement:
-    """跟进任务 到期: tasks (not cancelled) due in M."""
-    return _count(_within(FollowUp.due_on, p.first, p.last))
+    """跟进任务 到期: tasks due in M, but those cancelled by its end."""
+    return _count(counted_task(p))
 
 
 @metric(_l("Follow-ups done on time"), FOLLOWUPS, FOLLOWUP_GROUP, _l("Done on time"))
 def followups_done_on_time(p: Period) -> sa.ColumnElement:
     """跟进任务 按期完成: of those, the ones completed on or before their due date."""
-    return _count(sa.and_(_within(FollowUp.due_on, p.first, p.last), done_on_time()))
+    return _count(sa.and_(counted_task(p), done_on_time()))
 
 
 @metric(_l("Follow-ups overdue"), FOLLOWUPS, FOLLOWUP_GROUP, _l("Past due"))
@@ -367,7 +376,7 @@ def followups_overdue(p: Period) -> sa.ColumnElement:
     passed (the last day of M included, once M is over)."""
     return _count(
         sa.and_(
-            _within(FollowUp.due_on, p.first, p.last),
+            counted_task(p),
             FollowUp.due_on < p.overdue_before,
             sa.not_(done_on_time()),
         )

@@ -516,7 +516,7 @@ FOLLOWUP_COLUMNS = [
 
 
 def _followup_query(context: Context) -> tuple[sa.Select, RowMaker]:
-    """The tasks due in the month."""
+    """The tasks due in the month (but those cancelled by its end), as they stood at its end."""
     period = context.period
     assignee, assigner = aliased(User), aliased(User)
     stmt = (
@@ -537,8 +537,7 @@ def _followup_query(context: Context) -> tuple[sa.Select, RowMaker]:
         .join(assignee, assignee.id == FollowUp.assignee_id)
         .outerjoin(assigner, assigner.id == FollowUp.assigned_by_id)
         .where(
-            FollowUp.due_on.between(period.first, period.last),
-            FollowUp.status != FollowUpStatus.CANCELLED,  # as 汇总 counts them
+            metrics.counted_task(period),  # as 汇总 counts them
             context.in_region(FollowUp.county_code),
         )
         .order_by(FollowUp.due_on, FollowUp.id)
