@@ -332,3 +332,22 @@ def test_a_tag_holding_a_separator_is_refused_not_split_by_the_next_save(
         assert refused.status_code == 422
         assert refused.json["error"]["fields"]["tags"] == ["标签中不能含逗号、顿号、分号或空格。"]
     assert client.patch(url, json={"tags": ["重点培育", "链主企业"]}).status_code == 200
+
+
+def test_a_second_enterprise_of_the_same_name_is_refused_as_the_import_refuses_it(
+    client, login, create_enterprise
+):
+    mine = create_enterprise(county_code=YIYANG, name="洛阳金鹰新材料股份有限公司")
+    theirs = create_enterprise(county_code=MENGJIN, name="伊滨龙腾新材料科技有限公司")
+    login("officer", YIYANG)
+    for name, other in ((mine.name, mine.credit_code), (theirs.name, "已由其他县区登记")):
+        body = {"name": name, "credit_code": code_for(YIYANG, 777), "county_code": YIYANG}
+        refused = client.post("/api/v1/enterprises", json=body)
+        assert refused.status_code == 422, refused.json
+        assert refused.json["error"]["fields"]["name"] == [f"已有同名企业（{other}）。"]
+    renamed = client.patch(f"/api/v1/enterprises/{mine.id}", json={"name": theirs.name})
+    assert renamed.status_code == 422 and list(renamed.json["error"]["fields"]) == ["name"]
+    same = client.patch(
+        f"/api/v1/enterprises/{mine.id}", json={"name": mine.name, "address": "新址"}
+    )
+    assert same.status_code == 200

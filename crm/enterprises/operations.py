@@ -105,6 +105,25 @@ def code_holder(code: str, exclude_id: int | None = None) -> Enterprise | None:
     return db.session.scalars(stmt).first()
 
 
+def _check_name_free(actor: User | None, name: str, exclude_id: int | None = None) -> None:
+    """One live enterprise per name, as the Excel import holds it: a second registration of the
+    same enterprise under a mistyped code is caught here. The other one is named by its code
+    when the actor may see it."""
+    stmt = sa.select(Enterprise).where(Enterprise.name == name, Enterprise.deleted_at.is_(None))
+    if exclude_id is not None:
+        stmt = stmt.where(Enterprise.id != exclude_id)
+    holder = db.session.scalars(stmt).first()
+    if holder is None:
+        return
+    other = (
+        holder.credit_code
+        if actor is None or in_scope(actor, holder.county_code)
+        else _("registered by another county or district")
+    )
+    message = _("An enterprise of this name exists already (%(other)s).", other=other)
+    raise ValidationFailed(message, {"name": [message]})
+
+
 def _code_taken(actor: User | None, holder: Enterprise) -> Conflict:
     if actor is None or in_scope(actor, holder.county_code):
         message = _("This credit code is already registered: %(name)s.", name=holder.name)
@@ -142,6 +161,7 @@ def create_enterprise(
     cleaned = clean_values(actor, values, confirmed=confirmed)
     if holder := code_holder(cleaned["credit_code"]):
         raise _code_taken(actor, holder)
+    _check_name_free(actor, cleaned["name"])
     enterprise = Enterprise(
         **cleaned,
         **search_fields(cleaned["name"], cleaned["county_code"]),
@@ -188,6 +208,8 @@ def update_enterprise(
     code_changed = "credit_code" in cleaned and cleaned["credit_code"] != enterprise.credit_code
     if code_changed and (holder := code_holder(cleaned["credit_code"], enterprise.id)):
         raise _code_taken(actor, holder)
+    if cleaned.get("name", enterprise.name) != enterprise.name:
+        _check_name_free(actor, cleaned["name"], enterprise.id)
     if not code_changed:
         cleaned.pop("credit_code_unverified", None)
     changes = _apply(actor, enterprise, cleaned)
