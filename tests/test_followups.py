@@ -689,5 +689,8 @@ def test_a_task_stays_with_its_county_when_its_officer_moves(app, client, people
     assert "due_soon" in chief and "overdue" in chief
     log_in(client, people["officer"])
     assert client.get(f"/tasks/{soon}").status_code == 404
+    for page in ("/tasks/", "/"):  # 我的任务 and the home page's figures
+        text = client.get(page).text
+        assert f"/tasks/{soon}" not in text and f"/tasks/{late}" not in text, page
     assert client.get(f"/api/v1/followups/{late}").status_code == 404
     assert soon not in [t["id"] for t in client.get("/api/v1/followups").json["items"]]

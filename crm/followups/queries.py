@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload
 
 from crm.auth.models import User, names_only
-from crm.auth.scope import in_scope, scoped
+from crm.auth.scope import codes_within, in_scope, scoped
 from crm.db import utcnow
 from crm.enterprises.models import Enterprise
 from crm.extensions import db
@@ -127,7 +127,8 @@ class TaskGroups:
 
 
 def open_tasks_of(user: User) -> sa.Select:
-    return _open_tasks().params(user_id=user.id)
+    within, scope = _scope_of(user)
+    return _open_tasks(within).params(user_id=user.id, **scope)
 
 
 def task_groups(due: sa.ColumnElement, today: date) -> dict[str, sa.ColumnElement[bool]]:
@@ -149,17 +150,29 @@ def _groups(due: sa.ColumnElement, today: object, end: object) -> dict[str, sa.C
 # a millisecond each, three times what the database took to answer it.
 
 
-def _tasks_of_user(status: FollowUpStatus) -> sa.Select:
-    """The tasks of the user :user_id in `status`."""
-    return sa.select(FollowUp).where(
+def _scope_of(user: User) -> tuple[bool, dict[str, list[str]]]:
+    """Whether the user's tasks are to be kept within a region (not for the city's), and the
+    :counties parameter that does it: a task of a county the user no longer covers (they moved,
+    or its enterprise did) is not theirs to see."""
+    if user.region.is_root:
+        return False, {}
+    return True, {"counties": sorted(codes_within(user.region_code))}
+
+
+def _tasks_of_user(status: FollowUpStatus, within: bool) -> sa.Select:
+    """The tasks of the user :user_id in `status` (in the :counties, when `within`)."""
+    stmt = sa.select(FollowUp).where(
         FollowUp.assignee_id == sa.bindparam("user_id"), FollowUp.status == status
     )
+    if within:
+        stmt = stmt.where(FollowUp.county_code.in_(sa.bindparam("counties", expanding=True)))
+    return stmt
 
 
 @cache
-def _open_tasks() -> sa.Select:
+def _open_tasks(within: bool) -> sa.Select:
     """The open tasks of the user :user_id, the most urgent first."""
-    return _tasks_of_user(FollowUpStatus.TODO).order_by(*TASK_ORDER)
+    return _tasks_of_user(FollowUpStatus.TODO, within).order_by(*TASK_ORDER)
 
 
 @dataclass(frozen=True)
@@ -170,10 +183,10 @@ class _MyTaskStatements:
 
 
 @cache
-def _my_task_statements() -> _MyTaskStatements:
+def _my_task_statements(within: bool) -> _MyTaskStatements:
     today = sa.bindparam("today", type_=sa.Date())
     bounds = _groups(FollowUp.due_on, today, sa.bindparam("week_end", type_=sa.Date()))
-    tasks = _open_tasks()
+    tasks = _open_tasks(within)
     every = {key: task_cards(tasks.where(bound)) for key, bound in bounds.items()}
     return _MyTaskStatements(
         counted=tasks.with_only_columns(
@@ -192,8 +205,15 @@ def my_tasks(
 ) -> TaskGroups:
     """The user's open tasks by group: the counts in one statement, then each non-empty group's
     first `limit` tasks in due order (all of the `expanded` group's)."""
-    statements = _my_task_statements()
-    given = {"user_id": user.id, "today": today, "week_end": week_end(today), "limit": limit}
+    within, scope = _scope_of(user)
+    statements = _my_task_statements(within)
+    given = {
+        "user_id": user.id,
+        "today": today,
+        "week_end": week_end(today),
+        "limit": limit,
+        **scope,
+    }
     counted = db.session.execute(statements.counted, given).one()
     groups = TaskGroups(counts=dict(zip(statements.every, counted, strict=True)))
     lists = {"overdue": groups.overdue, "today": groups.today, "week": groups.this_week,
@@ -206,10 +226,10 @@ def my_tasks(
 
 
 @cache
-def _recently_done() -> sa.Select:
+def _recently_done(within: bool) -> sa.Select:
     """The last :limit tasks the user :user_id has done, newest first."""
     return (
-        _tasks_of_user(FollowUpStatus.DONE)
+        _tasks_of_user(FollowUpStatus.DONE, within)
         .order_by(FollowUp.completed_at.desc())
         .limit(sa.bindparam("limit", type_=sa.Integer()))
     )
@@ -218,17 +238,19 @@ def _recently_done() -> sa.Select:
 def recently_done(user: User, limit: int = 10) -> sa.Select:
     """The user's last tasks done, newest first (read off ix_followups_assignee_status_completed,
     not sorted: an officer's done tasks only grow)."""
-    return _recently_done().params(user_id=user.id, limit=limit)
+    within, scope = _scope_of(user)
+    return _recently_done(within).params(user_id=user.id, limit=limit, **scope)
 
 
 @cache
-def _recently_done_cards() -> sa.Select:
-    return task_cards(_recently_done())
+def _recently_done_cards(within: bool) -> sa.Select:
+    return task_cards(_recently_done(within))
 
 
 def recently_done_of(user: User, limit: int = 10) -> list[sa.Row]:
-    given = {"user_id": user.id, "limit": limit}
-    return list(db.session.execute(_recently_done_cards(), given))
+    within, scope = _scope_of(user)
+    given = {"user_id": user.id, "limit": limit, **scope}
+    return list(db.session.execute(_recently_done_cards(within), given))
 
 
 @dataclass
