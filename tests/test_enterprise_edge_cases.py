@@ -319,6 +319,17 @@ def test_a_patch_is_held_to_the_figures_and_liaison_it_leaves_unchanged(
     both = client.patch(url, json={"county_code": MENGJIN, "liaison_id": None, "staff": 269})
     assert both.status_code == 200 and both.json["county_code"] == MENGJIN
     assert client.patch(url, json={"address": "新址"}).status_code == 200
+    # A liaison who left stays as they were on a PATCH (or an import row) that moves nothing.
+    kept = create_enterprise(county_code=YIYANG, liaison_id=liaison.id)
+    with client.application.app_context():
+        from crm.auth.models import User
+
+        db.session.get(User, liaison.id).active = False
+        db.session.commit()
+    same = client.patch(
+        f"/api/v1/enterprises/{kept.id}", json={"county_code": YIYANG, "address": "原址"}
+    )
+    assert same.status_code == 200, same.json
 
 
 def test_a_tag_holding_a_separator_is_refused_not_split_by_the_next_save(

@@ -210,6 +210,21 @@ def test_a_title_above_the_headers_and_a_county_merged_down_its_rows_are_read_as
     assert [row.values["county_code"] for row in plan.rows] == [YIYANG] * 4 + [MENGJIN]
 
 
+def test_a_header_merged_across_two_columns_is_read_from_its_first(app, tmp_path):
+    path = tmp_path / "wide.xlsx"
+    workbook = xlsxwriter.Workbook(str(path), {"default_date_format": "yyyy-mm-dd"})
+    sheet = workbook.add_worksheet()
+    headers = ["企业名称", "", *HEADERS[1:]]  # the name takes two columns, A and B
+    sheet.write_row(0, 0, headers)
+    sheet.merge_range(0, 0, 0, 1, "企业名称", None)
+    row = good_row(2)
+    sheet.write_row(1, 0, [row["企业名称"], "", *(row.get(h, "") for h in HEADERS[1:])])
+    workbook.close()
+    with app.test_request_context():
+        (planned,) = imports.plan_import(path, "wide.xlsx", None).rows
+    assert planned.reasons == [] and planned.name == row["企业名称"]
+
+
 def test_oversized_file_is_refused(app, client, login, tmp_path):
     app.config["IMPORT_MAX_BYTES"] = 4096
     login("chief")

@@ -541,7 +541,7 @@ def plan_import(
     for number, written, cells in _rows(path):
         if positions is None:
             if not _is_title(number, written):
-                positions = _header_positions(cells)
+                positions = _header_positions(written)  # a header merged across: its first cell
             elif not above and any(_text(cell) != "" for cell in written):
                 above = cells
             continue

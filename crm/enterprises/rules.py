@@ -176,7 +176,9 @@ def _check_regions(
 def _check_liaison(values: dict[str, Any], current: Enterprise | None, errors: FieldErrors) -> None:
     if "liaison_id" in values:
         liaison_id = values["liaison_id"] = values["liaison_id"] or None
-    elif current is not None and "county_code" in values:  # moved: its liaison must follow
+    elif current is not None and values.get("county_code", current.county_code) != (
+        current.county_code
+    ):  # moved: its liaison must cover the new county
         liaison_id = current.liaison_id
     else:
         return
