@@ -727,3 +727,19 @@ def test_a_case_opened_from_a_check_keeps_the_figures_checked(
     rerun = client.get(html.unescape(again)).text
     assert "eligibility-result" in rerun
     assert 'name="rnd_3y" step="any" type="number" value="600"' in rerun
+
+
+def test_a_case_opened_without_a_check_is_opened_whatever_the_enterprises_figures(
+    app, client, staff, create_enterprise
+):
+    """The enterprise's record may hold figures the eligibility check would refuse (more
+    high-tech revenue than revenue): 纳入培育 without a check keeps them and opens the case;
+    only figures a caller gives are held to the check."""
+    enterprise = create_enterprise(county_code=YIYANG, revenue=100, high_tech_revenue=300)
+    log_in(client, staff["chief"])
+    link = f"/certification/new?enterprise_id={enterprise.id}&programme=high_tech"
+    (opening,) = [f for f in forms_of(client.get(link).text) if "programme" in f.fields]
+    assert client.post(link, data=opening.values()).status_code == 302
+    with app.app_context():
+        case = db.session.scalars(sa.select(CertificationCase)).one()
+        assert case.figures["high_tech_revenue"] == "300.00"

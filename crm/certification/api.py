@@ -189,8 +189,12 @@ def cases(args: dict):
 @blp.response(201, CaseDetailSchema)
 @role_required(*CASE_ROLES)
 def open_case(values: dict):
-    """Open a case (储备) for an enterprise in scope; one open case per programme."""
+    """Open a case (储备) for an enterprise in scope; one open case per programme. Figures that
+    cannot all be true are refused, as the eligibility check refuses them."""
     enterprise = get_scoped_or_404(Enterprise, values.pop("enterprise_id", 0))
+    if wrong := impossible_figures(values.get("figures") or {}):
+        fields = {f"figures.{name}": [message] for name, message in wrong.items()}
+        raise ValidationFailed(next(iter(wrong.values())), fields)
     case = operations.open_case(current_user, enterprise, values)
     db.session.commit()
     return case

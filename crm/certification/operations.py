@@ -15,7 +15,6 @@ from crm.audit.labels import register_labels
 from crm.audit.operations import plain_value, record_audit
 from crm.auth.models import Role, User
 from crm.auth.scope import in_scope
-from crm.certification.eligibility import impossible_figures
 from crm.certification.models import (
     PROGRAMME_LABELS,
     STAGE_LABELS,
@@ -128,8 +127,6 @@ def open_case(actor: User, enterprise: Enterprise, values: dict[str, Any]) -> Ce
     if programme is not None and open_case_of(enterprise, programme) is not None:
         errors.add("programme", _("This enterprise already has an open case in this programme."))
     figures = dict(values.get("figures") or {})
-    for name, message in impossible_figures(figures).items():
-        errors.add(f"figures.{name}", message)
     errors.raise_any()
     case = CertificationCase(
         enterprise=enterprise,
