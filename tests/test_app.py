@@ -100,7 +100,7 @@ def test_errors_under_api_are_json(client, login):
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response.json == {
-        "error": {"code": "not_found", "message": "页面不存在，或您无权查看。"}
+        "error": {"code": "not_found", "message": "页面不存在，或您无权查看。", "fields": {}}
     }
 
 
