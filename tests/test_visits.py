@@ -562,12 +562,21 @@ def test_the_lead_officer_may_edit_for_seven_days_and_every_edit_is_audited(
         visit = db.session.get(Visit, visit_id)
         assert visit.mode == "meeting" and [p.policy_id for p in visit.policies] == [2]
         assert len(visit.problems) == 1  # problems live on in the ledger
-        assert visit.problems[0].raised_on == visit.visit_date  # and move with its date
+        problem = visit.problems[0]  # and move with the visit's date
+        assert (problem.raised_on, problem.version) == (visit.visit_date, 1)  # not a step
+        redated = db.session.scalars(
+            sa.select(AuditLog).where(AuditLog.action == "problem.redate")
+        ).one()
+        assert redated.entity_id == str(problem.id) and "raised_on" in redated.changes
         entry = db.session.scalars(
             sa.select(AuditLog).where(AuditLog.action == "visit.update")
         ).one()
         assert {"mode", "summary", "visit_date", "policies"} <= entry.changes.keys()
         assert db.session.get(Enterprise, enterprise.id).last_visited_on == visit.visit_date
+        problem.resolved_on = visit.visit_date  # resolved that day: the visit cannot come after
+        db.session.commit()
+    later = _edit(client, visit_id, visit_date=(bureau_today() - timedelta(days=1)).isoformat())
+    assert later.status_code == 422 and "该走访中提出的问题已于" in later.text
     _age(app, visit_id, 8)
     assert client.get(f"/visits/{visit_id}/edit").status_code == 403
     assert _edit(client, visit_id, summary="晚了").status_code == 403

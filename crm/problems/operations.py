@@ -7,6 +7,7 @@ since, the step is refused with a Conflict listing what changed, and nothing is 
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.audit.labels import register_labels
@@ -46,6 +47,7 @@ register_labels(
         "problem.close": _l("Closed a problem after the call-back"),
         "problem.reopen": _l("Reopened a problem after the call-back"),
         "problem.mark_unresolvable": _l("Marked a problem as cannot be solved for now"),
+        "problem.redate": _l("Moved a problem to its visit's new date"),
     },
     {
         "category": _l("Category"),
@@ -424,3 +426,27 @@ def assign_problems(
                 raise
             raise named from error
     return events
+
+
+def follow_visit_date(actor: User, visit_id: int, day: date) -> None:
+    """The problems raised in a visit are raised on its date: when it changes, theirs follows
+    (audited). Not a step: their version stays, so an officer with one open is not told it
+    changed meanwhile. A date after one's resolution is refused."""
+    problems = db.session.scalars(
+        sa.select(Problem).where(Problem.visit_id == visit_id, Problem.raised_on != day)
+    ).all()
+    resolved = [p.resolved_on for p in problems if p.resolved_on is not None]
+    if resolved and day > min(resolved):
+        message = _(
+            "A problem raised in this visit was resolved on %(day)s: the visit cannot come after.",
+            day=min(resolved).isoformat(),
+        )
+        raise ValidationFailed(message, {"visit_date": [message]})
+    for problem in problems:
+        before = problem.raised_on
+        db.session.execute(
+            sa.update(Problem).where(Problem.id == problem.id).values(raised_on=day),
+            execution_options={"synchronize_session": "fetch"},
+        )
+        changes = {"raised_on": [before.isoformat(), day.isoformat()]}
+        record_audit("problem.redate", problem, actor=actor, changes=changes)

@@ -25,7 +25,7 @@ from crm.followups.rules import can_assign_followups
 from crm.i18n import gettext as _
 from crm.i18n import lazy_gettext as _l
 from crm.i18n import local_today
-from crm.problems.operations import new_problem, record_raised
+from crm.problems.operations import follow_visit_date, new_problem, record_raised
 from crm.text import collapse
 from crm.visits import attachments
 from crm.visits.attachments import Upload
@@ -251,9 +251,8 @@ def update_visit(
         _create_followup(actor, visit)
     _attach(actor, visit, files)
     if "visit_date" in changes:
+        follow_visit_date(actor, visit.id, visit.visit_date)
         _recount_last_visit(visit.enterprise)
-        for problem in visit.problems:  # a problem raised in a visit is raised on its date
-            problem.raised_on = visit.visit_date
     if changes or files:
         visit.updated_at = utcnow()  # files alone are a change too: the next `seen` differs
     if changes:
