@@ -225,6 +225,19 @@ def test_a_header_merged_across_two_columns_is_read_from_its_first(app, tmp_path
     assert planned.reasons == [] and planned.name == row["企业名称"]
 
 
+def test_only_the_imported_sheets_formulas_are_judged(app, tmp_path):
+    """Uncalculated formulas on another sheet (a lookup table) leave the enterprises be."""
+    path = tmp_path / "two-sheets.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.append(HEADERS)
+    workbook.active.append([good_row(2).get(h) for h in HEADERS])
+    workbook.create_sheet("参考").append(["=1+1"])
+    workbook.save(path)
+    with app.test_request_context():
+        (row,) = imports.plan_import(path, "two-sheets.xlsx", None).rows
+    assert row.reasons == []
+
+
 def test_oversized_file_is_refused(app, client, login, tmp_path):
     app.config["IMPORT_MAX_BYTES"] = 4096
     login("chief")

@@ -235,21 +235,18 @@ def _locked_out(user: User) -> Changes:
 def _keep_a_city_admin(user: User, field: str) -> None:
     """Refuse to make the user anything but an active city-wide admin when no other is left:
     no one could then manage the city's users (only the command line could). The other admins'
-    rows are locked (PostgreSQL), so two admins demoting each other at once cannot both pass."""
+    rows are locked (PostgreSQL), theirs and this one's in one order, so two admins demoting
+    each other at once cannot both pass, nor wait on each other."""
     if not (user.active and user.role == Role.ADMIN and user.region.is_root):
         return
-    others = db.session.scalars(
+    admins = db.session.scalars(
         sa.select(User.id)
         .join(Region, Region.code == User.region_code)
-        .where(
-            User.id != user.id,
-            User.active.is_(True),
-            User.role == Role.ADMIN,
-            Region.parent_code.is_(None),
-        )
+        .where(User.active.is_(True), User.role == Role.ADMIN, Region.parent_code.is_(None))
+        .order_by(User.id)
         .with_for_update(of=User)
     ).all()
-    if not others:
+    if not [admin for admin in admins if admin != user.id]:
         raise invalid(
             field, _("The city needs at least one active administrator; this is the last one.")
         )

@@ -229,40 +229,12 @@ def check_file(path: Path) -> None:
         raise ImportRefused(_("This is not an Excel workbook (.xlsx), whatever its name says."))
     if unpacked > MAX_UNPACKED_BYTES:
         raise ImportRefused(_("The workbook unpacks to an implausible size; it was not read."))
-    if _formulas_never_calculated(path):
-        raise ImportRefused(
-            _(
-                "The workbook's formulas have no results saved with them (it was written by a "
-                "program, not saved by a spreadsheet), so their cells would be read as empty. "
-                "Open it in Excel or WPS, save it, and upload it again."
-            )
-        )
 
 
 # In a sheet's XML a cell's formula <f> comes before its saved result <v> (ECMA-376 CT_Cell).
 FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 FORMULA_RESULT = re.compile(rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*<(?:\w+:)?v>[^<]")
 CHUNK = 1 << 20
-
-
-def _formulas_never_calculated(path: Path) -> bool:
-    """The sheets hold formulas and not one of them has a result saved (a program that writes
-    formulas leaves <v/> empty): openpyxl would read every formula cell as empty. One result
-    is enough to show a spreadsheet calculated them; any other empty one is empty text."""
-    found = False
-    with zipfile.ZipFile(path) as archive:
-        for name in archive.namelist():
-            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
-                continue
-            with archive.open(name) as member:
-                tail = b""
-                while chunk := member.read(CHUNK):
-                    text = tail + chunk
-                    if FORMULA_RESULT.search(text):
-                        return False
-                    found = found or FORMULA.search(text) is not None
-                    tail = text[-256:]
-    return found
 
 
 def _rows(path: Path) -> Iterator[tuple[int, tuple[Any, ...], tuple[Any, ...]]]:
@@ -275,9 +247,17 @@ def _rows(path: Path) -> Iterator[tuple[int, tuple[Any, ...], tuple[Any, ...]]]:
         raise ImportRefused(_("The workbook could not be read: it may be damaged.")) from error
     try:
         sheet = workbook.worksheets[0]
-        # A read-only sheet does not read its merged ranges: they are taken from its XML.
+        # What a read-only sheet does not read is taken from its XML.
         with zipfile.ZipFile(path) as archive, archive.open(sheet._worksheet_path) as source:
-            merged = _merged_ranges(source)
+            merged, uncalculated = _scan_sheet(source)
+        if uncalculated:
+            raise ImportRefused(
+                _(
+                    "The workbook's formulas have no results saved with them (it was written by "
+                    "a program, not saved by a spreadsheet), so their cells would be read as "
+                    "empty. Open it in Excel or WPS, save it, and upload it again."
+                )
+            )
         yield from _filled(enumerate(sheet.iter_rows(values_only=True), start=1), merged)
     finally:
         workbook.close()
@@ -287,20 +267,27 @@ def _rows(path: Path) -> Iterator[tuple[int, tuple[Any, ...], tuple[Any, ...]]]:
 MERGED = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+[0-9]+):([A-Z]+[0-9]+)"')
 
 
-def _merged_ranges(source: BinaryIO) -> dict[int, list[tuple[int, int, int]]]:
-    """The sheet's merged ranges by their first row: (first column, last column, last row),
-    columns counted from 0."""
+def _scan_sheet(source: BinaryIO) -> tuple[dict[int, list[tuple[int, int, int]]], bool]:
+    """One pass over the sheet's XML: its merged ranges by their first row (first column, last
+    column, last row; columns counted from 0), and whether it holds formulas of which not one
+    has a result saved. A program that writes formulas leaves their <v/> empty, and openpyxl
+    reads such cells as empty; one result shows a spreadsheet calculated them (any other empty
+    one is empty text)."""
     refs: set[tuple[bytes, bytes]] = set()
+    formulas = calculated = False
     tail = b""
     while chunk := source.read(CHUNK):
         text = tail + chunk
         refs.update(MERGED.findall(text))
-        tail = text[-128:]
+        if not calculated:
+            calculated = FORMULA_RESULT.search(text) is not None
+            formulas = formulas or FORMULA.search(text) is not None
+        tail = text[-256:]
     by_row: dict[int, list[tuple[int, int, int]]] = {}
     for first, last in refs:
         min_col, min_row, max_col, max_row = range_boundaries(f"{first.decode()}:{last.decode()}")
         by_row.setdefault(min_row, []).append((min_col - 1, max_col - 1, max_row))
-    return by_row
+    return by_row, formulas and not calculated
 
 
 def _filled(
