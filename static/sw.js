@@ -4,7 +4,7 @@
 "use strict";
 
 // Change VERSION when SHELL changes; the files themselves are refreshed on every use.
-const VERSION = "crm-2026-11-24";
+const VERSION = "crm-2026-11-25";
 const STATIC_CACHE = `${VERSION}-static`;
 const PAGE_CACHE = "crm-pages";
 const FORM_URL = "/visits/new";

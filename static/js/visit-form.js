@@ -616,8 +616,16 @@
   }
 
   // ---- The outbox (IndexedDB): every visit goes there first, and leaves once stored. ----
+  // Opened as every page opens it (static/js/app.js). A cached app.js older than this file
+  // lacks it: the visit is still kept, the store opened here the same way.
+  const openOutbox = window.crmOutbox || (() => new Promise((resolve, reject) => {
+    const request = indexedDB.open("crm-visits", 1);
+    request.onupgradeneeded = () => request.result.createObjectStore("outbox", { keyPath: "id" });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  }));
   async function outbox(mode, action) {
-    const db = await window.crmOutbox(); // static/js/app.js
+    const db = await openOutbox();
     return new Promise((resolve, reject) => {
       const transaction = db.transaction("outbox", mode);
       const request = action(transaction.objectStore("outbox"));

@@ -630,3 +630,19 @@ def test_a_visit_not_yet_sent_is_told_on_every_page_and_in_the_outbox_says_how_i
     tab.wait_for_timeout(300)
     assert tab.locator("#outbox-waiting").is_hidden()
     assert [e for e in page.errors if "ERR_INTERNET_DISCONNECTED" not in e] == []
+
+
+def test_a_visit_is_kept_offline_even_with_an_older_cached_app_script(open_page):
+    """The page's scripts come from the tablet's cache, each refreshed on its own: a visit-form
+    script newer than the app script it runs with still keeps the visit."""
+    page, tab = offline_ready_form(open_page)
+    tab.add_init_script(  # an app.js from before it opened the outbox for every page
+        "Object.defineProperty(window, 'crmOutbox', { get: () => undefined, set: () => {} });"
+    )
+    tab.reload()
+    assert tab.evaluate("typeof window.crmOutbox") == "undefined"
+    fill_visit(tab, "旧版脚本下离线保存。")
+    tab.context.set_offline(True)
+    tab.get_by_role("button", name="保存走访记录").tap()
+    tab.locator("#outbox-count", has_text="待同步 1 条").wait_for()
+    assert page.errors == []
