@@ -668,6 +668,22 @@ def test_concurrent_sends_of_one_task_store_it_once(app, people, create_token, e
     assert len(notifications_of(app, people["officer"].id)) == 1
 
 
+def test_a_task_an_officer_gave_themselves_is_told_to_the_countys_chief_once_they_move(
+    app, people, make_task
+):
+    """No one else assigned it: once its officer moved, the county's chief hears of it rather
+    than no one (and the reminder is not spent on nobody)."""
+    make_task(by="officer", due_on=bureau_today())
+    with app.app_context():
+        db.session.get(User, people["officer"].id).region_code = MENGJIN
+        db.session.commit()
+        due_reminders(utcnow())
+        db.session.commit()
+    told = [text for _kind, text in notifications_of(app, people["chief"].id)]
+    assert any("核实研发费用材料" in text for text in told)
+    assert notifications_of(app, people["officer"].id) == []
+
+
 def test_a_task_stays_with_its_county_when_its_officer_moves(app, client, people, make_task):
     """Moved to another county, the officer no longer sees the old county's tasks, theirs
     included (a user sees only records inside their scope): the reminders go to the chief who

@@ -31,12 +31,38 @@ def _in_reach(user: User | None, county_code: str) -> User | None:
     return user if user is not None and user.active and in_scope(user, county_code) else None
 
 
-def _task_holder(task: FollowUp) -> User | None:
+class CountyChiefs:
+    """The active chiefs who answer for a county's work when those who hold it cannot open it
+    (they moved, or its enterprise did): the county's own, or failing those the city's. Read
+    once per sweep, and only when someone is out of reach."""
+
+    def __init__(self) -> None:
+        self._chiefs: list[User] | None = None
+        self._by_county: dict[str, list[User]] = {}
+
+    def of(self, county_code: str) -> list[User]:
+        if county_code not in self._by_county:
+            if self._chiefs is None:
+                self._chiefs = list(
+                    db.session.scalars(
+                        sa.select(User)
+                        .where(User.role == Role.CHIEF, User.active.is_(True))
+                        .order_by(User.id)
+                    )
+                )
+            reaching = [c for c in self._chiefs if in_scope(c, county_code)]
+            own = [c for c in reaching if c.region_code == county_code]
+            self._by_county[county_code] = own or reaching
+        return self._by_county[county_code]
+
+
+def _task_holders(task: FollowUp, chiefs: CountyChiefs) -> list[User]:
     """Who hears about a task: its assignee while they may open it, else whoever assigned it,
-    if they may."""
-    return _in_reach(task.assignee, task.county_code) or _in_reach(
+    if they may, else the chiefs of its county: a task is never left with no one to remind."""
+    held = _in_reach(task.assignee, task.county_code) or _in_reach(
         task.assigned_by, task.county_code
     )
+    return [held] if held is not None else chiefs.of(task.county_code)
 
 
 def due_reminders(now: datetime) -> int:
@@ -51,6 +77,7 @@ def due_reminders(now: datetime) -> int:
             FollowUp.reminded_at.is_(None),
         )
     ).all()
+    chiefs = CountyChiefs()
     for task in tasks:
         about = {"title": task.title, "enterprise": task.enterprise.name}
         if task.due_on == today:
@@ -58,13 +85,14 @@ def due_reminders(now: datetime) -> int:
         else:
             date = task.due_on.isoformat()
             message = _l("Task due on %(date)s: %(title)s (%(enterprise)s)", date=date, **about)
-        notify(
-            _task_holder(task),
-            NotificationKind.DUE_SOON,
-            message,
-            _link(task),
-            key=f"followup:{task.id}:due_soon:{task.due_on}",
-        )
+        for holder in _task_holders(task, chiefs):
+            notify(
+                holder,
+                NotificationKind.DUE_SOON,
+                message,
+                _link(task),
+                key=f"followup:{task.id}:due_soon:{task.due_on}",
+            )
     _stamp(tasks, reminded_at=now)
     return len(tasks)
 
@@ -80,22 +108,25 @@ def overdue_escalation(now: datetime) -> int:
             FollowUp.escalated_at.is_(None),
         )
     ).all()
+    chiefs = CountyChiefs()
     for task in tasks:
         late = (today - task.due_on).days
-        notify(
-            _task_holder(task),
-            NotificationKind.OVERDUE,
-            _l(
-                "Task %(n)d days overdue: %(title)s (%(enterprise)s)",
-                n=late,
-                title=task.title,
-                enterprise=task.enterprise.name,
-            ),
-            _link(task),
-            key=f"followup:{task.id}:overdue:{task.due_on}",
-        )
+        holders = _task_holders(task, chiefs)
+        for holder in holders:
+            notify(
+                holder,
+                NotificationKind.OVERDUE,
+                _l(
+                    "Task %(n)d days overdue: %(title)s (%(enterprise)s)",
+                    n=late,
+                    title=task.title,
+                    enterprise=task.enterprise.name,
+                ),
+                _link(task),
+                key=f"followup:{task.id}:overdue:{task.due_on}",
+            )
         chief = _in_reach(task.assigned_by, task.county_code)
-        if chief is not None and chief is not _task_holder(task):
+        if chief is not None and chief not in holders:
             notify(
                 chief,
                 NotificationKind.ESCALATED,
@@ -139,19 +170,23 @@ def problem_deadlines(now: datetime) -> int:
         )
         .order_by(Problem.id)
     ).all()
-    told = 0
+    told, chiefs = 0, CountyChiefs()
     for problem in problems:
-        told += _watch(problem, now)
+        told += _watch(problem, now, chiefs)
     return told
 
 
-def _watch(problem: Problem, now: datetime) -> int:
+def _watch(problem: Problem, now: datetime, county_chiefs: CountyChiefs) -> int:
     today = local_date(now)
     link = link_to("problems.show", problem_id=problem.id)
     since = problem.assigned_at.isoformat() if problem.assigned_at else ""
     assignee = _in_reach(problem.assignee, problem.county_code)
-    chiefs = _chiefs_for(problem)
-    handlers = [assignee] if assignee is not None else chiefs
+    chief = _in_reach(problem.assigned_by, problem.county_code)
+
+    def chiefs() -> list[User]:
+        """The chief who assigned it while they may open it, else the county's chiefs."""
+        return [chief] if chief is not None else county_chiefs.of(problem.county_code)
+
     told = 0
     if assignee is not None and deadlines.acknowledgement_late(problem, today):
         told += _tell(
@@ -180,7 +215,7 @@ def _watch(problem: Problem, now: datetime) -> int:
     if deadlines.is_overdue(problem, today):
         late = (today - problem.due_on).days
         key = f"problem:{problem.id}:overdue:{problem.due_on}"
-        for handler in handlers:
+        for handler in [assignee] if assignee is not None else chiefs():
             told += _tell(
                 handler,
                 NotificationKind.OVERDUE,
@@ -190,9 +225,9 @@ def _watch(problem: Problem, now: datetime) -> int:
             )
         days = current_app.config["PROBLEM_ESCALATE_DAYS"]
         if assignee is not None and _told_by(assignee.id, key, today - timedelta(days=days)):
-            for chief in chiefs:
+            for answering in chiefs():
                 told += _tell(
-                    chief,
+                    answering,
                     NotificationKind.ESCALATED,
                     _l(
                         "%(who)s's problem is %(n)d days overdue: %(title)s",
@@ -204,20 +239,6 @@ def _watch(problem: Problem, now: datetime) -> int:
                     f"problem:{problem.id}:escalated:{problem.due_on}",
                 )
     return told
-
-
-def _chiefs_for(problem: Problem) -> list[User]:
-    """Who answers for a problem above its officer: the chief who assigned it, while they may
-    open it; else (they moved, or the enterprise did) the active chiefs of its county, or
-    failing those the city's. A problem is never left with no one to remind."""
-    if (chief := _in_reach(problem.assigned_by, problem.county_code)) is not None:
-        return [chief]
-    chiefs = db.session.scalars(
-        sa.select(User).where(User.role == Role.CHIEF, User.active).order_by(User.id)
-    ).all()
-    reaching = [c for c in chiefs if in_scope(c, problem.county_code)]
-    own = [c for c in reaching if c.region_code == problem.county_code]
-    return own or reaching
 
 
 def _tell(user: User | None, kind: NotificationKind, message: Any, link: str, key: str) -> int:
