@@ -152,6 +152,8 @@ def change_password():
             if form.current_password.errors:
                 throttle.record_failure()
                 db.session.commit()  # the audit entry of the wrong guess
+            else:  # the current password was right: no guess to count
+                throttle.record_success(user.username)
         else:
             throttle.record_success(user.username)
             start_session(user)
