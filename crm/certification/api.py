@@ -192,9 +192,7 @@ def open_case(values: dict):
     """Open a case (储备) for an enterprise in scope; one open case per programme. Figures that
     cannot all be true are refused, as the eligibility check refuses them."""
     enterprise = get_scoped_or_404(Enterprise, values.pop("enterprise_id", 0))
-    if wrong := impossible_figures(values.get("figures") or {}):
-        fields = {f"figures.{name}": [message] for name, message in wrong.items()}
-        raise ValidationFailed(next(iter(wrong.values())), fields)
+    _possible(values.get("figures") or {}, under="figures.")
     case = operations.open_case(current_user, enterprise, values)
     db.session.commit()
     return case
@@ -240,8 +238,10 @@ def tech_sme(figures: dict):
     return check_tech_sme(_possible(figures))
 
 
-def _possible(figures: dict) -> dict:
-    """The figures, when they can all be true; a 422 naming each one that cannot."""
+def _possible(figures: dict, under: str = "") -> dict:
+    """The figures, when they can all be true; a 422 naming each one that cannot (its field
+    name after `under`, a case's "figures.")."""
     if wrong := impossible_figures(figures):
-        raise ValidationFailed(next(iter(wrong.values())), {k: [v] for k, v in wrong.items()})
+        fields = {f"{under}{name}": [message] for name, message in wrong.items()}
+        raise ValidationFailed(next(iter(wrong.values())), fields)
     return figures
